@@ -1,0 +1,29 @@
+# Builds and installs the extension with PGXS. Unit/integration tests and the benchmark driver are
+# built by CMake (CMakeLists.txt); scripts/test.sh runs everything.
+EXTENSION = pg_product_analytics
+EXTVERSION = 0.1.0
+MODULE_big = pg_product_analytics
+
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
+GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp))
+OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
+
+# The install script is assembled from the per-family files (header first).
+SQL_PARTS = src/sql/00_header.sql $(filter-out src/sql/00_header.sql,$(sort $(wildcard src/sql/*.sql)))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = retention parallel window errors
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+PG_CXXFLAGS = -std=c++17 -O2 -Wall -Wextra -Werror -Wno-register
+SHLIB_LINK += -lstdc++
+# Debian's PostgreSQL is built with LLVM: skip bitcode, whose clang call knows no C++17.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@

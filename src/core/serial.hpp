@@ -1,0 +1,106 @@
+// The one serialization format of every aggregate state: a 4-byte header, then the state's fields
+// in little-endian order. Readers check every length before trusting it, so corrupt or truncated
+// bytes become ErrorKind::CorruptState, never a wild read.
+#pragma once
+
+#include "error.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace pg_product_analytics::core {
+
+/// Identifies which state type a serialized blob holds; a blob of another type is rejected.
+enum class StateTag : std::uint8_t {
+	Retention = 1,
+};
+
+inline constexpr std::uint8_t kFormatMagic0 = 'P';
+inline constexpr std::uint8_t kFormatMagic1 = 'A';
+inline constexpr std::uint8_t kFormatVersion = 1;
+inline constexpr std::size_t kHeaderSize = 4;
+
+/// Writes into a buffer the caller sized with the state's serialized_size(): no allocation here,
+/// so the glue can hand out memory it owns (a bytea) and the hot path stays allocation-free.
+class ByteWriter {
+public:
+	ByteWriter(std::uint8_t *out, std::size_t size) : out_(out), size_(size) {}
+
+	void
+	header(StateTag tag)
+	{
+		u8(kFormatMagic0);
+		u8(kFormatMagic1);
+		u8(kFormatVersion);
+		u8(static_cast<std::uint8_t>(tag));
+	}
+
+	void
+	u8(std::uint8_t v)
+	{
+		put(&v, 1);
+	}
+
+	void
+	u64(std::uint64_t v)
+	{
+		std::uint8_t b[8];
+		for (int i = 0; i < 8; i++)
+			b[i] = static_cast<std::uint8_t>(v >> (8 * i));
+		put(b, 8);
+	}
+
+	/// Throws Internal unless exactly the whole buffer was written: a wrong serialized_size() is a bug.
+	void finish() const;
+
+private:
+	void put(const std::uint8_t *p, std::size_t n);
+
+	std::uint8_t *out_;
+	std::size_t size_;
+	std::size_t pos_ = 0;
+};
+
+/// Reads what ByteWriter wrote; every read past the end, bad header or trailing byte throws CorruptState.
+class ByteReader {
+public:
+	ByteReader(const std::uint8_t *in, std::size_t size) : in_(in), size_(size) {}
+
+	/// Checks magic, version and tag.
+	void header(StateTag tag);
+
+	std::uint8_t
+	u8()
+	{
+		std::uint8_t v;
+		get(&v, 1);
+		return v;
+	}
+
+	std::uint64_t
+	u64()
+	{
+		std::uint8_t b[8];
+		get(b, 8);
+		std::uint64_t v = 0;
+		for (int i = 0; i < 8; i++)
+			v |= static_cast<std::uint64_t>(b[i]) << (8 * i);
+		return v;
+	}
+
+	/// Throws CorruptState if bytes are left over.
+	void finish() const;
+
+private:
+	void get(std::uint8_t *p, std::size_t n);
+
+	const std::uint8_t *in_;
+	std::size_t size_;
+	std::size_t pos_ = 0;
+};
+
+/// Throws ErrorKind::CorruptState with a message that names what was wrong.
+[[noreturn]] void throw_corrupt(const char *what);
+
+} // namespace pg_product_analytics::core
