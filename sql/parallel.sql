@@ -1,0 +1,49 @@
+-- Forced parallel plans (Partial Aggregate in workers, serialize, Finalize in the leader) give
+-- exactly the serial answer.
+SELECT setseed(0.25);
+CREATE TABLE parallel_events AS
+SELECT (random() * 5000)::int AS uid, (random() * 60)::int AS day
+FROM generate_series(1, 200000);
+ANALYZE parallel_events;
+
+-- Serial answers first.
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial_by_user AS
+SELECT uid, retention(day < 7, day >= 7 AND day < 14, day >= 14 AND day < 21, day >= 50) AS r
+FROM parallel_events GROUP BY uid;
+CREATE TEMP TABLE serial_total AS
+SELECT retention(day < 7, uid = 4999 AND day = 3, day = 59, uid < 0) AS r FROM parallel_events;
+
+-- Now force the parallel plan.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+
+EXPLAIN (COSTS OFF)
+SELECT uid, retention(day < 7, day >= 7 AND day < 14, day >= 14 AND day < 21, day >= 50)
+FROM parallel_events GROUP BY uid;
+EXPLAIN (COSTS OFF)
+SELECT retention(day < 7, uid = 4999 AND day = 3, day = 59, uid < 0) FROM parallel_events;
+
+CREATE TEMP TABLE parallel_by_user AS
+SELECT uid, retention(day < 7, day >= 7 AND day < 14, day >= 14 AND day < 21, day >= 50) AS r
+FROM parallel_events GROUP BY uid;
+SELECT count(*) AS users,
+       (SELECT count(*) FROM (TABLE serial_by_user EXCEPT TABLE parallel_by_user) d) AS missing,
+       (SELECT count(*) FROM (TABLE parallel_by_user EXCEPT TABLE serial_by_user) d) AS extra
+FROM parallel_by_user;
+
+-- One group merged across workers.
+SELECT r, r = (SELECT r FROM serial_total) AS same_as_serial
+FROM (SELECT retention(day < 7, uid = 4999 AND day = 3, day = 59, uid < 0) AS r FROM parallel_events) p;
+
+-- No rows at all in a parallel plan: NULL, as in the serial plan.
+SELECT retention(day < 7) FROM parallel_events WHERE day > 1000;
+
+-- The parallel answer is not trivially all-ones or all-zeros.
+SELECT r, count(*) FROM parallel_by_user GROUP BY r ORDER BY r;
+
+RESET ALL;
+DROP TABLE parallel_events;

@@ -1,0 +1,86 @@
+-- retention(VARIADIC conds boolean[]) -> integer[]: semantics (docs/retention.md).
+
+-- The example of docs/retention.md (ClickHouse's documentation example).
+CREATE TABLE retention_test (uid int, date date);
+INSERT INTO retention_test
+SELECT u, d::date
+FROM generate_series(0, 4) u, generate_series('2020-01-01'::date, '2020-01-03'::date, '1 day') d
+WHERE u < 3 OR d <= '2020-01-02';
+
+SELECT uid,
+       retention(date = '2020-01-01', date = '2020-01-02', date = '2020-01-03') AS r
+FROM retention_test
+GROUP BY uid
+ORDER BY uid;
+
+-- Users who came back on each day, as a share of the users active on the first day.
+SELECT sum(r[1]) AS day_0, sum(r[2]) AS day_1, sum(r[3]) AS day_2
+FROM (
+    SELECT uid, retention(date = '2020-01-01', date = '2020-01-02', date = '2020-01-03') AS r
+    FROM retention_test
+    GROUP BY uid
+) per_user;
+
+-- r[k] needs condition 1 somewhere in the group; it is existential: order and time do not matter.
+SELECT retention(x = 3, x = 1, x = 2) FROM (VALUES (1), (2), (3)) t(x);
+SELECT retention(x = 9, x = 1, x = 2) FROM (VALUES (1), (2), (3)) t(x);
+-- A row matching several conditions sets them all.
+SELECT retention(x > 0, x > 1, x > 2) FROM (VALUES (5)) t(x);
+
+-- NULL conditions count as false; a NULL row does not make anything true.
+SELECT retention(x = 1, x = 2, NULL) FROM (VALUES (1), (2), (NULL)) t(x);
+SELECT retention(x = 1, x = 2) FROM (VALUES (NULL::int), (NULL)) t(x);
+
+-- One condition: r[1] = any(c1).
+SELECT retention(x = 2) FROM (VALUES (1), (2)) t(x);
+SELECT retention(x = 7) FROM (VALUES (1), (2)) t(x);
+
+-- 64 conditions, the limit; conditions passed as an array with VARIADIC.
+SELECT retention(VARIADIC array_fill(true, ARRAY[64])) = array_fill(1, ARRAY[64]) AS all_ones;
+SELECT array_length(retention(VARIADIC ARRAY(SELECT i % 2 = 1 FROM generate_series(1, 64) i)), 1);
+SELECT retention(VARIADIC ARRAY(SELECT i IN (1, 2, 64) FROM generate_series(1, 64) i)) =
+       ARRAY(SELECT (i IN (1, 2, 64))::int FROM generate_series(1, 64) i) AS first_second_last;
+
+-- Empty group: NULL, like sum() or bool_or() over no rows (docs/retention.md says why).
+SELECT retention(x = 1, x = 2) FROM (VALUES (1)) t(x) WHERE false;
+SELECT retention(x = 1, x = 2) IS NULL AS is_null FROM (VALUES (1)) t(x) WHERE false;
+SELECT coalesce(retention(x = 1, x = 2), array_fill(0, ARRAY[2])) AS clickhouse_empty
+FROM (VALUES (1)) t(x) WHERE false;
+-- A FILTER that keeps no row of a group also makes that group's result NULL.
+SELECT g, retention(x = 1, x = 2) FILTER (WHERE x > 1) FROM (VALUES (1, 1), (2, 2), (2, 3)) t(g, x)
+GROUP BY g ORDER BY g;
+
+-- Against the plain-SQL definition on random data: any(c1) AND any(ck) with bool_or.
+SELECT setseed(0.5);
+CREATE TABLE retention_random AS
+SELECT (random() * 300)::int AS uid, (random() * 30)::int AS day,
+       CASE WHEN random() < 0.05 THEN NULL ELSE random() < 0.5 END AS flag
+FROM generate_series(1, 5000);
+SELECT count(*) AS users, count(*) FILTER (WHERE native = plain) AS equal
+FROM (
+    SELECT uid,
+           retention(day < 3, day BETWEEN 3 AND 9 AND flag, day BETWEEN 10 AND 19, day >= 20 AND NOT flag) AS native,
+           ARRAY[bool_or(day < 3),
+                 bool_or(day < 3) AND coalesce(bool_or(day BETWEEN 3 AND 9 AND flag), false),
+                 bool_or(day < 3) AND bool_or(day BETWEEN 10 AND 19),
+                 bool_or(day < 3) AND coalesce(bool_or(day >= 20 AND NOT flag), false)]::int[] AS plain
+    FROM retention_random
+    GROUP BY uid
+) s;
+
+-- Sorted (GroupAggregate) and hashed (HashAggregate) grouping give the same answer.
+SET enable_hashagg = off;
+CREATE TEMP TABLE by_sort AS
+SELECT uid, retention(day < 5, day >= 5 AND day < 15, day >= 15) r FROM retention_random GROUP BY uid;
+RESET enable_hashagg;
+SET enable_sort = off;
+CREATE TEMP TABLE by_hash AS
+SELECT uid, retention(day < 5, day >= 5 AND day < 15, day >= 15) r FROM retention_random GROUP BY uid;
+RESET enable_sort;
+SELECT count(*) AS differences FROM (TABLE by_sort EXCEPT TABLE by_hash) d;
+SELECT count(*) AS users FROM by_hash;
+
+-- The result is an ordinary integer[] that clients map directly.
+SELECT pg_typeof(retention(true)) FROM (VALUES (1)) t(x);
+
+DROP TABLE retention_test, retention_random;

@@ -1,0 +1,43 @@
+-- Aggregates used as window functions, OVER (...).
+CREATE TABLE window_events (uid int, ts int, event text);
+INSERT INTO window_events VALUES
+    (1, 1, 'signup'), (1, 2, 'view'), (1, 3, 'buy'), (1, 4, 'view'),
+    (2, 1, 'view'), (2, 2, 'signup'), (2, 5, 'buy'),
+    (3, 7, 'buy');
+
+-- Running retention per user: signed up, and viewed / bought, by this row? (Existential:
+-- user 2's view before the signup counts, as in ClickHouse.)
+SELECT uid, ts, event,
+       retention(event = 'signup', event = 'view', event = 'buy')
+           OVER (PARTITION BY uid ORDER BY ts) AS running
+FROM window_events
+ORDER BY uid, ts;
+
+-- The whole partition, on every row.
+SELECT uid, ts,
+       retention(event = 'signup', event = 'buy') OVER (PARTITION BY uid) AS whole
+FROM window_events
+ORDER BY uid, ts;
+
+-- A sliding frame (the aggregate is recomputed per frame: there is no inverse transition).
+SELECT uid, ts,
+       retention(event = 'view', event = 'buy')
+           OVER (PARTITION BY uid ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS last_two
+FROM window_events
+ORDER BY uid, ts;
+
+-- An empty frame gives NULL, as for an empty group.
+SELECT uid, ts,
+       retention(event = 'view') OVER (PARTITION BY uid ORDER BY ts ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING) AS before
+FROM window_events
+ORDER BY uid, ts;
+
+-- Window and grouped forms agree on the whole partition.
+SELECT count(*) AS differences FROM (
+    SELECT DISTINCT uid, retention(event = 'signup', event = 'view', event = 'buy') OVER (PARTITION BY uid) r
+    FROM window_events
+    EXCEPT
+    SELECT uid, retention(event = 'signup', event = 'view', event = 'buy') FROM window_events GROUP BY uid
+) d;
+
+DROP TABLE window_events;

@@ -1,0 +1,74 @@
+// Checks every aggregate state must pass, shared by the per-family unit tests:
+// serialization round trip, and rejection (never a crash) of truncated or corrupted bytes.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <vector>
+
+namespace pg_product_analytics::testing {
+
+template <class State>
+std::vector<std::uint8_t>
+serialize(const State &state)
+{
+	std::vector<std::uint8_t> bytes(state.serialized_size());
+	state.serialize(bytes.data(), bytes.size());
+	return bytes;
+}
+
+/// Expects `f` to throw core::Error of `kind`.
+template <class F>
+void
+expect_error(core::ErrorKind kind, F f)
+{
+	try {
+		f();
+		ADD_FAILURE() << "no error thrown";
+	} catch (const core::Error &e) {
+		EXPECT_EQ(e.kind(), kind) << e.what();
+	}
+}
+
+/// Every strict prefix and every extension by one byte is CorruptState. Every single-byte change
+/// either is rejected as CorruptState or yields a state for which `valid` holds (a flipped bit may
+/// describe another valid state; what matters is that nothing invalid gets in).
+template <class State>
+void
+check_corruption_rejected(const std::vector<std::uint8_t> &good, const std::function<bool(const State &)> &valid)
+{
+	for (std::size_t n = 0; n < good.size(); n++) {
+		std::vector<std::uint8_t> cut(good.begin(), good.begin() + n);
+		expect_error(core::ErrorKind::CorruptState, [&] { State::deserialize(cut.data(), cut.size()); });
+	}
+	auto longer = good;
+	longer.push_back(0);
+	expect_error(core::ErrorKind::CorruptState, [&] { State::deserialize(longer.data(), longer.size()); });
+
+	std::mt19937_64 rng(7);
+	for (std::size_t i = 0; i < good.size(); i++) {
+		for (int trial = 0; trial < 8; trial++) {
+			auto bad = good;
+			bad[i] ^= static_cast<std::uint8_t>(1 + rng() % 255);
+			try {
+				State s = State::deserialize(bad.data(), bad.size());
+				EXPECT_TRUE(valid(s)) << "accepted an invalid state after changing byte " << i;
+			} catch (const core::Error &e) {
+				EXPECT_EQ(e.kind(), core::ErrorKind::CorruptState) << e.what();
+			}
+		}
+	}
+	// The 4-byte header: each of magic, version and tag is checked.
+	for (std::size_t i = 0; i < 4 && i < good.size(); i++) {
+		auto bad = good;
+		bad[i] ^= 0x80;
+		expect_error(core::ErrorKind::CorruptState, [&] { State::deserialize(bad.data(), bad.size()); });
+	}
+}
+
+} // namespace pg_product_analytics::testing
