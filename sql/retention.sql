@@ -56,10 +56,14 @@ CREATE TABLE retention_random AS
 SELECT (random() * 300)::int AS uid, (random() * 30)::int AS day,
        CASE WHEN random() < 0.05 THEN NULL ELSE random() < 0.5 END AS flag
 FROM generate_series(1, 5000);
-SELECT count(*) AS users, count(*) FILTER (WHERE native = plain) AS equal
+-- The written-out form (a fixed-arity overload) and the VARIADIC array form agree too.
+SELECT count(*) AS users, count(*) FILTER (WHERE native = plain) AS equal,
+       count(*) FILTER (WHERE native = from_array) AS equal_array_form
 FROM (
     SELECT uid,
            retention(day < 3, day BETWEEN 3 AND 9 AND flag, day BETWEEN 10 AND 19, day >= 20 AND NOT flag) AS native,
+           retention(VARIADIC ARRAY[day < 3, day BETWEEN 3 AND 9 AND flag, day BETWEEN 10 AND 19,
+                                    day >= 20 AND NOT flag]) AS from_array,
            ARRAY[bool_or(day < 3),
                  bool_or(day < 3) AND coalesce(bool_or(day BETWEEN 3 AND 9 AND flag), false),
                  bool_or(day < 3) AND bool_or(day BETWEEN 10 AND 19),
@@ -79,6 +83,13 @@ SELECT uid, retention(day < 5, day >= 5 AND day < 15, day >= 15) r FROM retentio
 RESET enable_sort;
 SELECT count(*) AS differences FROM (TABLE by_sort EXCEPT TABLE by_hash) d;
 SELECT count(*) AS users FROM by_hash;
+
+-- One VARIADIC aggregate and 64 fixed-arity overloads, which the parser picks when the
+-- conditions are written out (no array built per row).
+SELECT count(*) AS aggregates, count(*) FILTER (WHERE provariadic <> 0) AS variadic
+FROM pg_proc WHERE proname = 'retention' AND prokind = 'a';
+EXPLAIN (VERBOSE, COSTS OFF) SELECT retention(x = 1, x = 2) FROM (VALUES (1)) t(x);
+EXPLAIN (VERBOSE, COSTS OFF) SELECT retention(VARIADIC ARRAY[x = 1, x = 2]) FROM (VALUES (1)) t(x);
 
 -- The result is an ordinary integer[] that clients map directly.
 SELECT pg_typeof(retention(true)) FROM (VALUES (1)) t(x);

@@ -6,6 +6,7 @@
 
 extern "C" {
 #include "postgres.h"
+#include "fmgr.h"
 #include "utils/array.h"
 }
 
@@ -40,6 +41,19 @@ read_conditions(ArrayType *array)
 			out.mask |= static_cast<std::uint64_t>(*data++ != 0) << i;
 		}
 	}
+	return out;
+}
+
+/// The same from boolean arguments first .. PG_NARGS() - 1 of a fixed-arity overload (at most
+/// FUNC_MAX_ARGS, so the count is always within what the core checks). Never errors.
+inline ConditionMask
+read_condition_args(FunctionCallInfo fcinfo, int first)
+{
+	ConditionMask out{static_cast<std::size_t>(PG_NARGS() - first), 0};
+	int last = PG_NARGS() < first + 64 ? PG_NARGS() : first + 64;
+	for (int i = first; i < last; i++)
+		if (!PG_ARGISNULL(i) && PG_GETARG_BOOL(i))
+			out.mask |= std::uint64_t{1} << (i - first);
 	return out;
 }
 

@@ -8,6 +8,7 @@ extern "C" {
 #include "utils/array.h"
 
 PG_FUNCTION_INFO_V1(retention_transfn);
+PG_FUNCTION_INFO_V1(retention_args_transfn);
 PG_FUNCTION_INFO_V1(retention_combinefn);
 PG_FUNCTION_INFO_V1(retention_serialfn);
 PG_FUNCTION_INFO_V1(retention_deserialfn);
@@ -17,18 +18,12 @@ PG_FUNCTION_INFO_V1(retention_finalfn);
 using pg_product_analytics::core::RetentionState;
 namespace pg = pg_product_analytics::pg;
 
-/*
- * retention_transfn(state internal, conds boolean[]) -> internal
- * Not strict: state is NULL on a group's first row. The state is allocated in the aggregate
- * context on that row. A NULL conds array (VARIADIC NULL) is ERROR 22004; NULL elements are false.
- */
-extern "C" Datum
-retention_transfn(PG_FUNCTION_ARGS)
+namespace {
+
+// Adds one row to the group's state, creating the state in the aggregate context on the first row.
+inline Datum
+accumulate(FunctionCallInfo fcinfo, MemoryContext context, pg::ConditionMask row)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
-	if (PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("conditions array must not be null")));
-	pg::ConditionMask row = pg::read_conditions(PG_GETARG_ARRAYTYPE_P(1));
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<RetentionState *>(PG_GETARG_POINTER(0));
 	pg::guard([&] {
 		if (state == nullptr)
@@ -36,6 +31,34 @@ retention_transfn(PG_FUNCTION_ARGS)
 		state->add(row.count, row.mask);
 	});
 	PG_RETURN_POINTER(state);
+}
+
+} // namespace
+
+/*
+ * retention_transfn(state internal, conds boolean[]) -> internal
+ * The VARIADIC form (any count, or an explicit VARIADIC array). Not strict: state is NULL on a
+ * group's first row. A NULL conds array (VARIADIC NULL) is ERROR 22004; NULL elements are false.
+ */
+extern "C" Datum
+retention_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("conditions array must not be null")));
+	return accumulate(fcinfo, context, pg::read_conditions(PG_GETARG_ARRAYTYPE_P(1)));
+}
+
+/*
+ * retention_transfn(state internal, c1 boolean, ..., cN boolean) -> internal, N = 1..64
+ * The fixed-arity forms, which the parser prefers over the VARIADIC one when the conditions are
+ * written out: no array is built per row. Not strict; NULL conditions are false.
+ */
+extern "C" Datum
+retention_args_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	return accumulate(fcinfo, context, pg::read_condition_args(fcinfo, 1));
 }
 
 /*

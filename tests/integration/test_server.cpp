@@ -1,0 +1,183 @@
+// What needs a live server: wire-level errors, prepared statements with bound parameters, cancel,
+// concurrent sessions, large groups, and installing the (trusted) extension without superuser.
+// TEST_PG_CONNINFO names a database where the extension is installed (scripts/test.sh sets it up).
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+std::string
+conninfo()
+{
+	const char *c = std::getenv("TEST_PG_CONNINFO");
+	if (c == nullptr || *c == '\0') {
+		ADD_FAILURE() << "TEST_PG_CONNINFO is not set";
+		return "";
+	}
+	return c;
+}
+
+// Runs `query` and returns the SQLSTATE of the error it raises ("" when it succeeds).
+std::string
+sqlstate_of(pqxx::connection &c, const std::string &query)
+{
+	try {
+		pqxx::nontransaction tx(c);
+		tx.exec(query);
+	} catch (const pqxx::sql_error &e) {
+		return e.sqlstate();
+	}
+	return "";
+}
+
+} // namespace
+
+TEST(Server, ExtensionIsInstalled)
+{
+	pqxx::connection c(conninfo());
+	pqxx::nontransaction tx(c);
+	auto r = tx.exec1("SELECT extversion FROM pg_extension WHERE extname = 'pg_product_analytics'");
+	EXPECT_EQ(r[0].as<std::string>(), "0.1.0");
+}
+
+TEST(Server, ErrorsArriveWithTheirSqlstateAndTheSessionSurvives)
+{
+	pqxx::connection c(conninfo());
+	EXPECT_EQ(sqlstate_of(c, "SELECT retention(VARIADIC array_fill(true, ARRAY[65]))"), "54000");
+	EXPECT_EQ(sqlstate_of(c, "SELECT retention(VARIADIC '{}'::boolean[])"), "22023");
+	EXPECT_EQ(sqlstate_of(c, "SELECT retention(VARIADIC NULL::boolean[])"), "22004");
+	pqxx::nontransaction tx(c);
+	EXPECT_EQ(tx.exec1("SELECT retention(true, false)::text")[0].as<std::string>(), "{1,0}");
+	// Same backend process before and after the errors: nothing crashed.
+	EXPECT_TRUE(c.is_open());
+}
+
+TEST(Server, PreparedStatementWithBoundParameters)
+{
+	pqxx::connection c(conninfo());
+	// BI tools bind every parameter as text; casts in the statement give them their types.
+	c.prepare("weekly",
+	          "SELECT retention(ts >= $1::timestamptz AND ts < $1::timestamptz + $2::interval,"
+	          "                 ts >= $1::timestamptz + $2::interval AND ts < $1::timestamptz + 2 * $2::interval)::text "
+	          "FROM (VALUES ('2024-01-01 10:00+00'::timestamptz), ('2024-01-09 10:00+00')) t(ts)");
+	pqxx::nontransaction tx(c);
+	EXPECT_EQ(tx.exec_prepared1("weekly", "2024-01-01 00:00+00", "7 days")[0].as<std::string>(), "{1,1}");
+	EXPECT_EQ(tx.exec_prepared1("weekly", "2024-01-02 00:00+00", "7 days")[0].as<std::string>(), "{0,0}");
+	EXPECT_EQ(tx.exec_prepared1("weekly", "2023-12-31 00:00+00", "1 day")[0].as<std::string>(), "{0,0}");
+	// Executed often enough for the server to switch to a generic plan: same answers.
+	for (int i = 0; i < 8; i++)
+		EXPECT_EQ(tx.exec_prepared1("weekly", "2024-01-01 00:00+00", "7 days")[0].as<std::string>(), "{1,1}");
+}
+
+TEST(Server, CancelStopsALongAggregateAndTheSessionGoesOn)
+{
+	pqxx::connection c(conninfo());
+	std::thread canceller([&] {
+		std::this_thread::sleep_for(std::chrono::milliseconds(300));
+		c.cancel_query();
+	});
+	auto start = std::chrono::steady_clock::now();
+	// About a minute of work if not cancelled.
+	std::string state = sqlstate_of(c, "SELECT retention(i % 7 = 0, i % 11 = 0) "
+	                                   "FROM generate_series(1, 2000000000) i");
+	canceller.join();
+	auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+	EXPECT_EQ(state, "57014"); // query_canceled
+	EXPECT_LT(seconds, 20.0);
+	pqxx::nontransaction tx(c);
+	EXPECT_EQ(tx.exec1("SELECT retention(true)::text")[0].as<std::string>(), "{1}");
+}
+
+TEST(Server, ConcurrentSessionsGetTheSameAnswer)
+{
+	const std::string query = "SELECT sum(r[1]), sum(r[2]), sum(r[3]) FROM ("
+	                          "  SELECT i % 1000 AS u, retention(i % 3 = 0, i % 5 = 0, i % 1999 = 0) r"
+	                          "  FROM generate_series(1, 300000) i GROUP BY 1) s";
+	std::string expected;
+	{
+		pqxx::connection c(conninfo());
+		pqxx::nontransaction tx(c);
+		auto r = tx.exec1(query);
+		expected = r[0].as<std::string>() + "," + r[1].as<std::string>() + "," + r[2].as<std::string>();
+	}
+	// The same computed here, the obvious way.
+	std::vector<bool> c1(1000), c2(1000), c3(1000);
+	for (long i = 1; i <= 300000; i++) {
+		c1[i % 1000] = c1[i % 1000] || i % 3 == 0;
+		c2[i % 1000] = c2[i % 1000] || i % 5 == 0;
+		c3[i % 1000] = c3[i % 1000] || i % 1999 == 0;
+	}
+	long r1 = 0, r2 = 0, r3 = 0;
+	for (int u = 0; u < 1000; u++) {
+		r1 += c1[u];
+		r2 += c1[u] && c2[u];
+		r3 += c1[u] && c3[u];
+	}
+	EXPECT_EQ(expected, std::to_string(r1) + "," + std::to_string(r2) + "," + std::to_string(r3));
+	std::vector<std::string> got(6);
+	std::vector<std::thread> threads;
+	for (std::size_t t = 0; t < got.size(); t++)
+		threads.emplace_back([&, t] {
+			pqxx::connection c(conninfo());
+			pqxx::nontransaction tx(c);
+			for (int rep = 0; rep < 3; rep++) {
+				auto r = tx.exec1(query);
+				got[t] = r[0].as<std::string>() + "," + r[1].as<std::string>() + "," + r[2].as<std::string>();
+			}
+		});
+	for (auto &th : threads)
+		th.join();
+	for (const auto &g : got)
+		EXPECT_EQ(g, expected);
+}
+
+TEST(Server, LargeGroups)
+{
+	pqxx::connection c(conninfo());
+	pqxx::nontransaction tx(c);
+	// One group of 5M rows; condition 3 is true on exactly one row near the end.
+	EXPECT_EQ(tx.exec1("SELECT retention(i = 1, i % 2 = 0, i = 4999999, i < 0)::text "
+	                   "FROM generate_series(1, 5000000) i")[0]
+	              .as<std::string>(),
+	          "{1,1,1,0}");
+	// 1M groups in a hash aggregate.
+	auto r = tx.exec1("SELECT count(*), sum(r[2]) FROM ("
+	                  "  SELECT i % 1000000 u, retention(true, i % 3 = 0) r"
+	                  "  FROM generate_series(1, 2000000) i GROUP BY 1) s");
+	EXPECT_EQ(r[0].as<long>(), 1000000);
+	// u has rows u and u + 1e6 (u = 0: 1e6 and 2e6); one of them is a multiple of 3 unless both are not.
+	long expected = 0;
+	for (long u = 0; u < 1000000; u++) {
+		long a = u == 0 ? 1000000 : u, b = u == 0 ? 2000000 : u + 1000000;
+		expected += (a % 3 == 0 || b % 3 == 0) ? 1 : 0;
+	}
+	EXPECT_EQ(r[1].as<long>(), expected);
+}
+
+TEST(Server, TrustedExtensionInstallsWithoutSuperuser)
+{
+	pqxx::connection admin(conninfo());
+	{
+		pqxx::nontransaction tx(admin);
+		tx.exec("DROP DATABASE IF EXISTS ppa_trusted_check");
+		tx.exec("DROP ROLE IF EXISTS ppa_owner");
+		tx.exec("CREATE ROLE ppa_owner LOGIN NOSUPERUSER");
+		tx.exec("CREATE DATABASE ppa_trusted_check OWNER ppa_owner");
+	}
+	{
+		pqxx::connection owner(conninfo() + " dbname=ppa_trusted_check user=ppa_owner");
+		pqxx::nontransaction tx(owner);
+		EXPECT_FALSE(tx.exec1("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0].as<bool>());
+		tx.exec("CREATE EXTENSION pg_product_analytics");
+		EXPECT_EQ(tx.exec1("SELECT retention(true, false, true)::text")[0].as<std::string>(), "{1,0,1}");
+	}
+	pqxx::nontransaction tx(admin);
+	tx.exec("DROP DATABASE ppa_trusted_check");
+	tx.exec("DROP ROLE ppa_owner");
+}
