@@ -9,7 +9,10 @@
 // Every variant of a question must return the same rows: the driver checks it, so a plain-SQL
 // formulation that computes something else fails the run instead of winning it.
 //
-// usage: bench_driver QUESTIONS_FILE [--conninfo S] [--reps N] [--workers 0,2] [--only NAME]
+// Settings: every combination of --workers (max_parallel_workers_per_gather) and --jit is one
+// column pair of the table; each has its own floor.
+//
+// usage: bench_driver QUESTIONS_FILE [--conninfo S] [--reps N] [--workers 0,2] [--jit off,on] [--only NAME]
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -29,8 +32,24 @@ struct Query {
 	std::string question; // "" for the floor
 	std::string variant;
 	std::string sql;
-	std::vector<double> ms[8]; // per workers setting index
+	std::vector<std::vector<double>> ms; // per setting
 };
+
+struct Setting {
+	std::string label;
+	std::vector<std::string> statements;
+};
+
+std::vector<std::string>
+split(const std::string &v)
+{
+	std::vector<std::string> out;
+	std::stringstream ss(v);
+	std::string item;
+	while (std::getline(ss, item, ','))
+		out.push_back(item);
+	return out;
+}
 
 struct Question {
 	std::string name, title;
@@ -113,12 +132,13 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
-		std::cerr << "usage: bench_driver QUESTIONS_FILE [--conninfo S] [--reps N] [--workers 0,2] [--only NAME]\n";
+		std::cerr << "usage: bench_driver QUESTIONS_FILE [--conninfo S] [--reps N] [--workers 0,2] [--jit off,on] "
+		             "[--only NAME]\n";
 		return 2;
 	}
 	std::string conninfo, only;
 	int reps = 5;
-	std::vector<int> workers{0, 2};
+	std::vector<std::string> workers{"0", "2"}, jit{"off"};
 	for (int i = 2; i + 1 < argc; i += 2) {
 		std::string a = argv[i], v = argv[i + 1];
 		if (a == "--conninfo")
@@ -127,14 +147,17 @@ main(int argc, char **argv)
 			reps = std::max(1, std::atoi(v.c_str()));
 		else if (a == "--only")
 			only = v;
-		else if (a == "--workers") {
-			workers.clear();
-			std::stringstream ss(v);
-			std::string w;
-			while (std::getline(ss, w, ','))
-				workers.push_back(std::atoi(w.c_str()));
-		}
+		else if (a == "--workers")
+			workers = split(v);
+		else if (a == "--jit")
+			jit = split(v);
 	}
+	std::vector<Setting> settings;
+	for (const auto &j : jit)
+		for (const auto &w : workers)
+			settings.push_back({"workers=" + w + (jit.size() > 1 ? " jit=" + j : ""),
+			                    {"SET max_parallel_workers_per_gather = " + std::to_string(std::atoi(w.c_str())),
+			                     std::string("SET jit = ") + (j == "on" ? "on" : "off")}});
 	std::vector<Query> queries;
 	std::vector<Question> questions;
 	if (!parse(argv[1], queries, questions)) {
@@ -145,14 +168,15 @@ main(int argc, char **argv)
 		queries.erase(std::remove_if(queries.begin(), queries.end(),
 		                             [&](const Query &q) { return !q.question.empty() && q.question != only; }),
 		              queries.end());
-	if (workers.size() > 8)
-		workers.resize(8);
+	for (auto &q : queries)
+		q.ms.resize(settings.size());
 
 	pqxx::connection c(conninfo);
 	pqxx::nontransaction tx(c);
 	bool ok = true;
-	for (size_t wi = 0; wi < workers.size(); wi++) {
-		tx.exec("SET max_parallel_workers_per_gather = " + std::to_string(workers[wi]));
+	for (size_t wi = 0; wi < settings.size(); wi++) {
+		for (const auto &statement : settings[wi].statements)
+			tx.exec(statement);
 		// Warm-up round (untimed), which also checks that the variants of a question agree.
 		std::map<std::string, std::string> first_result;
 		for (auto &q : queries) {
@@ -176,14 +200,14 @@ main(int argc, char **argv)
 				auto t1 = std::chrono::steady_clock::now();
 				q.ms[wi].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
 			}
-		std::cerr << "workers = " << workers[wi] << ": done\n";
+		std::cerr << settings[wi].label << ": done\n";
 	}
 
 	std::cout << "| question | formulation |";
-	for (int w : workers)
-		std::cout << " workers=" << w << " ms | × floor |";
+	for (const auto &setting : settings)
+		std::cout << " " << setting.label << " ms | × floor |";
 	std::cout << "\n|---|---|";
-	for (size_t i = 0; i < workers.size(); i++)
+	for (size_t i = 0; i < settings.size(); i++)
 		std::cout << "---:|---:|";
 	std::cout << "\n";
 	const Query &floor = queries.front();
@@ -193,13 +217,13 @@ main(int argc, char **argv)
 			if (qq.name == q.question && !qq.title.empty())
 				title = qq.title;
 		std::cout << "| " << title << " | " << q.variant << " |";
-		for (size_t wi = 0; wi < workers.size(); wi++) {
+		for (size_t wi = 0; wi < settings.size(); wi++) {
 			double m = median(q.ms[wi]), f = median(floor.ms[wi]);
 			std::cout << " " << fmt(m, 0) << " | " << fmt(f > 0 ? m / f : 0, 2) << " |";
 		}
 		std::cout << "\n";
 	}
-	std::cout << "\nmedian of " << reps << " interleaved runs per cell; ratios are to the scan floor of the same "
-	          << "workers setting, measured in the same run\n";
+	std::cout << "\nMedian of " << reps << " interleaved runs per cell, after one untimed warm-up run; ratios are to "
+	          << "the scan floor of the same setting, measured in the same run.\n";
 	return ok ? 0 : 1;
 }

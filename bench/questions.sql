@@ -55,3 +55,10 @@ FROM (
     FROM events
     GROUP BY user_id
 ) s;
+
+-- @question retention_overhead | The aggregate alone: retention over 9 constant conditions
+-- What the aggregate itself costs over the floor, without the price of evaluating conditions
+-- (a diagnostic: the floor plus the transition calls; there is no plain-SQL counterpart to race).
+-- @variant native retention()
+SELECT count(*), sum(r[1]), sum(r[9])
+FROM (SELECT user_id, retention(true, true, true, true, true, true, true, true, true) AS r FROM events GROUP BY user_id) s;

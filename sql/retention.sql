@@ -1,25 +1,41 @@
 -- retention(VARIADIC conds boolean[]) -> integer[]: semantics (docs/retention.md).
 
--- The example of docs/retention.md (ClickHouse's documentation example).
-CREATE TABLE retention_test (uid int, date date);
-INSERT INTO retention_test
-SELECT u, d::date
-FROM generate_series(0, 4) u, generate_series('2020-01-01'::date, '2020-01-03'::date, '1 day') d
-WHERE u < 3 OR d <= '2020-01-02';
+-- The examples of docs/retention.md (dates printed as psql prints them by default).
+SET DateStyle = ISO;
+CREATE TABLE visits (uid int, day date);
+INSERT INTO visits VALUES
+    (1, '2024-01-01'), (1, '2024-01-02'), (1, '2024-01-03'),
+    (2, '2024-01-01'), (2, '2024-01-03'),
+    (3, '2024-01-02'), (3, '2024-01-03'),
+    (4, '2024-01-01'),
+    (5, '2024-01-03'), (5, '2024-01-01');
 
 SELECT uid,
-       retention(date = '2020-01-01', date = '2020-01-02', date = '2020-01-03') AS r
-FROM retention_test
+       retention(day = '2024-01-01', day = '2024-01-02', day = '2024-01-03') AS r
+FROM visits
 GROUP BY uid
 ORDER BY uid;
 
--- Users who came back on each day, as a share of the users active on the first day.
-SELECT sum(r[1]) AS day_0, sum(r[2]) AS day_1, sum(r[3]) AS day_2
+SELECT k - 1 AS day, sum(r[k]) AS users, round(100.0 * sum(r[k]) / sum(r[1]), 1) AS pct
 FROM (
-    SELECT uid, retention(date = '2020-01-01', date = '2020-01-02', date = '2020-01-03') AS r
-    FROM retention_test
+    SELECT uid, retention(day = '2024-01-01', day = '2024-01-02', day = '2024-01-03') AS r
+    FROM visits
     GROUP BY uid
-) per_user;
+) per_user
+CROSS JOIN generate_series(1, 3) k
+GROUP BY k
+ORDER BY k;
+
+SELECT retention(day = '2024-01-01', day = '2024-01-02') FROM visits WHERE uid = 42;
+
+SELECT coalesce(retention(day = '2024-01-01', day = '2024-01-02'), '{0,0}') AS r
+FROM visits WHERE uid = 42;
+
+SELECT uid, day,
+       retention(day = '2024-01-01', day = '2024-01-03') OVER (PARTITION BY uid ORDER BY day) AS running
+FROM visits
+WHERE uid IN (2, 5)
+ORDER BY uid, day;
 
 -- r[k] needs condition 1 somewhere in the group; it is existential: order and time do not matter.
 SELECT retention(x = 3, x = 1, x = 2) FROM (VALUES (1), (2), (3)) t(x);
@@ -94,4 +110,4 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT retention(VARIADIC ARRAY[x = 1, x = 2]) FROM
 -- The result is an ordinary integer[] that clients map directly.
 SELECT pg_typeof(retention(true)) FROM (VALUES (1)) t(x);
 
-DROP TABLE retention_test, retention_random;
+DROP TABLE visits, retention_random;

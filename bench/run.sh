@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The benchmark: native functions vs the best plain SQL vs the scan floor, side by side in one run.
+#   bench/run.sh [--users N] [--reps N] [--only QUESTION]
+# Generates about 20 events per user (default 500k users: about 10M events, the shape of the demo's
+# data) in a throwaway server, runs every question of bench/questions.sql REPS times interleaved,
+# at max_parallel_workers_per_gather = 0 and 2, with JIT off and on (PostgreSQL's default), and prints a markdown table of medians and ratios
+# to the scan floor measured in the same run (paste it into docs/benchmarks.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+users=500000
+reps=5
+only=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --users) users=$2; shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --only) only=(--only "$2"); shift 2 ;;
+    *) echo "usage: $0 [--users N] [--reps N] [--only QUESTION]" >&2; exit 2 ;;
+    esac
+done
+
+scripts/build.sh
+export PPA_PORT=${PPA_BENCH_PORT:-55434}
+trap 'scripts/pgserver.sh stop' EXIT
+source "$(scripts/pgserver.sh start bench)"
+
+echo "Generating events for $users users ..." >&2
+psql -X -q -c "CREATE EXTENSION pg_product_analytics"
+psql -X -q -v users="$users" -v seed=0.42 -f scripts/generate_events.sql >&2
+# Warm the table into shared buffers so every variant reads from memory.
+psql -X -q -c "CREATE EXTENSION pg_prewarm" -c "SELECT pg_prewarm('events')" >/dev/null
+
+echo >&2
+echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; $(psql -XAtc 'SELECT version()' | cut -d, -f1)"
+echo "Command: bench/run.sh --users $users --reps $reps ${only[*]}"
+echo
+build/bench_driver bench/questions.sql --reps "$reps" --workers 0,2 --jit off,on "${only[@]}"

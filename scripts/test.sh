@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test: core unit tests (ctest -L unit), pg_regress (make installcheck) and the libpqxx
+# integration tests (ctest -L integration) against a throwaway server. Installs what it needs.
+# Exit status is non-zero when anything fails; the last line is "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+
+export PPA_PORT=${PPA_TEST_PORT:-55433}
+trap 'scripts/pgserver.sh stop' EXIT
+source "$(scripts/pgserver.sh start test)"
+
+passed=0
+failed=0
+count_ctest() { # ctest summary line: "NN% tests passed, F tests failed out of T"
+    local line t f
+    line=$(grep -E 'tests failed out of' "$1" | tail -n 1)
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+    t=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+    if [ -z "$line" ]; then f=1; t=1; fi
+    passed=$((passed + t - f))
+    failed=$((failed + f))
+}
+log=$(mktemp -d)
+
+echo "== unit tests (core)"
+(cd build && ctest -L unit --output-on-failure) >"$log/unit" 2>&1 || true
+tail -n 3 "$log/unit"
+count_ctest "$log/unit"
+grep -q '100% tests passed' "$log/unit" || cat "$log/unit"
+
+echo "== pg_regress"
+make -s installcheck >"$log/regress" 2>&1 || true
+grep -E '^(test| ) ' "$log/regress" || true
+ok=$(grep -cE '^(test| ) .* ok( |$)' "$log/regress" || true)
+bad=$(grep -cE '^(test| ) .* FAILED' "$log/regress" || true)
+if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then bad=1; cat "$log/regress"; fi
+passed=$((passed + ok))
+failed=$((failed + bad))
+[ "$bad" = 0 ] || { [ -f regression.diffs ] && cat regression.diffs; }
+
+echo "== integration tests (libpqxx, live server)"
+psql -X -q -c "CREATE DATABASE integration" -c "" >/dev/null
+psql -X -q -d integration -c "CREATE EXTENSION pg_product_analytics"
+(cd build && TEST_PG_CONNINFO="host=$PGHOST port=$PGPORT user=postgres dbname=integration" \
+    ctest -L integration --output-on-failure) >"$log/integration" 2>&1 || true
+tail -n 3 "$log/integration"
+count_ctest "$log/integration"
+grep -q '100% tests passed' "$log/integration" || cat "$log/integration"
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
