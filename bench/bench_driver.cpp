@@ -80,7 +80,8 @@ parse(const std::string &path, std::vector<Query> &queries, std::vector<Question
 		} else if (line.rfind("-- @question ", 0) == 0) {
 			std::string rest = line.substr(13);
 			auto bar = rest.find('|');
-			questions.push_back({trim(rest.substr(0, bar)), bar == std::string::npos ? "" : trim(rest.substr(bar + 1))});
+			questions.push_back(
+			    {trim(rest.substr(0, bar)), bar == std::string::npos ? "" : trim(rest.substr(bar + 1))});
 			current_question = questions.back().name;
 			q = nullptr;
 		} else if (line.rfind("-- @variant ", 0) == 0) {

@@ -3,8 +3,9 @@
 #   bench/run.sh [--users N] [--reps N] [--only QUESTION]
 # Generates about 20 events per user (default 500k users: about 10M events, the shape of the demo's
 # data) in a throwaway server, runs every question of bench/questions.sql REPS times interleaved,
-# at max_parallel_workers_per_gather = 0 and 2, with JIT off and on (PostgreSQL's default), and prints a markdown table of medians and ratios
-# to the scan floor measured in the same run (paste it into docs/benchmarks.md).
+# at max_parallel_workers_per_gather = 0 and 2, with JIT off and on (PostgreSQL's default), and
+# prints a markdown table of medians and ratios to the scan floor measured in the same run (paste
+# it into docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

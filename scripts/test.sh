@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: core unit tests (ctest -L unit), pg_regress (make installcheck) and the libpqxx
-# integration tests (ctest -L integration) against a throwaway server. Installs what it needs.
+# integration tests (ctest -L integration) against a throwaway server, and checks that every SQL
+# example of README.md and docs/ is part of a regression test. Installs what it needs.
 # Exit status is non-zero when anything fails; the last line is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,17 @@ psql -X -q -d integration -c "CREATE EXTENSION pg_product_analytics"
 tail -n 3 "$log/integration"
 count_ctest "$log/integration"
 grep -q '100% tests passed' "$log/integration" || cat "$log/integration"
+
+echo "== docs examples (each one in an expected regression output)"
+python3 scripts/check_docs.py >"$log/docs" 2>&1 || true
+cat "$log/docs"
+line=$(tail -n 1 "$log/docs")
+if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+else
+    failed=$((failed + 1))
+fi
 
 echo
 echo "$passed passed, $failed failed"

@@ -11,11 +11,11 @@ namespace pg_product_analytics::core {
 /// What went wrong, in terms a caller can act on. Each kind maps to exactly one SQLSTATE in the glue.
 enum class ErrorKind : std::uint8_t {
 	InvalidArgument, ///< a parameter or an input value is outside the documented domain
-	NullParameter,	 ///< a parameter that must not be NULL was NULL
-	LimitExceeded,	 ///< a documented limit (number of conditions, state size) was exceeded
-	CorruptState,	 ///< serialized bytes that do not describe a valid state
-	OutOfMemory,	 ///< an allocation failed or would exceed the allocator's limit
-	Internal,		 ///< a broken invariant: a bug, never a user error
+	NullParameter,   ///< a parameter that must not be NULL was NULL
+	LimitExceeded,   ///< a documented limit (number of conditions, state size) was exceeded
+	CorruptState,    ///< serialized bytes that do not describe a valid state
+	OutOfMemory,     ///< an allocation failed or would exceed the allocator's limit
+	Internal,        ///< a broken invariant: a bug, never a user error
 };
 
 /// The only exception type the core throws on purpose (std::bad_alloc aside). The message follows

@@ -25,8 +25,8 @@ inline ConditionMask
 read_conditions(ArrayType *array)
 {
 	if (ARR_NDIM(array) > 1)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("conditions must be a one-dimensional array")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("conditions must be a one-dimensional array")));
 	ConditionMask out{ARR_NDIM(array) == 0 ? 0 : static_cast<std::size_t>(ARR_DIMS(array)[0]), 0};
 	std::size_t n = out.count < 64 ? out.count : 64;
 	const char *data = ARR_DATA_PTR(array); // bool: one byte each, no padding; NULLs take no space

@@ -62,10 +62,11 @@ TEST(Server, PreparedStatementWithBoundParameters)
 {
 	pqxx::connection c(conninfo());
 	// BI tools bind every parameter as text; casts in the statement give them their types.
-	c.prepare("weekly",
-	          "SELECT retention(ts >= $1::timestamptz AND ts < $1::timestamptz + $2::interval,"
-	          "                 ts >= $1::timestamptz + $2::interval AND ts < $1::timestamptz + 2 * $2::interval)::text "
-	          "FROM (VALUES ('2024-01-01 10:00+00'::timestamptz), ('2024-01-09 10:00+00')) t(ts)");
+	c.prepare(
+	    "weekly",
+	    "SELECT retention(ts >= $1::timestamptz AND ts < $1::timestamptz + $2::interval,"
+	    "                 ts >= $1::timestamptz + $2::interval AND ts < $1::timestamptz + 2 * $2::interval)::text "
+	    "FROM (VALUES ('2024-01-01 10:00+00'::timestamptz), ('2024-01-09 10:00+00')) t(ts)");
 	pqxx::nontransaction tx(c);
 	EXPECT_EQ(tx.exec_prepared1("weekly", "2024-01-01 00:00+00", "7 days")[0].as<std::string>(), "{1,1}");
 	EXPECT_EQ(tx.exec_prepared1("weekly", "2024-01-02 00:00+00", "7 days")[0].as<std::string>(), "{0,0}");
