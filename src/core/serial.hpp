@@ -14,6 +14,7 @@ namespace pg_product_analytics::core {
 /// Identifies which state type a serialized blob holds; a blob of another type is rejected.
 enum class StateTag : std::uint8_t {
 	Retention = 1,
+	Funnel = 2,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

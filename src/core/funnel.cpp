@@ -1,0 +1,447 @@
+#include "funnel.hpp"
+
+#include "error.hpp"
+#include "serial.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace pg_product_analytics::core {
+
+namespace {
+
+struct ModeName {
+	const char *name;
+	std::uint32_t flag;
+};
+constexpr ModeName kModeNames[] = {
+    {"strict_order", kStrictOrder}, {"strict_deduplication", kStrictDedup}, {"strict_increase", kStrictIncrease},
+    {"strict_once", kStrictOnce},   {"allow_reentry", kAllowReentry},
+};
+constexpr std::uint32_t kAllModes = kStrictOrder | kStrictDedup | kStrictIncrease | kStrictOnce | kAllowReentry;
+
+std::string_view
+trim(std::string_view s)
+{
+	while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+		s.remove_prefix(1);
+	while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+		s.remove_suffix(1);
+	return s;
+}
+
+void
+check_modes(std::uint32_t modes)
+{
+	if ((modes & kAllowReentry) != 0 && (modes & kStrictOrder) == 0)
+		throw Error(ErrorKind::InvalidArgument, "funnel mode allow_reentry requires strict_order");
+}
+
+} // namespace
+
+std::uint32_t
+parse_funnel_modes(std::string_view text)
+{
+	std::uint32_t modes = 0;
+	if (trim(text).empty())
+		return modes;
+	while (true) {
+		auto comma = text.find(',');
+		std::string_view name = trim(text.substr(0, comma));
+		std::uint32_t flag = 0;
+		for (const auto &m : kModeNames)
+			if (name == m.name)
+				flag = m.flag;
+		if (flag == 0)
+			throw Error(ErrorKind::InvalidArgument,
+			            "unknown funnel mode \"" + std::string(name) +
+			                "\" (valid modes: strict_order, strict_deduplication, strict_increase, strict_once, "
+			                "allow_reentry)");
+		modes |= flag;
+		if (comma == std::string_view::npos)
+			break;
+		text.remove_prefix(comma + 1);
+	}
+	check_modes(modes);
+	return modes;
+}
+
+void
+check_funnel_options(const FunnelOptions &options)
+{
+	if (options.window < 0)
+		throw Error(ErrorKind::InvalidArgument, "funnel window must not be negative");
+	if ((options.modes & ~kAllModes) != 0)
+		throw Error(ErrorKind::InvalidArgument, "unknown funnel mode flags");
+	check_modes(options.modes);
+	check_condition_count(options.steps, "step");
+}
+
+// ---------------------------------------------------------------------------------------------
+// FunnelState
+
+FunnelState::FunnelState(const FunnelOptions &options, std::pmr::memory_resource *memory)
+    : options_(options), events_(memory)
+{
+	check_funnel_options(options);
+}
+
+FunnelState::FunnelState(const FunnelState &other, std::pmr::memory_resource *memory)
+    : options_(other.options_), events_(other.events_, memory), sorted_(other.sorted_)
+{
+}
+
+void
+FunnelState::throw_options_changed(const FunnelOptions &got) const
+{
+	const char *what = got.window != options_.window ? "window"
+	                   : got.modes != options_.modes ? "mode"
+	                                                 : "number of steps";
+	throw Error(ErrorKind::InvalidArgument, std::string("funnel ") + what + " changed within a group");
+}
+
+void
+FunnelState::merge(const FunnelState &other)
+{
+	if (!(other.options_ == options_))
+		throw_options_changed(other.options_);
+	if (other.events_.empty())
+		return;
+	std::size_t middle = events_.size();
+	events_.insert(events_.end(), other.events_.begin(), other.events_.end());
+	if (sorted_ && other.sorted_)
+		std::inplace_merge(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(middle), events_.end());
+	else
+		sorted_ = false;
+	sorted_run_ = 0;
+}
+
+bool
+FunnelState::sort_step(std::size_t budget)
+{
+	if (sorted_)
+		return true;
+	std::size_t n = events_.size();
+	budget = std::max<std::size_t>(budget, 1024);
+	auto at = [&](std::size_t i) { return events_.begin() + static_cast<std::ptrdiff_t>(std::min(i, n)); };
+	if (n <= budget) {
+		std::sort(events_.begin(), events_.end());
+	} else if (sorted_run_ == 0) {
+		// First pass: sort blocks of `budget` rows; afterwards merge runs pairwise, one merge per call
+		// (sorted_run_ is the run length, the runs before the cursor are already merged).
+		for (std::size_t b = 0; b < n; b += budget)
+			std::sort(at(b), at(b + budget));
+		sorted_run_ = budget;
+		return false;
+	} else {
+		std::size_t run = sorted_run_;
+		for (std::size_t b = 0; b + run < n; b += 2 * run)
+			std::inplace_merge(at(b), at(b + run), at(b + 2 * run));
+		sorted_run_ = 2 * run;
+		if (sorted_run_ < n)
+			return false;
+	}
+	sorted_ = true;
+	sorted_run_ = 0;
+	return true;
+}
+
+std::size_t
+FunnelState::serialized_size() const noexcept
+{
+	return kHeaderSize + 1 + 1 + 8 + 1 + 8 + sizeof(FunnelEvent) * events_.size();
+}
+
+void
+FunnelState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::Funnel);
+	w.u8(static_cast<std::uint8_t>(options_.steps));
+	w.u8(static_cast<std::uint8_t>(options_.modes));
+	w.u64(static_cast<std::uint64_t>(options_.window));
+	w.u8(sorted_ ? 1 : 0);
+	w.u64(events_.size());
+	for (const auto &e : events_) {
+		w.u64(static_cast<std::uint64_t>(e.ts));
+		w.u64(e.mask);
+	}
+	w.finish();
+}
+
+FunnelState
+FunnelState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::Funnel);
+	FunnelOptions options;
+	options.steps = r.u8();
+	options.modes = r.u8();
+	options.window = static_cast<std::int64_t>(r.u64());
+	std::uint8_t sorted = r.u8();
+	std::uint64_t count = r.u64();
+	if (sorted > 1)
+		throw_corrupt("bad sorted flag");
+	try {
+		check_funnel_options(options);
+	} catch (const Error &) {
+		throw_corrupt("invalid funnel options");
+	}
+	const std::size_t header = kHeaderSize + 1 + 1 + 8 + 1 + 8;
+	if (count > (size - std::min(size, header)) / sizeof(FunnelEvent) || size != header + count * sizeof(FunnelEvent))
+		throw_corrupt("event count does not match the size");
+	FunnelState state(options, memory);
+	state.events_.reserve(count);
+	std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;
+	for (std::uint64_t i = 0; i < count; i++) {
+		FunnelEvent e{static_cast<std::int64_t>(r.u64()), r.u64()};
+		if ((e.mask & ~valid) != 0)
+			throw_corrupt("step bit beyond the step count");
+		if (e.mask == 0 && (options.modes & kStrictOrder) == 0)
+			throw_corrupt("event matching no step outside strict_order");
+		if (sorted && !state.events_.empty() && e < state.events_.back())
+			throw_corrupt("events out of order");
+		state.events_.push_back(e);
+	}
+	r.finish();
+	state.sorted_ = sorted == 1;
+	return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FunnelEvaluator
+
+FunnelEvaluator::FunnelEvaluator(const FunnelOptions &options, bool track_steps, std::pmr::memory_resource *memory)
+    : options_(options), track_(track_steps), memory_(memory), reached_(options.steps + 1, false, memory),
+      settled_(options.steps + 1, false, memory), settled_first_(options.steps + 1, 0, memory), paths_(memory),
+      pending_(memory)
+{
+	check_funnel_options(options);
+	pending_.resize(options.steps + 1);
+	if (track_) {
+		paths_.resize(options.steps + 1);
+		for (std::size_t k = 1; k <= options.steps; k++)
+			paths_[k].reserve(k);
+	}
+}
+
+bool
+FunnelEvaluator::in_window(std::int64_t first) const noexcept
+{
+	// group_ts_ >= first always; unsigned arithmetic cannot overflow.
+	return static_cast<std::uint64_t>(group_ts_) - static_cast<std::uint64_t>(first) <=
+	       static_cast<std::uint64_t>(options_.window);
+}
+
+int
+FunnelEvaluator::compare_paths(std::size_t level, std::size_t base_a, std::size_t base_b) const
+{
+	// Step i (0-based) of a chain with base b is paths_[b][i] for i < b, else the group's timestamp.
+	for (std::size_t i = 1; i < level; i++) {
+		std::int64_t a = i < base_a ? paths_[base_a][i] : group_ts_;
+		std::int64_t b = i < base_b ? paths_[base_b][i] : group_ts_;
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	return 0;
+}
+
+bool
+FunnelEvaluator::better(std::size_t level, const Candidate &a, const Candidate &b) const
+{
+	if (a.first != b.first)
+		return a.first > b.first;
+	return track_ && compare_paths(level, a.base, b.base) < 0;
+}
+
+void
+FunnelEvaluator::insert_pending(std::size_t level, Candidate &&c)
+{
+	auto &list = pending_[level];
+	if ((options_.modes & kStrictOnce) == 0) {
+		// Rows do not matter: one best chain per level.
+		if (list.empty())
+			list.push_back(std::move(c));
+		else if (better(level, c, list.front()))
+			list.front() = std::move(c);
+		return;
+	}
+	// strict_once: keep the chains no other one dominates (at least as good, using a subset of rows).
+	auto subset = [](const Candidate &x, const Candidate &y) {
+		return std::includes(y.rows.begin(), y.rows.end(), x.rows.begin(), x.rows.end());
+	};
+	for (const auto &e : list)
+		if (subset(e, c) && !better(level, c, e))
+			return;
+	list.erase(std::remove_if(list.begin(), list.end(),
+	                          [&](const Candidate &e) { return subset(c, e) && !better(level, e, c); }),
+	           list.end());
+	list.push_back(std::move(c));
+}
+
+bool
+FunnelEvaluator::process_entry(std::size_t step, std::uint32_t row)
+{
+	const std::uint32_t modes = options_.modes;
+	if (step >= 2) {
+		if ((modes & kStrictDedup) != 0 && reached_[step])
+			return false;
+		if ((modes & kStrictOrder) != 0 && any_start_ && !reached_[step - 1])
+			return (modes & kAllowReentry) != 0;
+	}
+	const bool once = (modes & kStrictOnce) != 0;
+	if (step == 1) {
+		any_start_ = true;
+		Candidate c{group_ts_, 0, std::pmr::vector<std::uint32_t>(memory_)};
+		if (once)
+			c.rows.push_back(row);
+		insert_pending(1, std::move(c));
+		reached_[1] = true;
+		return true;
+	}
+	bool extended = false;
+	const std::size_t prev = step - 1;
+	if (settled_[prev] && in_window(settled_first_[prev])) {
+		Candidate c{settled_first_[prev], prev, std::pmr::vector<std::uint32_t>(memory_)};
+		if (once)
+			c.rows.push_back(row);
+		insert_pending(step, std::move(c));
+		extended = true;
+	}
+	if ((modes & kStrictIncrease) == 0) {
+		// Chains that reached the previous step in this same group (equal timestamps may chain).
+		// Index loop: insert_pending(step, ...) never touches pending_[prev].
+		for (std::size_t i = 0; i < pending_[prev].size(); i++) {
+			const Candidate &p = pending_[prev][i];
+			if (!in_window(p.first))
+				continue;
+			if (once && std::binary_search(p.rows.begin(), p.rows.end(), row))
+				continue;
+			Candidate c{p.first, p.base, std::pmr::vector<std::uint32_t>(memory_)};
+			if (once) {
+				c.rows = p.rows;
+				c.rows.insert(std::upper_bound(c.rows.begin(), c.rows.end(), row), row);
+			}
+			insert_pending(step, std::move(c));
+			extended = true;
+		}
+	}
+	if (extended)
+		reached_[step] = true;
+	return true;
+}
+
+void
+FunnelEvaluator::process_group(const FunnelEvent *events, std::size_t begin, std::size_t end)
+{
+	group_ts_ = events[begin].ts;
+	in_group_ = true;
+	// Rows matching no step sort first in their group (strict_order only keeps them).
+	if (events[begin].mask == 0) {
+		if (any_start_) {
+			done_ = true;
+			return;
+		}
+		while (begin < end && events[begin].mask == 0)
+			begin++;
+	}
+	std::uint64_t all = 0;
+	for (std::size_t i = begin; i < end; i++)
+		all |= events[i].mask;
+	// Entries in (step, row) order: ties on the timestamp favour conversion, as in ClickHouse.
+	while (all != 0) {
+		auto bit = static_cast<std::size_t>(__builtin_ctzll(all));
+		all &= all - 1;
+		for (std::size_t i = begin; i < end; i++) {
+			if ((events[i].mask >> bit & 1u) == 0)
+				continue;
+			if (!process_entry(bit + 1, static_cast<std::uint32_t>(i - begin))) {
+				done_ = true;
+				return;
+			}
+		}
+		if (!track_ && reached_[options_.steps]) {
+			done_ = true; // the level cannot go higher
+			return;
+		}
+	}
+}
+
+void
+FunnelEvaluator::finish_group()
+{
+	if (!in_group_)
+		return;
+	in_group_ = false;
+	// From the top: a level's new path is built from the settled path of a lower level, which
+	// must still be the one from before this group.
+	for (std::size_t k = options_.steps; k >= 1; k--) {
+		auto &list = pending_[k];
+		if (list.empty())
+			continue;
+		const Candidate *best = &list.front();
+		for (const auto &c : list)
+			if (better(k, c, *best))
+				best = &c;
+		bool take = !settled_[k];
+		if (!take) {
+			Candidate current{settled_first_[k], k, std::pmr::vector<std::uint32_t>(memory_)};
+			take = better(k, *best, current);
+		}
+		if (take) {
+			settled_[k] = true;
+			settled_first_[k] = best->first;
+			if (track_) {
+				auto &path = paths_[k];
+				if (best->base == 0) {
+					path.assign(k, group_ts_);
+				} else {
+					path.assign(paths_[best->base].begin(), paths_[best->base].end());
+					path.resize(k, group_ts_);
+				}
+			}
+		}
+		list.clear();
+	}
+}
+
+std::size_t
+FunnelEvaluator::process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget)
+{
+	std::size_t stop_at = count - pos > budget ? pos + budget : count;
+	while (pos < count && !done_) {
+		finish_group();
+		std::size_t end = pos + 1;
+		while (end < count && events[end].ts == events[pos].ts)
+			end++;
+		process_group(events, pos, end);
+		pos = end;
+		if (pos >= stop_at)
+			break;
+	}
+	if (pos >= count)
+		done_ = true;
+	if (done_)
+		finish_group();
+	return pos;
+}
+
+std::size_t
+FunnelEvaluator::level() const noexcept
+{
+	for (std::size_t k = options_.steps; k >= 1; k--)
+		if (reached_[k])
+			return k;
+	return 0;
+}
+
+std::vector<std::int64_t>
+FunnelEvaluator::chain() const
+{
+	std::size_t k = level();
+	if (!track_ || k == 0)
+		return {};
+	return std::vector<std::int64_t>(paths_[k].begin(), paths_[k].end());
+}
+
+} // namespace pg_product_analytics::core

@@ -1,0 +1,186 @@
+// window_funnel / window_funnel_events: the deepest step of an ordered chain of events inside a
+// window anchored at the chain's first step, with ClickHouse's modes (docs/funnels.md).
+#pragma once
+
+#include "limits.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory_resource>
+#include <string_view>
+#include <vector>
+
+namespace pg_product_analytics::core {
+
+/// Mode flags, combinable as in ClickHouse (comma-separated in SQL).
+enum FunnelMode : std::uint32_t {
+	kStrictOrder = 1u << 0,    ///< a row matching no step, or a step whose predecessor is missing, ends the scan
+	kStrictDedup = 1u << 1,    ///< a repeat of an already reached step (> 1) ends the scan
+	kStrictIncrease = 1u << 2, ///< steps need strictly increasing timestamps
+	kStrictOnce = 1u << 3,     ///< one row fills at most one step of a chain
+	kAllowReentry = 1u << 4,   ///< with strict_order: an early future step is ignored instead of ending the scan
+};
+
+/// Parses "strict_order, strict_increase" (spaces around names ignored, empty string = default).
+/// Throws InvalidArgument naming the valid modes for an unknown name, and for allow_reentry
+/// without strict_order.
+std::uint32_t parse_funnel_modes(std::string_view text);
+
+/// The parameters of one funnel; every row of a group must carry the same (else InvalidArgument).
+struct FunnelOptions {
+	std::int64_t window = 0; ///< inclusive, in the time unit (microseconds for timestamps)
+	std::uint32_t modes = 0;
+	std::size_t steps = 0;
+
+	bool
+	operator==(const FunnelOptions &o) const noexcept
+	{
+		return window == o.window && modes == o.modes && steps == o.steps;
+	}
+};
+
+/// Throws InvalidArgument for a negative window or invalid modes, and checks the step count.
+void check_funnel_options(const FunnelOptions &options);
+
+/// One kept row: its time and the steps it matches (bit i = step i + 1). A row matching no step is
+/// kept only in strict_order mode (mask 0), since there it can end a chain.
+struct FunnelEvent {
+	std::int64_t ts;
+	std::uint64_t mask;
+
+	bool
+	operator<(const FunnelEvent &o) const noexcept
+	{
+		return ts < o.ts || (ts == o.ts && mask < o.mask);
+	}
+	bool
+	operator==(const FunnelEvent &o) const noexcept
+	{
+		return ts == o.ts && mask == o.mask;
+	}
+};
+static_assert(sizeof(FunnelEvent) == 16, "16 bytes per kept row");
+
+/// The aggregate state: the kept rows, with a flag telling whether they arrived sorted.
+/// Invariant: every mask fits the step count; mask 0 only in strict_order mode; when sorted() the
+/// events are in ascending (ts, mask) order. Memory comes from the given resource.
+class FunnelState {
+public:
+	FunnelState(const FunnelOptions &options, std::pmr::memory_resource *memory);
+	FunnelState(const FunnelState &other, std::pmr::memory_resource *memory);
+
+	/// Adds one row. Throws InvalidArgument if `options` differ from the group's.
+	void
+	add(const FunnelOptions &options, std::int64_t ts, std::uint64_t mask)
+	{
+		if (!(options == options_))
+			throw_options_changed(options);
+		if (mask == 0 && (options_.modes & kStrictOrder) == 0)
+			return;
+		FunnelEvent e{ts, mask};
+		if (!events_.empty()) {
+			const FunnelEvent &last = events_.back();
+			// Identical rows matching nothing are redundant: keep one per timestamp.
+			if (mask == 0 && last == e)
+				return;
+			if (sorted_ && e < last)
+				sorted_ = false;
+		}
+		events_.push_back(e);
+	}
+
+	/// Appends another state's rows; keeps the result sorted when both inputs are.
+	void merge(const FunnelState &other);
+
+	const FunnelOptions &
+	options() const noexcept
+	{
+		return options_;
+	}
+	const std::pmr::vector<FunnelEvent> &
+	events() const noexcept
+	{
+		return events_;
+	}
+	bool
+	sorted() const noexcept
+	{
+		return sorted_;
+	}
+
+	/// Sorting in pieces, so that the caller can check for interrupts between calls:
+	/// sort_step(budget) does at most about `budget` element moves and returns true when sorted.
+	/// It only reorders rows (the multiset is unchanged), so a final function may call it.
+	bool sort_step(std::size_t budget);
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	/// Validates options, count against the size, masks, and the sorted flag (CorruptState).
+	static FunnelState deserialize(const std::uint8_t *in, std::size_t size,
+	                               std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+private:
+	[[noreturn]] void throw_options_changed(const FunnelOptions &got) const;
+
+	FunnelOptions options_;
+	std::pmr::vector<FunnelEvent> events_;
+	bool sorted_ = true;
+	std::size_t sorted_run_ = 0; ///< while sorting in pieces: length of the sorted blocks so far
+};
+
+/// Evaluates a funnel over sorted events, resumably: process() handles whole groups of equal
+/// timestamps up to a budget, so the caller can check for interrupts between calls.
+/// With track_steps, it also keeps the timestamps of the reported chain: among the chains that
+/// reach the deepest step, the one with the latest first step, then the earliest timestamps
+/// for steps 2, 3, ... compared in that order.
+class FunnelEvaluator {
+public:
+	FunnelEvaluator(const FunnelOptions &options, bool track_steps, std::pmr::memory_resource *memory);
+
+	/// Processes events[pos..) for at most about `budget` events; returns the new position.
+	/// Stops early (done() true) when a strict mode ends the scan or the last step is reached.
+	std::size_t process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget);
+
+	bool
+	done() const noexcept
+	{
+		return done_;
+	}
+
+	/// The deepest step reached (0 = step 1 never matched). Call after process() reached the end
+	/// or done().
+	std::size_t level() const noexcept;
+
+	/// The timestamps of the reported chain, level() of them (track_steps only).
+	std::vector<std::int64_t> chain() const;
+
+private:
+	struct Candidate {
+		std::int64_t first;                   ///< timestamp of the chain's step 1
+		std::size_t base;                     ///< steps before this group come from the settled chain of this level
+		std::pmr::vector<std::uint32_t> rows; ///< strict_once: rows of the current group used, sorted
+	};
+
+	void finish_group();
+	void process_group(const FunnelEvent *events, std::size_t begin, std::size_t end);
+	bool process_entry(std::size_t step, std::uint32_t row);
+	void insert_pending(std::size_t level, Candidate &&c);
+	bool better(std::size_t level, const Candidate &a, const Candidate &b) const;
+	int compare_paths(std::size_t level, std::size_t base_a, std::size_t base_b) const;
+	bool in_window(std::int64_t first) const noexcept;
+
+	FunnelOptions options_;
+	bool track_;
+	std::pmr::memory_resource *memory_;
+	std::int64_t group_ts_ = 0;
+	bool in_group_ = false;
+	bool any_start_ = false;
+	bool done_ = false;
+	std::pmr::vector<bool> reached_;                         ///< [level] ever reached (1-based)
+	std::pmr::vector<bool> settled_;                         ///< [level] a chain ended before the group
+	std::pmr::vector<std::int64_t> settled_first_;           ///< [level] its first step, the latest one
+	std::pmr::vector<std::pmr::vector<std::int64_t>> paths_; ///< [level] its timestamps (track only)
+	std::pmr::vector<std::pmr::vector<Candidate>> pending_;  ///< [level] chains ending in the group
+};
+
+} // namespace pg_product_analytics::core
