@@ -435,13 +435,14 @@ FunnelEvaluator::level() const noexcept
 	return 0;
 }
 
-std::vector<std::int64_t>
-FunnelEvaluator::chain() const
+std::size_t
+FunnelEvaluator::chain(std::int64_t *out) const
 {
 	std::size_t k = level();
 	if (!track_ || k == 0)
-		return {};
-	return std::vector<std::int64_t>(paths_[k].begin(), paths_[k].end());
+		return 0;
+	std::copy(paths_[k].begin(), paths_[k].end(), out);
+	return k;
 }
 
 } // namespace pg_product_analytics::core

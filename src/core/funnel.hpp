@@ -151,8 +151,9 @@ public:
 	/// or done().
 	std::size_t level() const noexcept;
 
-	/// The timestamps of the reported chain, level() of them (track_steps only).
-	std::vector<std::int64_t> chain() const;
+	/// Writes the timestamps of the reported chain (track_steps only) to `out`, which has room for
+	/// the step count, and returns how many: level(), or 0 without tracking.
+	std::size_t chain(std::int64_t *out) const;
 
 private:
 	struct Candidate {

@@ -82,6 +82,35 @@ make_in_context(MemoryContext context, Args &&...args)
 	}
 }
 
+/// Constructs a T that allocates through a ContextResource of `context`, itself placed in
+/// `context` beside the object so that it lives as long: `make(resource)` returns the T (built
+/// with that resource). The destructor runs from a reset callback of the context. Call inside guard().
+template <class T, class Make>
+T *
+make_in_context_with(MemoryContext context, Make &&make)
+{
+	struct Holder {
+		MemoryContextCallback callback;
+		alignas(ContextResource) unsigned char resource[sizeof(ContextResource)];
+		alignas(T) unsigned char object[sizeof(T)];
+	};
+	ContextResource allocator(context);
+	void *p = allocator.allocate(sizeof(Holder), alignof(Holder));
+	auto *holder = static_cast<Holder *>(p);
+	auto *resource = new (holder->resource) ContextResource(context); // trivial to destroy: never is
+	T *object;
+	try {
+		object = new (holder->object) T(make(resource));
+	} catch (...) {
+		allocator.deallocate(p, sizeof(Holder), alignof(Holder));
+		throw;
+	}
+	holder->callback.func = [](void *arg) { static_cast<T *>(arg)->~T(); };
+	holder->callback.arg = object;
+	MemoryContextRegisterResetCallback(context, &holder->callback);
+	return object;
+}
+
 /// The aggregate memory context of an aggregate support function call (plain or window
 /// aggregate); ERROR when called outside an aggregate. Call outside guard().
 MemoryContext aggregate_context(FunctionCallInfo fcinfo);

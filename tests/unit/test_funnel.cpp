@@ -61,7 +61,9 @@ evaluate(FunnelState &state, std::size_t budget = 3)
 	FunnelEvaluator level_only(state.options(), false, heap());
 	level_only.process(events.data(), events.size(), 0, events.size());
 	EXPECT_EQ(level_only.level(), ev.level()) << "level differs with and without tracking";
-	return {ev.level(), ev.chain()};
+	std::vector<std::int64_t> chain(state.options().steps);
+	chain.resize(ev.chain(chain.data()));
+	return {ev.level(), chain};
 }
 
 FunnelState

@@ -1,0 +1,32 @@
+// Time parameters shared by every family: an interval window or gap as a fixed number of
+// microseconds. Plain C-style code, call outside guard().
+#pragma once
+
+#include <cstdint>
+
+extern "C" {
+#include "postgres.h"
+#include "datatype/timestamp.h"
+#include "utils/timestamp.h"
+}
+
+namespace pg_product_analytics::pg {
+
+/// Microseconds of a window or gap interval. ERROR 22023 when it has a month/year part (variable
+/// length) or does not fit in 64 bits; `what` names the parameter ("funnel window"). The sign is
+/// left to the core to check.
+inline std::int64_t
+interval_micros(const Interval *interval, const char *what)
+{
+	if (interval->month != 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must not have a month or year part", what),
+		                errdetail("Months and years have no fixed length; use days, e.g. '30 days'.")));
+	std::int64_t days_us;
+	std::int64_t total;
+	if (__builtin_mul_overflow(static_cast<std::int64_t>(interval->day), USECS_PER_DAY, &days_us) ||
+	    __builtin_add_overflow(days_us, interval->time, &total))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s is out of range", what)));
+	return total;
+}
+
+} // namespace pg_product_analytics::pg
