@@ -13,7 +13,7 @@ SQL_PARTS = src/sql/00_header.sql $(filter-out src/sql/00_header.sql,$(sort $(wi
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = retention parallel window errors
+REGRESS = retention funnel parallel window errors
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 PG_CXXFLAGS = -std=c++17 -O2 -Wall -Wextra -Werror -Wno-register

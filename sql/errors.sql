@@ -25,3 +25,30 @@ SELECT pg_temp.error_of($$SELECT retention_transfn(NULL::internal, ARRAY[true])$
 
 -- The backend is still alive and the function still works.
 SELECT retention(x = 1, x = 2) FROM (VALUES (1), (2)) t(x);
+
+-- window_funnel / window_funnel_events
+SELECT pg_temp.error_of($$SELECT window_funnel(NULL::interval, now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(NULL::bigint, 1::bigint, true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', NULL::text, now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', now(), VARIADIC NULL::boolean[])$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 month', now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 year 2 days', now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '-1 hour', now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(-5::bigint, 1::bigint, true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', 'strict', now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', 'strict_order,', now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', 'allow_reentry', now(), true)$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', now(), VARIADIC '{}'::boolean[])$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', now(), VARIADIC array_fill(true, ARRAY[65]))$$);
+SELECT pg_temp.error_of($$SELECT window_funnel_events(interval '1 day', now(), VARIADIC array_fill(true, ARRAY[65]))$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', now(), VARIADIC '{{t},{t}}'::boolean[])$$);
+-- A parameter that changes within a group.
+SELECT pg_temp.error_of($$SELECT window_funnel(x * interval '1 day', now(), true) FROM generate_series(1, 2) x$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', CASE WHEN x = 1 THEN '' ELSE 'strict_order' END, now(), true)
+                          FROM generate_series(1, 2) x$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', now(), VARIADIC array_fill(true, ARRAY[x]))
+                          FROM generate_series(1, 2) x$$);
+-- The limits hold at 64 steps and a zero window.
+SELECT window_funnel(interval '0', now(), VARIADIC array_fill(true, ARRAY[64])) AS level_64;
+-- Still alive.
+SELECT window_funnel(interval '1 day', now(), true, true);

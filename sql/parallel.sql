@@ -8,6 +8,11 @@ ANALYZE parallel_events;
 
 -- Serial answers first.
 SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial_funnel AS
+SELECT uid, window_funnel(5::bigint, day, day % 7 = 0, day % 7 = 1, day % 7 = 3) AS level,
+       window_funnel(5::bigint, 'strict_order, strict_increase', day, day % 7 = 0, day % 7 = 1) AS strict,
+       window_funnel_events(5::bigint, day, day % 7 = 0, day % 7 = 1, day % 7 = 3) AS chain
+FROM parallel_events GROUP BY uid;
 CREATE TEMP TABLE serial_by_user AS
 SELECT uid, retention(day < 7, day >= 7 AND day < 14, day >= 14 AND day < 21, day >= 50) AS r
 FROM parallel_events GROUP BY uid;
@@ -38,6 +43,27 @@ FROM parallel_by_user;
 -- One group merged across workers.
 SELECT r, r = (SELECT r FROM serial_total) AS same_as_serial
 FROM (SELECT retention(day < 7, uid = 4999 AND day = 3, day = 59, uid < 0) AS r FROM parallel_events) p;
+
+-- window_funnel: states of events are merged across workers (sorted runs) and give the serial answer.
+EXPLAIN (COSTS OFF)
+SELECT uid, window_funnel(5::bigint, day, day % 7 = 0, day % 7 = 1, day % 7 = 3)
+FROM parallel_events GROUP BY uid;
+CREATE TEMP TABLE parallel_funnel AS
+SELECT uid, window_funnel(5::bigint, day, day % 7 = 0, day % 7 = 1, day % 7 = 3) AS level,
+       window_funnel(5::bigint, 'strict_order, strict_increase', day, day % 7 = 0, day % 7 = 1) AS strict,
+       window_funnel_events(5::bigint, day, day % 7 = 0, day % 7 = 1, day % 7 = 3) AS chain
+FROM parallel_events GROUP BY uid;
+SELECT count(*) AS users,
+       (SELECT count(*) FROM (TABLE serial_funnel EXCEPT TABLE parallel_funnel) d) AS missing,
+       (SELECT count(*) FROM (TABLE parallel_funnel EXCEPT TABLE serial_funnel) d) AS extra
+FROM parallel_funnel;
+SELECT level, count(*) FROM parallel_funnel GROUP BY level ORDER BY level;
+-- One group over the whole table, merged across workers.
+SELECT window_funnel(0::bigint, day, uid = 17, uid = 4000, uid = 12) AS level FROM parallel_events;
+SET max_parallel_workers_per_gather = 0;
+SELECT window_funnel(0::bigint, day, uid = 17, uid = 4000, uid = 12) AS serial_level FROM parallel_events;
+SET max_parallel_workers_per_gather = 2;
+SELECT window_funnel(interval '1 day', now(), true) AS empty_parallel FROM parallel_events WHERE day > 1000;
 
 -- No rows at all in a parallel plan: NULL, as in the serial plan.
 SELECT retention(day < 7) FROM parallel_events WHERE day > 1000;

@@ -41,3 +41,16 @@ SELECT count(*) AS differences FROM (
 ) d;
 
 DROP TABLE window_events;
+
+-- window_funnel OVER (...): the running level per row, and a mode applied per partition.
+CREATE TABLE window_clicks (uid int, ts bigint, step int);
+INSERT INTO window_clicks VALUES (1, 1, 1), (1, 2, 2), (1, 3, 9), (1, 4, 3), (2, 1, 2), (2, 5, 1), (2, 6, 2);
+SELECT uid, ts, step,
+       window_funnel(10::bigint, ts, step = 1, step = 2, step = 3) OVER w AS running,
+       window_funnel(10::bigint, 'strict_order', ts, step = 1, step = 2, step = 3) OVER w AS strict_running,
+       window_funnel_events(10::bigint, ts, step = 1, step = 2, step = 3) OVER w AS chain,
+       window_funnel(10::bigint, ts, step = 1, step = 2, step = 3) OVER (PARTITION BY uid) AS whole
+FROM window_clicks
+WINDOW w AS (PARTITION BY uid ORDER BY ts)
+ORDER BY uid, ts;
+DROP TABLE window_clicks;

@@ -43,12 +43,15 @@ std::uint32_t
 parse_funnel_modes(std::string_view text)
 {
 	std::uint32_t modes = 0;
+	const std::string_view whole = text;
 	if (trim(text).empty())
 		return modes;
 	while (true) {
 		auto comma = text.find(',');
 		std::string_view name = trim(text.substr(0, comma));
 		std::uint32_t flag = 0;
+		if (name.empty())
+			throw Error(ErrorKind::InvalidArgument, "empty funnel mode name in \"" + std::string(whole) + "\"");
 		for (const auto &m : kModeNames)
 			if (name == m.name)
 				flag = m.flag;
@@ -94,10 +97,10 @@ FunnelState::FunnelState(const FunnelState &other, std::pmr::memory_resource *me
 void
 FunnelState::throw_options_changed(const FunnelOptions &got) const
 {
-	const char *what = got.window != options_.window ? "window"
-	                   : got.modes != options_.modes ? "mode"
-	                                                 : "number of steps";
-	throw Error(ErrorKind::InvalidArgument, std::string("funnel ") + what + " changed within a group");
+	const char *what = got.window != options_.window ? "funnel window"
+	                   : got.modes != options_.modes ? "funnel mode"
+	                                                 : "number of funnel steps";
+	throw Error(ErrorKind::InvalidArgument, std::string(what) + " changed within a group");
 }
 
 void

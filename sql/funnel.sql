@@ -1,0 +1,161 @@
+-- window_funnel / window_funnel_events: semantics of every mode (docs/funnels.md).
+SET TimeZone = 'UTC';
+SET DateStyle = ISO;
+SET IntervalStyle = postgres;
+
+-- The examples of docs/funnels.md.
+CREATE TABLE clicks (uid int, ts timestamptz, event text);
+INSERT INTO clicks VALUES
+    (1, '2024-05-01 10:00', 'view'), (1, '2024-05-01 10:02', 'cart'), (1, '2024-05-01 10:30', 'buy'),
+    (2, '2024-05-01 11:00', 'view'), (2, '2024-05-01 11:10', 'cart'), (2, '2024-05-01 13:00', 'buy'),
+    (3, '2024-05-01 09:00', 'view'), (3, '2024-05-01 09:05', 'help'), (3, '2024-05-01 09:06', 'cart'),
+    (3, '2024-05-01 09:07', 'buy'),
+    (4, '2024-05-01 12:00', 'cart'), (4, '2024-05-01 12:01', 'buy'),
+    (5, '2024-05-01 08:00', 'view'), (5, '2024-05-01 08:00', 'cart'), (5, '2024-05-01 08:20', 'view'),
+    (5, '2024-05-01 08:30', 'buy');
+
+SELECT uid,
+       window_funnel(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy') AS level
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT step, count(*) FILTER (WHERE level >= step) AS users
+FROM (
+    SELECT uid, window_funnel(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy') AS level
+    FROM clicks
+    GROUP BY uid
+) per_user
+CROSS JOIN generate_series(1, 3) step
+GROUP BY step
+ORDER BY step;
+
+SELECT uid,
+       window_funnel_events(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy') AS steps
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid, steps[2] - steps[1] AS to_cart, steps[3] - steps[2] AS to_buy
+FROM (
+    SELECT uid, window_funnel_events(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy') AS steps
+    FROM clicks
+    GROUP BY uid
+) per_user
+WHERE cardinality(steps) = 3
+ORDER BY uid;
+
+SELECT uid,
+       window_funnel(interval '1 hour', 'strict_order', ts,
+                     event = 'view', event = 'cart', event = 'buy') AS strict_order
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid,
+       window_funnel(interval '1 hour', 'strict_increase', ts,
+                     event = 'view', event = 'cart', event = 'buy') AS strict_increase
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid, ts, event,
+       window_funnel(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy')
+           OVER (PARTITION BY uid ORDER BY ts) AS running_level
+FROM clicks
+WHERE uid IN (1, 2)
+ORDER BY uid, ts;
+
+-- Modes on tiny sequences: steps A, B, C; X matches no step.
+CREATE FUNCTION pg_temp.funnel(letters text, mode text DEFAULT '') RETURNS integer LANGUAGE sql AS $$
+    SELECT window_funnel(100::bigint, mode, i, c = 'A', c = 'B', c = 'C')
+    FROM unnest(string_to_array(letters, NULL)) WITH ORDINALITY AS t(c, i)
+$$;
+SELECT letters, mode, pg_temp.funnel(letters, mode) AS level
+FROM (VALUES
+    ('ABC', ''), ('ACB', ''), ('AXBC', ''), ('CBA', ''), ('BCAB', ''),
+    ('AXBC', 'strict_order'), ('AABBCC', 'strict_order'), ('AABBXCC', 'strict_order'),
+    ('ACBC', 'strict_order'), ('ACBC', 'strict_order, allow_reentry'), ('XABC', 'strict_order'),
+    ('ABBC', 'strict_deduplication'), ('ABAC', 'strict_deduplication'), ('AABC', 'strict_deduplication')
+) v(letters, mode);
+
+-- A row matching several steps: it fills them all by default, one with strict_once.
+SELECT window_funnel(10::bigint, ts, s1, s2, s3) AS default_mode,
+       window_funnel(10::bigint, 'strict_once', ts, s1, s2, s3) AS strict_once
+FROM (VALUES (1::bigint, true, true, false), (2, false, false, true)) t(ts, s1, s2, s3);
+
+-- Equal timestamps favour conversion (ordered by timestamp, then step); strict_increase forbids it.
+SELECT window_funnel(10::bigint, ts, step = 1, step = 2, step = 3) AS default_mode,
+       window_funnel(10::bigint, 'strict_increase', ts, step = 1, step = 2, step = 3) AS strict_increase
+FROM (VALUES (5::bigint, 3), (5, 2), (5, 1)) t(ts, step);
+
+-- strict_increase keeps every useful chain (Doris #68093: A@0 B@1 B@2 C@2 is 3, not 2).
+SELECT window_funnel(10::bigint, 'strict_increase', ts, e = 'A', e = 'B', e = 'C')
+FROM (VALUES (0::bigint, 'A'), (1, 'B'), (2, 'B'), (2, 'C')) t(ts, e);
+
+-- The window: inclusive, anchored at the chain's first step; the latest start wins.
+SELECT window_funnel(10::bigint, ts, e = 'A', e = 'B', e = 'C') AS level,
+       window_funnel_events(10::bigint, ts, e = 'A', e = 'B', e = 'C') AS chain
+FROM (VALUES (0::bigint, 'A'), (15, 'A'), (20, 'B'), (25, 'C'), (26, 'C')) t(ts, e);
+SELECT window_funnel(10::bigint, ts, e = 'A', e = 'B') FROM (VALUES (0::bigint, 'A'), (10, 'B')) t(ts, e);
+SELECT window_funnel(10::bigint, ts, e = 'A', e = 'B') FROM (VALUES (0::bigint, 'A'), (11, 'B')) t(ts, e);
+SELECT window_funnel(0::bigint, ts, e = 'A', e = 'B') FROM (VALUES (7::bigint, 'A'), (7, 'B')) t(ts, e);
+
+-- NULLs: a NULL timestamp skips the row; a NULL step is false, but the row still counts as an
+-- event for strict_order.
+SELECT window_funnel(10::bigint, ts, e = 'A', e = 'B') AS skipped_row
+FROM (VALUES (1::bigint, 'A'), (NULL, 'B')) t(ts, e);
+SELECT window_funnel(10::bigint, ts, e = 'A', e = 'B') AS default_mode,
+       window_funnel(10::bigint, 'strict_order', ts, e = 'A', e = 'B') AS strict_order
+FROM (VALUES (1::bigint, 'A'), (2, NULL), (3, 'B')) t(ts, e);
+
+-- Empty input: level 0, no steps.
+SELECT window_funnel(interval '1 day', ts, event = 'view') AS level,
+       window_funnel_events(interval '1 day', ts, event = 'view') AS steps
+FROM clicks WHERE false;
+-- Step 1 never matched: level 0.
+SELECT window_funnel(interval '1 day', ts, event = 'nothing', event = 'view') FROM clicks;
+
+-- Input order does not matter, nor does ORDER BY inside the call.
+SELECT count(*) FILTER (WHERE a = b AND b = c) AS equal, count(*) AS users
+FROM (
+    SELECT uid,
+           window_funnel(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy') a,
+           window_funnel(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy' ORDER BY ts DESC) b,
+           window_funnel(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy' ORDER BY event, ts) c
+    FROM clicks GROUP BY uid
+) s;
+
+-- timestamp (without time zone) and integer time give the same levels as timestamptz.
+SELECT uid,
+       window_funnel(interval '1 hour', ts::timestamp, event = 'view', event = 'cart', event = 'buy') AS ts_level,
+       window_funnel(3600::bigint, extract(epoch FROM ts)::bigint, event = 'view', event = 'cart', event = 'buy') AS int_level,
+       window_funnel_events(interval '1 hour', ts::timestamp, event = 'view', event = 'cart') AS ts_steps
+FROM clicks GROUP BY uid ORDER BY uid;
+
+-- Against a plain-SQL formulation of the default mode on random data: level >= 3 iff rows
+-- e1 <= e2 <= e3 in time match steps 1, 2, 3 with e3 within the window of e1.
+SELECT setseed(0.75);
+CREATE TABLE funnel_random AS
+SELECT (random() * 200)::int AS uid, (random() * 1000)::bigint AS ts, (random() * 4)::int AS step
+FROM generate_series(1, 3000);
+SELECT count(*) AS users, count(*) FILTER (WHERE native = plain) AS equal,
+       count(*) FILTER (WHERE native = 3) AS complete
+FROM (
+    SELECT u.uid,
+           (SELECT window_funnel(60::bigint, ts, step = 1, step = 2, step = 3) FROM funnel_random r WHERE r.uid = u.uid) AS native,
+           CASE
+               WHEN EXISTS (SELECT FROM funnel_random a JOIN funnel_random b ON b.uid = a.uid AND b.step = 2
+                              AND b.ts >= a.ts AND b.ts <= a.ts + 60
+                            JOIN funnel_random c ON c.uid = a.uid AND c.step = 3 AND c.ts >= b.ts AND c.ts <= a.ts + 60
+                            WHERE a.uid = u.uid AND a.step = 1) THEN 3
+               WHEN EXISTS (SELECT FROM funnel_random a JOIN funnel_random b ON b.uid = a.uid AND b.step = 2
+                              AND b.ts >= a.ts AND b.ts <= a.ts + 60
+                            WHERE a.uid = u.uid AND a.step = 1) THEN 2
+               WHEN EXISTS (SELECT FROM funnel_random a WHERE a.uid = u.uid AND a.step = 1) THEN 1
+               ELSE 0
+           END AS plain
+    FROM (SELECT DISTINCT uid FROM funnel_random) u
+) s;
+
+DROP TABLE clicks, funnel_random;
