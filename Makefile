@@ -11,12 +11,14 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 # The install script is assembled from the per-family files (header first).
 SQL_PARTS = src/sql/00_header.sql $(filter-out src/sql/00_header.sql,$(sort $(wildcard src/sql/*.sql)))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(OBJS:.o=.d)
 
 REGRESS = retention funnel parallel window errors
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
-PG_CXXFLAGS = -std=c++17 -O2 -Wall -Wextra -Werror -Wno-register
+# -MMD -MP: objects depend on the headers they include (PGXS does not track that here), so a
+# changed class layout always rebuilds every object using it.
+PG_CXXFLAGS = -std=c++17 -O2 -Wall -Wextra -Werror -Wno-register -MMD -MP
 SHLIB_LINK += -lstdc++
 # Debian's PostgreSQL is built with LLVM: skip bitcode, whose clang call knows no C++17.
 override with_llvm = no
@@ -24,6 +26,8 @@ override with_llvm = no
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

@@ -62,3 +62,84 @@ FROM (
 -- @variant native retention()
 SELECT count(*), sum(r[1]), sum(r[9])
 FROM (SELECT user_id, retention(true, true, true, true, true, true, true, true, true) AS r FROM events GROUP BY user_id) s;
+
+-- @question funnel_4 | Funnel, 4 steps, 7-day window (window_funnel)
+-- page_view -> signup -> activate -> purchase; users reaching each step.
+-- @variant native window_funnel()
+SELECT count(*) FILTER (WHERE level >= 1), count(*) FILTER (WHERE level >= 2),
+       count(*) FILTER (WHERE level >= 3), count(*) FILTER (WHERE level >= 4)
+FROM (
+    SELECT user_id, window_funnel(interval '7 days', ts, event = 'page_view', event = 'signup',
+                                  event = 'activate', event = 'purchase') AS level
+    FROM events
+    GROUP BY user_id
+) s;
+-- @variant plain running max per step (window functions)
+-- Over the matched rows in (ts, step) order, l_k is the latest start of a chain that reached
+-- step k so far; a step-k row extends it when within the window. One sort, four window passes.
+SELECT count(*) FILTER (WHERE level >= 1), count(*) FILTER (WHERE level >= 2),
+       count(*) FILTER (WHERE level >= 3), count(*) FILTER (WHERE level >= 4)
+FROM (
+    SELECT user_id, max(CASE WHEN s4 IS NOT NULL THEN 4 WHEN s3 IS NOT NULL THEN 3
+                             WHEN s2 IS NOT NULL THEN 2 WHEN step = 1 THEN 1 ELSE 0 END) AS level
+    FROM (
+        SELECT *, CASE WHEN step = 4 AND ts <= l3 + interval '7 days' THEN l3 END AS s4
+        FROM (
+            SELECT *, max(s3) OVER (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING) AS l3
+            FROM (
+                SELECT *, CASE WHEN step = 3 AND ts <= l2 + interval '7 days' THEN l2 END AS s3
+                FROM (
+                    SELECT *, max(s2) OVER (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING) AS l2
+                    FROM (
+                        SELECT *, CASE WHEN step = 2 AND ts <= l1 + interval '7 days' THEN l1 END AS s2
+                        FROM (
+                            SELECT user_id, ts, step,
+                                   max(ts) FILTER (WHERE step = 1)
+                                       OVER (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING) AS l1
+                            FROM (
+                                SELECT user_id, ts,
+                                       CASE event WHEN 'page_view' THEN 1 WHEN 'signup' THEN 2
+                                                  WHEN 'activate' THEN 3 ELSE 4 END AS step
+                                FROM events
+                                WHERE event IN ('page_view', 'signup', 'activate', 'purchase')
+                            ) m
+                        ) a
+                    ) b
+                ) c
+            ) d
+        ) e
+    ) f
+    GROUP BY user_id
+) s;
+
+-- @question funnel_4_events | Funnel, 4 steps, with step timestamps (window_funnel_events)
+-- The same funnel and the median time from step 1 to step 4 of the users who completed it.
+-- @variant native window_funnel_events()
+SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('epoch', steps[4] - steps[1]))
+FROM (
+    SELECT user_id, window_funnel_events(interval '7 days', ts, event = 'page_view', event = 'signup',
+                                         event = 'activate', event = 'purchase') AS steps
+    FROM events
+    GROUP BY user_id
+) s
+WHERE cardinality(steps) = 4;
+
+-- @question funnel_8 | Funnel, 8 steps, 7-day window (window_funnel)
+-- page_view -> search -> signup -> activate -> search -> add_to_cart -> page_view -> purchase.
+-- @variant native window_funnel()
+SELECT count(*) FILTER (WHERE level >= 4), count(*) FILTER (WHERE level >= 8), sum(level)
+FROM (
+    SELECT user_id, window_funnel(interval '7 days', ts, event = 'page_view', event = 'search', event = 'signup',
+                                  event = 'activate', event = 'search', event = 'add_to_cart',
+                                  event = 'page_view', event = 'purchase') AS level
+    FROM events
+    GROUP BY user_id
+) s;
+
+-- @question funnel_one_group | Funnel over one group of about 1M events (window_funnel)
+-- Every 10th user's events as a single group: memory and time of one very large state.
+-- @variant native window_funnel()
+SELECT window_funnel(interval '7 days', ts, event = 'page_view', event = 'signup',
+                     event = 'activate', event = 'purchase')
+FROM events
+WHERE user_id % 10 = 0;

@@ -215,17 +215,13 @@ FunnelState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::mem
 // FunnelEvaluator
 
 FunnelEvaluator::FunnelEvaluator(const FunnelOptions &options, bool track_steps, std::pmr::memory_resource *memory)
-    : options_(options), track_(track_steps), memory_(memory), reached_(options.steps + 1, false, memory),
-      settled_(options.steps + 1, false, memory), settled_first_(options.steps + 1, 0, memory), paths_(memory),
-      pending_(memory)
+    : options_(options), track_(track_steps), memory_(memory), once_(memory), paths_(memory)
 {
 	check_funnel_options(options);
-	pending_.resize(options.steps + 1);
-	if (track_) {
-		paths_.resize(options.steps + 1);
-		for (std::size_t k = 1; k <= options.steps; k++)
-			paths_[k].reserve(k);
-	}
+	if ((options.modes & kStrictOnce) != 0)
+		once_.resize(options.steps + 1);
+	if (track_)
+		paths_.resize((options.steps + 1) * kMaxConditions);
 }
 
 bool
@@ -236,48 +232,50 @@ FunnelEvaluator::in_window(std::int64_t first) const noexcept
 	       static_cast<std::uint64_t>(options_.window);
 }
 
-int
-FunnelEvaluator::compare_paths(std::size_t level, std::size_t base_a, std::size_t base_b) const
-{
-	// Step i (0-based) of a chain with base b is paths_[b][i] for i < b, else the group's timestamp.
-	for (std::size_t i = 1; i < level; i++) {
-		std::int64_t a = i < base_a ? paths_[base_a][i] : group_ts_;
-		std::int64_t b = i < base_b ? paths_[base_b][i] : group_ts_;
-		if (a != b)
-			return a < b ? -1 : 1;
-	}
-	return 0;
-}
-
 bool
-FunnelEvaluator::better(std::size_t level, const Candidate &a, const Candidate &b) const
+FunnelEvaluator::better(std::size_t level, const Chain &a, const Chain &b) const
 {
 	if (a.first != b.first)
 		return a.first > b.first;
-	return track_ && compare_paths(level, a.base, b.base) < 0;
+	if (!track_)
+		return false;
+	// Same start: the earlier timestamps win, compared from step 2 on. Step i of a chain with
+	// base b is the settled timestamp for i < b, else the group's.
+	for (std::size_t i = 1; i < level; i++) {
+		std::int64_t ta = i < a.base ? paths_[a.base * kMaxConditions + i] : group_ts_;
+		std::int64_t tb = i < b.base ? paths_[b.base * kMaxConditions + i] : group_ts_;
+		if (ta != tb)
+			return ta < tb;
+	}
+	return false;
 }
 
 void
-FunnelEvaluator::insert_pending(std::size_t level, Candidate &&c)
+FunnelEvaluator::offer(std::size_t level, const Chain &c)
 {
-	auto &list = pending_[level];
-	if ((options_.modes & kStrictOnce) == 0) {
-		// Rows do not matter: one best chain per level.
-		if (list.empty())
-			list.push_back(std::move(c));
-		else if (better(level, c, list.front()))
-			list.front() = std::move(c);
-		return;
+	if (!pending_[level] || better(level, c, pending_chain_[level])) {
+		pending_[level] = true;
+		pending_chain_[level] = c;
 	}
-	// strict_once: keep the chains no other one dominates (at least as good, using a subset of rows).
-	auto subset = [](const Candidate &x, const Candidate &y) {
+	reached_[level] = true;
+	top_ = std::max(top_, level);
+}
+
+void
+FunnelEvaluator::offer_once(std::size_t level, OnceChain &&c)
+{
+	// Keep the chains no other dominates (at least as good, using a subset of the rows).
+	auto &list = once_[level];
+	auto subset = [](const OnceChain &x, const OnceChain &y) {
 		return std::includes(y.rows.begin(), y.rows.end(), x.rows.begin(), x.rows.end());
 	};
+	reached_[level] = true;
+	top_ = std::max(top_, level);
 	for (const auto &e : list)
-		if (subset(e, c) && !better(level, c, e))
+		if (subset(e, c) && !better(level, c.chain, e.chain))
 			return;
 	list.erase(std::remove_if(list.begin(), list.end(),
-	                          [&](const Candidate &e) { return subset(c, e) && !better(level, e, c); }),
+	                          [&](const OnceChain &e) { return subset(c, e) && !better(level, e.chain, c.chain); }),
 	           list.end());
 	list.push_back(std::move(c));
 }
@@ -295,42 +293,37 @@ FunnelEvaluator::process_entry(std::size_t step, std::uint32_t row)
 	const bool once = (modes & kStrictOnce) != 0;
 	if (step == 1) {
 		any_start_ = true;
-		Candidate c{group_ts_, 0, std::pmr::vector<std::uint32_t>(memory_)};
 		if (once)
-			c.rows.push_back(row);
-		insert_pending(1, std::move(c));
-		reached_[1] = true;
+			offer_once(1, OnceChain{Chain{group_ts_, 0}, std::pmr::vector<std::uint32_t>({row}, memory_)});
+		else
+			offer(1, Chain{group_ts_, 0});
 		return true;
 	}
-	bool extended = false;
 	const std::size_t prev = step - 1;
 	if (settled_[prev] && in_window(settled_first_[prev])) {
-		Candidate c{settled_first_[prev], prev, std::pmr::vector<std::uint32_t>(memory_)};
+		Chain c{settled_first_[prev], prev};
 		if (once)
-			c.rows.push_back(row);
-		insert_pending(step, std::move(c));
-		extended = true;
+			offer_once(step, OnceChain{c, std::pmr::vector<std::uint32_t>({row}, memory_)});
+		else
+			offer(step, c);
 	}
-	if ((modes & kStrictIncrease) == 0) {
-		// Chains that reached the previous step in this same group (equal timestamps may chain).
-		// Index loop: insert_pending(step, ...) never touches pending_[prev].
-		for (std::size_t i = 0; i < pending_[prev].size(); i++) {
-			const Candidate &p = pending_[prev][i];
-			if (!in_window(p.first))
-				continue;
-			if (once && std::binary_search(p.rows.begin(), p.rows.end(), row))
-				continue;
-			Candidate c{p.first, p.base, std::pmr::vector<std::uint32_t>(memory_)};
-			if (once) {
-				c.rows = p.rows;
-				c.rows.insert(std::upper_bound(c.rows.begin(), c.rows.end(), row), row);
-			}
-			insert_pending(step, std::move(c));
-			extended = true;
-		}
+	if ((modes & kStrictIncrease) != 0)
+		return true; // a chain ending at this timestamp cannot go on at the same timestamp
+	// Chains that reached the previous step in this same group (equal timestamps may chain).
+	if (!once) {
+		if (pending_[prev] && in_window(pending_chain_[prev].first))
+			offer(step, pending_chain_[prev]);
+		return true;
 	}
-	if (extended)
-		reached_[step] = true;
+	// Index loop: offer_once(step, ...) never touches once_[prev].
+	for (std::size_t i = 0; i < once_[prev].size(); i++) {
+		const OnceChain &p = once_[prev][i];
+		if (!in_window(p.chain.first) || std::binary_search(p.rows.begin(), p.rows.end(), row))
+			continue;
+		OnceChain c{p.chain, std::pmr::vector<std::uint32_t>(p.rows, memory_)};
+		c.rows.insert(std::upper_bound(c.rows.begin(), c.rows.end(), row), row);
+		offer_once(step, std::move(c));
+	}
 	return true;
 }
 
@@ -376,36 +369,35 @@ FunnelEvaluator::finish_group()
 	if (!in_group_)
 		return;
 	in_group_ = false;
+	const bool once = (options_.modes & kStrictOnce) != 0;
 	// From the top: a level's new path is built from the settled path of a lower level, which
 	// must still be the one from before this group.
-	for (std::size_t k = options_.steps; k >= 1; k--) {
-		auto &list = pending_[k];
-		if (list.empty())
-			continue;
-		const Candidate *best = &list.front();
-		for (const auto &c : list)
-			if (better(k, c, *best))
-				best = &c;
-		bool take = !settled_[k];
-		if (!take) {
-			Candidate current{settled_first_[k], k, std::pmr::vector<std::uint32_t>(memory_)};
-			take = better(k, *best, current);
-		}
-		if (take) {
-			settled_[k] = true;
-			settled_first_[k] = best->first;
-			if (track_) {
-				auto &path = paths_[k];
-				if (best->base == 0) {
-					path.assign(k, group_ts_);
-				} else {
-					path.assign(paths_[best->base].begin(), paths_[best->base].end());
-					path.resize(k, group_ts_);
+	for (std::size_t k = top_; k >= 1; k--) {
+		Chain best{};
+		bool have = false;
+		if (once) {
+			for (const auto &c : once_[k])
+				if (!have || better(k, c.chain, best)) {
+					best = c.chain;
+					have = true;
 				}
-			}
+			once_[k].clear();
+		} else if (pending_[k]) {
+			best = pending_chain_[k];
+			have = true;
+			pending_[k] = false;
 		}
-		list.clear();
+		if (!have || (settled_[k] && !better(k, best, Chain{settled_first_[k], k})))
+			continue;
+		settled_[k] = true;
+		settled_first_[k] = best.first;
+		if (track_) {
+			std::int64_t *path = &paths_[k * kMaxConditions];
+			for (std::size_t i = 0; i < k; i++)
+				path[i] = i < best.base ? paths_[best.base * kMaxConditions + i] : group_ts_;
+		}
 	}
+	top_ = 0;
 }
 
 std::size_t
@@ -444,7 +436,7 @@ FunnelEvaluator::chain(std::int64_t *out) const
 	std::size_t k = level();
 	if (!track_ || k == 0)
 		return 0;
-	std::copy(paths_[k].begin(), paths_[k].end(), out);
+	std::copy(&paths_[k * kMaxConditions], &paths_[k * kMaxConditions] + k, out);
 	return k;
 }
 

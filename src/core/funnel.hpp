@@ -78,7 +78,9 @@ public:
 		if (mask == 0 && (options_.modes & kStrictOrder) == 0)
 			return;
 		FunnelEvent e{ts, mask};
-		if (!events_.empty()) {
+		if (events_.empty()) {
+			events_.reserve(kInitialCapacity); // most groups keep a few dozen rows: skip tiny regrowths
+		} else {
 			const FunnelEvent &last = events_.back();
 			// Identical rows matching nothing are redundant: keep one per timestamp.
 			if (mask == 0 && last == e)
@@ -120,6 +122,7 @@ public:
 	                               std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 private:
+	static constexpr std::size_t kInitialCapacity = 16;
 	[[noreturn]] void throw_options_changed(const FunnelOptions &got) const;
 
 	FunnelOptions options_;
@@ -156,18 +159,26 @@ public:
 	std::size_t chain(std::int64_t *out) const;
 
 private:
-	struct Candidate {
-		std::int64_t first;                   ///< timestamp of the chain's step 1
-		std::size_t base;                     ///< steps before this group come from the settled chain of this level
-		std::pmr::vector<std::uint32_t> rows; ///< strict_once: rows of the current group used, sorted
+	static constexpr std::size_t kLevels = kMaxConditions + 1;
+
+	/// A chain ending in the current group of equal timestamps. Its timestamps are those of the
+	/// settled chain of level `base` followed by the group's timestamp (base 0: it starts here).
+	struct Chain {
+		std::int64_t first;
+		std::size_t base;
+	};
+	/// strict_once: a chain and the rows of the current group it uses (sorted).
+	struct OnceChain {
+		Chain chain;
+		std::pmr::vector<std::uint32_t> rows;
 	};
 
 	void finish_group();
 	void process_group(const FunnelEvent *events, std::size_t begin, std::size_t end);
 	bool process_entry(std::size_t step, std::uint32_t row);
-	void insert_pending(std::size_t level, Candidate &&c);
-	bool better(std::size_t level, const Candidate &a, const Candidate &b) const;
-	int compare_paths(std::size_t level, std::size_t base_a, std::size_t base_b) const;
+	void offer(std::size_t level, const Chain &c);
+	void offer_once(std::size_t level, OnceChain &&c);
+	bool better(std::size_t level, const Chain &a, const Chain &b) const;
 	bool in_window(std::int64_t first) const noexcept;
 
 	FunnelOptions options_;
@@ -177,11 +188,16 @@ private:
 	bool in_group_ = false;
 	bool any_start_ = false;
 	bool done_ = false;
-	std::pmr::vector<bool> reached_;                         ///< [level] ever reached (1-based)
-	std::pmr::vector<bool> settled_;                         ///< [level] a chain ended before the group
-	std::pmr::vector<std::int64_t> settled_first_;           ///< [level] its first step, the latest one
-	std::pmr::vector<std::pmr::vector<std::int64_t>> paths_; ///< [level] its timestamps (track only)
-	std::pmr::vector<std::pmr::vector<Candidate>> pending_;  ///< [level] chains ending in the group
+	// Per level (1-based): reached ever; the best chain that ended before the current group; the
+	// best chain ending in it (strict_once keeps every chain no other dominates instead).
+	bool reached_[kLevels] = {};
+	bool settled_[kLevels] = {};
+	std::int64_t settled_first_[kLevels] = {};
+	bool pending_[kLevels] = {};
+	Chain pending_chain_[kLevels] = {};
+	std::pmr::vector<std::pmr::vector<OnceChain>> once_; ///< strict_once only
+	std::pmr::vector<std::int64_t> paths_; ///< track only: settled chain timestamps, kMaxConditions per level
+	std::size_t top_ = 0; ///< highest level with a pending chain in the current group
 };
 
 } // namespace pg_product_analytics::core
