@@ -218,6 +218,11 @@ FunnelEvaluator::FunnelEvaluator(const FunnelOptions &options, bool track_steps,
     : options_(options), track_(track_steps), memory_(memory), once_(memory), paths_(memory)
 {
 	check_funnel_options(options);
+	for (std::size_t k = 0; k <= options.steps; k++) {
+		reached_[k] = settled_[k] = pending_[k] = false;
+		settled_first_[k] = 0;
+		pending_chain_[k] = Chain{0, 0};
+	}
 	if ((options.modes & kStrictOnce) != 0)
 		once_.resize(options.steps + 1);
 	if (track_)

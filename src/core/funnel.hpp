@@ -190,11 +190,13 @@ private:
 	bool done_ = false;
 	// Per level (1-based): reached ever; the best chain that ended before the current group; the
 	// best chain ending in it (strict_once keeps every chain no other dominates instead).
-	bool reached_[kLevels] = {};
-	bool settled_[kLevels] = {};
-	std::int64_t settled_first_[kLevels] = {};
-	bool pending_[kLevels] = {};
-	Chain pending_chain_[kLevels] = {};
+	// Only levels 0..steps are initialized (the constructor): most funnels have a few steps, and
+	// an evaluator is made per group.
+	bool reached_[kLevels];
+	bool settled_[kLevels];
+	std::int64_t settled_first_[kLevels];
+	bool pending_[kLevels];
+	Chain pending_chain_[kLevels];
 	std::pmr::vector<std::pmr::vector<OnceChain>> once_; ///< strict_once only
 	std::pmr::vector<std::int64_t> paths_; ///< track only: settled chain timestamps, kMaxConditions per level
 	std::size_t top_ = 0; ///< highest level with a pending chain in the current group
