@@ -199,7 +199,7 @@ private:
 	Chain pending_chain_[kLevels];
 	std::pmr::vector<std::pmr::vector<OnceChain>> once_; ///< strict_once only
 	std::pmr::vector<std::int64_t> paths_; ///< track only: settled chain timestamps, kMaxConditions per level
-	std::size_t top_ = 0; ///< highest level with a pending chain in the current group
+	std::size_t top_ = 0;                  ///< highest level with a pending chain in the current group
 };
 
 } // namespace pg_product_analytics::core

@@ -182,3 +182,64 @@ TEST(Server, TrustedExtensionInstallsWithoutSuperuser)
 	tx.exec("DROP DATABASE ppa_trusted_check");
 	tx.exec("DROP ROLE ppa_owner");
 }
+
+TEST(Funnel, CancelDuringFinalFunctions)
+{
+	pqxx::connection c(conninfo());
+	{
+		pqxx::nontransaction tx(c);
+		tx.exec("DROP TABLE IF EXISTS funnel_rows");
+		tx.exec("CREATE UNLOGGED TABLE funnel_rows AS SELECT i::bigint AS ts, i % 3 AS step "
+		        "FROM generate_series(1, 300000) i");
+	}
+	std::thread canceller([&] {
+		std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+		c.cancel_query();
+	});
+	auto start = std::chrono::steady_clock::now();
+	// A running aggregate over rows in descending time: every row appends out of order, so every
+	// call of the final function sorts and scans the whole frame so far. Nearly all the time is
+	// spent in final functions (hours if not cancelled).
+	std::string state = sqlstate_of(c, "SELECT max(l) FROM (SELECT window_funnel(1000::bigint, ts, step = 0, "
+	                                   "step = 1, step = 2) OVER (ORDER BY ts DESC ROWS UNBOUNDED PRECEDING) l "
+	                                   "FROM funnel_rows) s");
+	canceller.join();
+	auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+	EXPECT_EQ(state, "57014");
+	EXPECT_LT(seconds, 15.0);
+	pqxx::nontransaction tx(c);
+	EXPECT_EQ(
+	    tx.exec1("SELECT window_funnel(10::bigint, ts, step = 1, step = 2, step = 0) FROM funnel_rows")[0].as<int>(),
+	    3);
+	tx.exec("DROP TABLE funnel_rows");
+}
+
+TEST(Funnel, LargeGroupIsExactAndPreparedStatementsBindTheWindowAndMode)
+{
+	pqxx::connection c(conninfo());
+	// One user with 2M events, i = 0 .. 1999999: step (i % 3) + 1 at i * 1000 + (i % 3) * 600, so a
+	// chain from a step 1 at i reaches step 2 after 1600 and step 3 after 3200 time units.
+	c.prepare("funnel", "SELECT window_funnel($1::bigint, $2::text, i * 1000 + (i % 3) * 600, i % 3 = 0, i % 3 = 1, "
+	                    "i % 3 = 2), window_funnel_events($1::bigint, $2::text, i * 1000 + (i % 3) * 600, i % 3 = 0, "
+	                    "i % 3 = 1, i % 3 = 2)::text FROM generate_series(0, 1999999) i");
+	pqxx::nontransaction tx(c);
+	EXPECT_EQ(tx.exec_prepared1("funnel", "1599", "")[0].as<int>(), 1);
+	EXPECT_EQ(tx.exec_prepared1("funnel", "1600", "")[0].as<int>(), 2);
+	EXPECT_EQ(tx.exec_prepared1("funnel", "3199", "strict_order")[0].as<int>(), 2);
+	auto r = tx.exec_prepared1("funnel", "3200", "strict_increase");
+	EXPECT_EQ(r[0].as<int>(), 3);
+	// Reported chain: the latest start that completes (the last i % 3 == 0 with i + 2 in range).
+	long start_i = 1999999 - 2;
+	while (start_i % 3 != 0)
+		start_i--;
+	std::string expected = "{" + std::to_string(start_i * 1000) + "," + std::to_string(start_i * 1000 + 1600) + "," +
+	                       std::to_string(start_i * 1000 + 3200) + "}";
+	EXPECT_EQ(r[1].as<std::string>(), expected);
+	// A bad mode through a bind parameter is the documented error.
+	try {
+		tx.exec_prepared1("funnel", "1000", "strict_everything");
+		ADD_FAILURE() << "no error";
+	} catch (const pqxx::sql_error &e) {
+		EXPECT_EQ(e.sqlstate(), "22023");
+	}
+}
