@@ -44,3 +44,30 @@ FROM (
     GROUP BY user_id
 ) per_user
 GROUP BY device ORDER BY device;
+
+\echo
+\echo '== Funnel (window_funnel, window_funnel_events): page_view -> signup -> activate -> add_to_cart -> purchase, 7-day window =='
+WITH per_user AS (
+    SELECT user_id,
+           window_funnel_events(interval '7 days', ts, event = 'page_view', event = 'signup', event = 'activate',
+                                event = 'add_to_cart', event = 'purchase') AS steps
+    FROM events
+    GROUP BY user_id
+),
+step_names(k, name) AS (
+    VALUES (1, 'page_view'), (2, 'signup'), (3, 'activate'), (4, 'add_to_cart'), (5, 'purchase')
+),
+per_step AS (
+    SELECT k, name,
+           count(*) FILTER (WHERE cardinality(steps) >= k) AS users,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY steps[k] - steps[k - 1])
+               FILTER (WHERE cardinality(steps) >= k AND k > 1) AS median_from_previous
+    FROM per_user CROSS JOIN step_names
+    GROUP BY k, name
+)
+SELECT k AS step, name, users,
+       round(100.0 * users / nullif(lag(users) OVER (ORDER BY k), 0), 1) AS "% of previous",
+       round(100.0 * users / first_value(users) OVER (ORDER BY k), 1) AS "% of first",
+       justify_hours(date_trunc('second', median_from_previous)) AS "median time from previous"
+FROM per_step
+ORDER BY k;
