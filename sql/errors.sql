@@ -52,3 +52,24 @@ SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 day', now(), VARIADIC
 SELECT window_funnel(interval '0', now(), VARIADIC array_fill(true, ARRAY[64])) AS level_64;
 -- Still alive.
 SELECT window_funnel(interval '1 day', now(), true, true);
+
+-- sessions
+SELECT pg_temp.error_of($$SELECT session_number(ts, NULL::interval) OVER (ORDER BY ts) FROM (VALUES (now())) t(ts)$$);
+SELECT pg_temp.error_of($$SELECT session_number(ts, NULL::bigint) OVER (ORDER BY ts) FROM (VALUES (1::bigint)) t(ts)$$);
+SELECT pg_temp.error_of($$SELECT session_number(ts, interval '-1 minute') OVER (ORDER BY ts) FROM (VALUES (now())) t(ts)$$);
+SELECT pg_temp.error_of($$SELECT session_number(ts, interval '1 month') OVER (ORDER BY ts) FROM (VALUES (now())) t(ts)$$);
+SELECT pg_temp.error_of($$SELECT session_start(ts, interval '1 hour', max_length => interval '0') OVER (ORDER BY ts)
+                          FROM (VALUES (now())) t(ts)$$);
+SELECT pg_temp.error_of($$SELECT session_number(ts, interval '1 hour', midnight_in => 'Mars/Olympus') OVER (ORDER BY ts)
+                          FROM (VALUES (now())) t(ts)$$);
+-- The window must be ordered by the timestamp.
+SELECT pg_temp.error_of($$SELECT session_number(ts, 10::bigint) OVER (ORDER BY ts DESC)
+                          FROM (VALUES (1::bigint), (2)) t(ts)$$);
+SELECT pg_temp.error_of($$SELECT session_number(ts, 10::bigint) OVER () FROM (VALUES (2::bigint), (1)) t(ts)$$);
+-- A parameter that changes within a partition.
+SELECT pg_temp.error_of($$SELECT session_number(ts, ts) OVER (ORDER BY ts) FROM (VALUES (1::bigint), (2)) t(ts)$$);
+-- A type without equality.
+SELECT pg_temp.error_of($$SELECT conditional_change_event(p) OVER (ORDER BY i)
+                          FROM (VALUES (1, point(1, 1)), (2, point(1, 2))) t(i, p)$$);
+-- Still alive.
+SELECT session_number(1::bigint, 1::bigint) OVER ();

@@ -84,13 +84,13 @@ check_funnel_options(const FunnelOptions &options)
 // FunnelState
 
 FunnelState::FunnelState(const FunnelOptions &options, std::pmr::memory_resource *memory)
-    : options_(options), events_(memory)
+    : options_(options), log_(memory)
 {
 	check_funnel_options(options);
 }
 
 FunnelState::FunnelState(const FunnelState &other, std::pmr::memory_resource *memory)
-    : options_(other.options_), events_(other.events_, memory), sorted_(other.sorted_)
+    : options_(other.options_), log_(other.log_, memory)
 {
 }
 
@@ -108,51 +108,17 @@ FunnelState::merge(const FunnelState &other)
 {
 	if (!(other.options_ == options_))
 		throw_options_changed(other.options_);
-	if (other.events_.empty())
-		return;
-	std::size_t middle = events_.size();
-	events_.insert(events_.end(), other.events_.begin(), other.events_.end());
-	if (sorted_ && other.sorted_)
-		std::inplace_merge(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(middle), events_.end());
-	else
-		sorted_ = false;
-	sorted_run_ = 0;
+	log_.merge(other.log_);
 }
 
-bool
-FunnelState::sort_step(std::size_t budget)
-{
-	if (sorted_)
-		return true;
-	std::size_t n = events_.size();
-	budget = std::max<std::size_t>(budget, 1024);
-	auto at = [&](std::size_t i) { return events_.begin() + static_cast<std::ptrdiff_t>(std::min(i, n)); };
-	if (n <= budget) {
-		std::sort(events_.begin(), events_.end());
-	} else if (sorted_run_ == 0) {
-		// First pass: sort blocks of `budget` rows; afterwards merge runs pairwise, one merge per call
-		// (sorted_run_ is the run length, the runs before the cursor are already merged).
-		for (std::size_t b = 0; b < n; b += budget)
-			std::sort(at(b), at(b + budget));
-		sorted_run_ = budget;
-		return false;
-	} else {
-		std::size_t run = sorted_run_;
-		for (std::size_t b = 0; b + run < n; b += 2 * run)
-			std::inplace_merge(at(b), at(b + run), at(b + 2 * run));
-		sorted_run_ = 2 * run;
-		if (sorted_run_ < n)
-			return false;
-	}
-	sorted_ = true;
-	sorted_run_ = 0;
-	return true;
+namespace {
+constexpr std::size_t kFunnelHeaderSize = kHeaderSize + 1 + 1 + 8;
 }
 
 std::size_t
 FunnelState::serialized_size() const noexcept
 {
-	return kHeaderSize + 1 + 1 + 8 + 1 + 8 + sizeof(FunnelEvent) * events_.size();
+	return kFunnelHeaderSize + log_.serialized_size();
 }
 
 void
@@ -163,12 +129,7 @@ FunnelState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(static_cast<std::uint8_t>(options_.steps));
 	w.u8(static_cast<std::uint8_t>(options_.modes));
 	w.u64(static_cast<std::uint64_t>(options_.window));
-	w.u8(sorted_ ? 1 : 0);
-	w.u64(events_.size());
-	for (const auto &e : events_) {
-		w.u64(static_cast<std::uint64_t>(e.ts));
-		w.u64(e.mask);
-	}
+	log_.serialize(w);
 	w.finish();
 }
 
@@ -181,33 +142,17 @@ FunnelState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::mem
 	options.steps = r.u8();
 	options.modes = r.u8();
 	options.window = static_cast<std::int64_t>(r.u64());
-	std::uint8_t sorted = r.u8();
-	std::uint64_t count = r.u64();
-	if (sorted > 1)
-		throw_corrupt("bad sorted flag");
 	try {
 		check_funnel_options(options);
 	} catch (const Error &) {
 		throw_corrupt("invalid funnel options");
 	}
-	const std::size_t header = kHeaderSize + 1 + 1 + 8 + 1 + 8;
-	if (count > (size - std::min(size, header)) / sizeof(FunnelEvent) || size != header + count * sizeof(FunnelEvent))
-		throw_corrupt("event count does not match the size");
 	FunnelState state(options, memory);
-	state.events_.reserve(count);
-	std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;
-	for (std::uint64_t i = 0; i < count; i++) {
-		FunnelEvent e{static_cast<std::int64_t>(r.u64()), r.u64()};
-		if ((e.mask & ~valid) != 0)
-			throw_corrupt("step bit beyond the step count");
-		if (e.mask == 0 && (options.modes & kStrictOrder) == 0)
-			throw_corrupt("event matching no step outside strict_order");
-		if (sorted && !state.events_.empty() && e < state.events_.back())
-			throw_corrupt("events out of order");
-		state.events_.push_back(e);
-	}
+	const std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;
+	const bool strict_order = (options.modes & kStrictOrder) != 0;
+	state.log_.deserialize(
+	    r, [&](const FunnelEvent &e) { return (e.payload & ~valid) == 0 && (e.payload != 0 || strict_order); });
 	r.finish();
-	state.sorted_ = sorted == 1;
 	return state;
 }
 
@@ -338,23 +283,23 @@ FunnelEvaluator::process_group(const FunnelEvent *events, std::size_t begin, std
 	group_ts_ = events[begin].ts;
 	in_group_ = true;
 	// Rows matching no step sort first in their group (strict_order only keeps them).
-	if (events[begin].mask == 0) {
+	if (events[begin].payload == 0) {
 		if (any_start_) {
 			done_ = true;
 			return;
 		}
-		while (begin < end && events[begin].mask == 0)
+		while (begin < end && events[begin].payload == 0)
 			begin++;
 	}
 	std::uint64_t all = 0;
 	for (std::size_t i = begin; i < end; i++)
-		all |= events[i].mask;
+		all |= events[i].payload;
 	// Entries in (step, row) order: ties on the timestamp favour conversion, as in ClickHouse.
 	while (all != 0) {
 		auto bit = static_cast<std::size_t>(__builtin_ctzll(all));
 		all &= all - 1;
 		for (std::size_t i = begin; i < end; i++) {
-			if ((events[i].mask >> bit & 1u) == 0)
+			if ((events[i].payload >> bit & 1u) == 0)
 				continue;
 			if (!process_entry(bit + 1, static_cast<std::uint32_t>(i - begin))) {
 				done_ = true;

@@ -2,6 +2,7 @@
 // window anchored at the chain's first step, with ClickHouse's modes (docs/funnels.md).
 #pragma once
 
+#include "event_log.hpp"
 #include "limits.hpp"
 
 #include <cstddef>
@@ -42,28 +43,12 @@ struct FunnelOptions {
 /// Throws InvalidArgument for a negative window or invalid modes, and checks the step count.
 void check_funnel_options(const FunnelOptions &options);
 
-/// One kept row: its time and the steps it matches (bit i = step i + 1). A row matching no step is
-/// kept only in strict_order mode (mask 0), since there it can end a chain.
-struct FunnelEvent {
-	std::int64_t ts;
-	std::uint64_t mask;
+/// One kept row: its time and, as the payload, the steps it matches (bit i = step i + 1). A row
+/// matching no step is kept only in strict_order mode (payload 0), since there it can end a chain.
+using FunnelEvent = LogEntry;
 
-	bool
-	operator<(const FunnelEvent &o) const noexcept
-	{
-		return ts < o.ts || (ts == o.ts && mask < o.mask);
-	}
-	bool
-	operator==(const FunnelEvent &o) const noexcept
-	{
-		return ts == o.ts && mask == o.mask;
-	}
-};
-static_assert(sizeof(FunnelEvent) == 16, "16 bytes per kept row");
-
-/// The aggregate state: the kept rows, with a flag telling whether they arrived sorted.
-/// Invariant: every mask fits the step count; mask 0 only in strict_order mode; when sorted() the
-/// events are in ascending (ts, mask) order. Memory comes from the given resource.
+/// The aggregate state: the options and the kept rows.
+/// Invariant: every mask fits the step count; mask 0 only in strict_order mode.
 class FunnelState {
 public:
 	FunnelState(const FunnelOptions &options, std::pmr::memory_resource *memory);
@@ -78,20 +63,13 @@ public:
 		if (mask == 0 && (options_.modes & kStrictOrder) == 0)
 			return;
 		FunnelEvent e{ts, mask};
-		if (events_.empty()) {
-			events_.reserve(kInitialCapacity); // most groups keep a few dozen rows: skip tiny regrowths
-		} else {
-			const FunnelEvent &last = events_.back();
-			// Identical rows matching nothing are redundant: keep one per timestamp.
-			if (mask == 0 && last == e)
-				return;
-			if (sorted_ && e < last)
-				sorted_ = false;
-		}
-		events_.push_back(e);
+		// Identical rows matching nothing are redundant: keep one per timestamp.
+		if (mask == 0 && !log_.entries().empty() && log_.entries().back() == e)
+			return;
+		log_.push(e);
 	}
 
-	/// Appends another state's rows; keeps the result sorted when both inputs are.
+	/// Appends another state's rows. Throws InvalidArgument if the options differ.
 	void merge(const FunnelState &other);
 
 	const FunnelOptions &
@@ -102,18 +80,19 @@ public:
 	const std::pmr::vector<FunnelEvent> &
 	events() const noexcept
 	{
-		return events_;
+		return log_.entries();
 	}
 	bool
 	sorted() const noexcept
 	{
-		return sorted_;
+		return log_.sorted();
 	}
-
-	/// Sorting in pieces, so that the caller can check for interrupts between calls:
-	/// sort_step(budget) does at most about `budget` element moves and returns true when sorted.
-	/// It only reorders rows (the multiset is unchanged), so a final function may call it.
-	bool sort_step(std::size_t budget);
+	/// See EventLog::sort_step.
+	bool
+	sort_step(std::size_t budget)
+	{
+		return log_.sort_step(budget);
+	}
 
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
@@ -122,13 +101,10 @@ public:
 	                               std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 private:
-	static constexpr std::size_t kInitialCapacity = 16;
 	[[noreturn]] void throw_options_changed(const FunnelOptions &got) const;
 
 	FunnelOptions options_;
-	std::pmr::vector<FunnelEvent> events_;
-	bool sorted_ = true;
-	std::size_t sorted_run_ = 0; ///< while sorting in pieces: length of the sorted blocks so far
+	EventLog log_;
 };
 
 /// Evaluates a funnel over sorted events, resumably: process() handles whole groups of equal

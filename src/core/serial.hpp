@@ -90,6 +90,12 @@ public:
 		return v;
 	}
 
+	std::size_t
+	remaining() const noexcept
+	{
+		return size_ - pos_;
+	}
+
 	/// Throws CorruptState if bytes are left over.
 	void finish() const;
 

@@ -71,7 +71,7 @@ state_of(const FunnelOptions &o, const std::vector<FunnelEvent> &rows)
 {
 	FunnelState s(o, heap());
 	for (const auto &r : rows)
-		s.add(o, r.ts, r.mask);
+		s.add(o, r.ts, r.payload);
 	return s;
 }
 
@@ -95,11 +95,11 @@ entries_of(std::vector<FunnelEvent> rows, const FunnelOptions &o)
 		while (e < rows.size() && rows[e].ts == rows[b].ts)
 			e++;
 		for (std::size_t i = b; i < e; i++)
-			if (rows[i].mask == 0 && (o.modes & core::kStrictOrder))
+			if (rows[i].payload == 0 && (o.modes & core::kStrictOrder))
 				out.push_back({rows[i].ts, 0, i});
 		for (std::size_t s = 1; s <= o.steps; s++)
 			for (std::size_t i = b; i < e; i++)
-				if (rows[i].mask >> (s - 1) & 1)
+				if (rows[i].payload >> (s - 1) & 1)
 					out.push_back({rows[i].ts, s, i});
 		b = e;
 	}
@@ -196,10 +196,10 @@ clickhouse_level(const std::vector<FunnelEvent> &rows, const FunnelOptions &o)
 {
 	std::vector<std::pair<std::int64_t, int>> list;
 	for (const auto &r : rows) {
-		if (r.mask == 0 && (o.modes & core::kStrictOrder))
+		if (r.payload == 0 && (o.modes & core::kStrictOrder))
 			list.push_back({r.ts, 0});
 		for (std::size_t s = 1; s <= o.steps; s++)
-			if (r.mask >> (s - 1) & 1)
+			if (r.payload >> (s - 1) & 1)
 				list.push_back({r.ts, static_cast<int>(s)});
 	}
 	std::stable_sort(list.begin(), list.end());
@@ -441,7 +441,7 @@ TEST(Funnel, ChunkedSortEqualsStdSort)
 			calls++;
 		std::vector<FunnelEvent> expected;
 		for (const auto &r : rows)
-			if (r.mask != 0)
+			if (r.payload != 0)
 				expected.push_back(r);
 		std::sort(expected.begin(), expected.end());
 		EXPECT_TRUE(std::equal(expected.begin(), expected.end(), s.events().begin(), s.events().end())) << n;
@@ -524,12 +524,12 @@ TEST(Funnel, CorruptBytesAreRejected)
 			return false;
 		}
 		for (const auto &e : f.events())
-			if (f.options().steps < 64 && (e.mask >> f.options().steps) != 0)
+			if (f.options().steps < 64 && (e.payload >> f.options().steps) != 0)
 				return false;
 		return !f.sorted() || std::is_sorted(f.events().begin(), f.events().end());
 	});
 	// A count that claims more events than there are bytes.
 	auto bytes = serialize(s);
-	bytes[4 + 1 + 1 + 8 + 1] = 0xff;
+	bytes[4 + 1 + 1 + 8 + 1 + 7] = 0x7f;
 	expect_error(core::ErrorKind::CorruptState, [&] { FunnelState::deserialize(bytes.data(), bytes.size(), heap()); });
 }

@@ -1,0 +1,112 @@
+// The row store shared by every aggregate that needs a group's rows in time order (funnels,
+// session statistics): 16-byte entries (timestamp, payload), a flag telling whether they arrived
+// sorted, merge by sorted runs, sorting in slices, and one serialization.
+#pragma once
+
+#include "serial.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory_resource>
+#include <vector>
+
+namespace pg_product_analytics::core {
+
+/// One kept row. Rows sort by (ts, payload); what the payload means is the family's business
+/// (funnels: the bit mask of matched steps).
+struct LogEntry {
+	std::int64_t ts;
+	std::uint64_t payload;
+
+	bool
+	operator<(const LogEntry &o) const noexcept
+	{
+		return ts < o.ts || (ts == o.ts && payload < o.payload);
+	}
+	bool
+	operator==(const LogEntry &o) const noexcept
+	{
+		return ts == o.ts && payload == o.payload;
+	}
+};
+static_assert(sizeof(LogEntry) == 16, "16 bytes per kept row");
+
+/// Invariant: when sorted(), entries are in ascending order. Memory from the given resource.
+class EventLog {
+public:
+	explicit EventLog(std::pmr::memory_resource *memory) : entries_(memory) {}
+	EventLog(const EventLog &other, std::pmr::memory_resource *memory)
+	    : entries_(other.entries_, memory), sorted_(other.sorted_)
+	{
+	}
+
+	void
+	push(const LogEntry &e)
+	{
+		if (entries_.empty())
+			entries_.reserve(kInitialCapacity); // most groups keep a few dozen rows: skip tiny regrowths
+		else if (sorted_ && e < entries_.back())
+			sorted_ = false;
+		entries_.push_back(e);
+	}
+
+	/// Appends another log; stays sorted (merging the two runs) when both are.
+	void merge(const EventLog &other);
+
+	/// Sorts in slices so the caller can check for interrupts between calls: each call does about
+	/// `budget` element moves or one merge pass, and returns true once sorted. Only reorders
+	/// entries, so a final function may call it on its state.
+	bool sort_step(std::size_t budget);
+
+	const std::pmr::vector<LogEntry> &
+	entries() const noexcept
+	{
+		return entries_;
+	}
+	bool
+	sorted() const noexcept
+	{
+		return sorted_;
+	}
+
+	std::size_t
+	serialized_size() const noexcept
+	{
+		return 1 + 8 + sizeof(LogEntry) * entries_.size();
+	}
+	void serialize(ByteWriter &w) const;
+	/// Reads what serialize() wrote: checks the count against the bytes left, and that a log that
+	/// claims to be sorted is; `valid(entry)` rejects entries the family does not allow.
+	template <class Valid>
+	void
+	deserialize(ByteReader &r, Valid valid)
+	{
+		std::uint8_t sorted = r.u8();
+		std::uint64_t count = r.u64();
+		if (sorted > 1)
+			throw_corrupt("bad sorted flag");
+		if (count > r.remaining() / sizeof(LogEntry))
+			throw_corrupt("entry count does not match the size");
+		entries_.clear();
+		entries_.reserve(count);
+		for (std::uint64_t i = 0; i < count; i++) {
+			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
+			if (!valid(e))
+				throw_corrupt("entry not allowed for this aggregate");
+			if (sorted && !entries_.empty() && e < entries_.back())
+				throw_corrupt("entries out of order");
+			entries_.push_back(e);
+		}
+		sorted_ = sorted == 1;
+		sorted_run_ = 0;
+	}
+
+private:
+	static constexpr std::size_t kInitialCapacity = 16;
+
+	std::pmr::vector<LogEntry> entries_;
+	bool sorted_ = true;
+	std::size_t sorted_run_ = 0; ///< while sorting in slices: the length of the sorted runs so far
+};
+
+} // namespace pg_product_analytics::core

@@ -1,0 +1,140 @@
+// core::session_advance against a reference written another way (split by gap, boundary and day
+// first, then cut each piece by the maximum length), on random inputs for every rule.
+#include "core/error.hpp"
+#include "core/session.hpp"
+#include "state_checks.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace core = pg_product_analytics::core;
+using pg_product_analytics::testing::expect_error;
+
+namespace {
+
+struct Row {
+	std::int64_t ts;
+	bool boundary;
+	std::int64_t day;
+};
+
+std::vector<std::int64_t>
+numbers_of(const std::vector<Row> &rows, const core::SessionOptions &o, std::vector<std::int64_t> *starts = nullptr)
+{
+	core::SessionCursor cursor{};
+	std::vector<std::int64_t> out;
+	for (const auto &r : rows) {
+		core::session_advance(cursor, o, r.ts, r.boundary, r.day);
+		out.push_back(cursor.number);
+		if (starts != nullptr)
+			starts->push_back(cursor.start_ts);
+	}
+	return out;
+}
+
+std::vector<std::int64_t>
+reference(const std::vector<Row> &rows, const core::SessionOptions &o, std::vector<std::int64_t> &starts)
+{
+	// Pieces: cut before a row with a boundary, a gap over o.gap, or another day.
+	std::vector<std::size_t> piece_begin;
+	for (std::size_t i = 0; i < rows.size(); i++)
+		if (i == 0 || rows[i].boundary || rows[i].ts - rows[i - 1].ts > o.gap ||
+		    (o.split_days && rows[i].day != rows[i - 1].day))
+			piece_begin.push_back(i);
+	piece_begin.push_back(rows.size());
+	std::vector<std::int64_t> out(rows.size());
+	starts.assign(rows.size(), 0);
+	std::int64_t number = 0;
+	for (std::size_t p = 0; p + 1 < piece_begin.size(); p++) {
+		std::int64_t start = 0;
+		for (std::size_t i = piece_begin[p]; i < piece_begin[p + 1]; i++) {
+			if (i == piece_begin[p] || (o.max_length > 0 && rows[i].ts - start > o.max_length)) {
+				number++;
+				start = rows[i].ts;
+			}
+			out[i] = number;
+			starts[i] = start;
+		}
+	}
+	return out;
+}
+
+} // namespace
+
+TEST(Session, MatchesReferenceForEveryRule)
+{
+	std::mt19937_64 rng(21);
+	int multi = 0;
+	for (int trial = 0; trial < 20000; trial++) {
+		core::SessionOptions o;
+		o.gap = static_cast<std::int64_t>(rng() % 20);
+		o.max_length = rng() % 2 ? -1 : 1 + static_cast<std::int64_t>(rng() % 40);
+		o.split_days = rng() % 2;
+		std::vector<Row> rows(rng() % 30);
+		std::int64_t ts = static_cast<std::int64_t>(rng() % 100) - 50;
+		for (auto &r : rows) {
+			ts += static_cast<std::int64_t>(rng() % 3 == 0 ? 0 : rng() % 25); // equal timestamps too
+			r = Row{ts, rng() % 10 == 0, ts / 37};
+		}
+		std::vector<std::int64_t> starts, ref_starts;
+		auto got = numbers_of(rows, o, &starts);
+		ASSERT_EQ(got, reference(rows, o, ref_starts)) << "trial " << trial;
+		ASSERT_EQ(starts, ref_starts) << "trial " << trial;
+		multi += !got.empty() && got.back() > 3;
+	}
+	EXPECT_GT(multi, 1000);
+}
+
+TEST(Session, GapIsInclusive)
+{
+	core::SessionOptions o;
+	o.gap = 30;
+	EXPECT_EQ(numbers_of({{0, false, 0}, {30, false, 0}, {61, false, 0}, {61, false, 0}}, o),
+	          (std::vector<std::int64_t>{1, 1, 2, 2}));
+}
+
+TEST(Session, MaximumLengthAndBoundaryAndDays)
+{
+	core::SessionOptions o;
+	o.gap = 100;
+	o.max_length = 50;
+	EXPECT_EQ(numbers_of({{0, false, 0}, {50, false, 0}, {51, false, 0}, {60, true, 0}}, o),
+	          (std::vector<std::int64_t>{1, 1, 2, 3}));
+	o.max_length = -1;
+	o.split_days = true;
+	EXPECT_EQ(numbers_of({{0, false, 0}, {10, false, 0}, {11, false, 1}}, o), (std::vector<std::int64_t>{1, 1, 2}));
+}
+
+TEST(Session, DecreasingTimeIsAnError)
+{
+	core::SessionOptions o;
+	core::SessionCursor c{};
+	core::session_advance(c, o, 10, false, 0);
+	expect_error(core::ErrorKind::InvalidArgument, [&] { core::session_advance(c, o, 9, false, 0); });
+}
+
+TEST(Session, ExtremeTimestampsDoNotOverflow)
+{
+	core::SessionOptions o;
+	o.gap = std::numeric_limits<std::int64_t>::max();
+	o.max_length = std::numeric_limits<std::int64_t>::max();
+	const auto lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+	EXPECT_EQ(numbers_of({{lo, false, 0}, {hi, false, 0}}, o), (std::vector<std::int64_t>{1, 2}));
+	EXPECT_EQ(numbers_of({{lo, false, 0}, {lo + hi, false, 0}}, o), (std::vector<std::int64_t>{1, 1}));
+}
+
+TEST(Session, OptionsAreChecked)
+{
+	core::SessionOptions o;
+	o.gap = -1;
+	expect_error(core::ErrorKind::InvalidArgument, [&] { core::check_session_options(o); });
+	o.gap = 0;
+	o.max_length = 0;
+	expect_error(core::ErrorKind::InvalidArgument, [&] { core::check_session_options(o); });
+	o.max_length = -1;
+	EXPECT_NO_THROW(core::check_session_options(o));
+}
