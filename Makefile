@@ -19,6 +19,8 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 # -MMD -MP: objects depend on the headers they include (PGXS does not track that here), so a
 # changed class layout always rebuilds every object using it.
 PG_CXXFLAGS = -std=c++17 -O2 -Wall -Wextra -Werror -Wno-register -MMD -MP
+# PostgreSQL's headers as system headers: -Wextra is for our code, not theirs.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
 SHLIB_LINK += -lstdc++
 # Debian's PostgreSQL is built with LLVM: skip bitcode, whose clang call knows no C++17.
 override with_llvm = no

@@ -73,3 +73,9 @@ SELECT pg_temp.error_of($$SELECT conditional_change_event(p) OVER (ORDER BY i)
                           FROM (VALUES (1, point(1, 1)), (2, point(1, 2))) t(i, p)$$);
 -- Still alive.
 SELECT session_number(1::bigint, 1::bigint) OVER ();
+-- session_stats
+SELECT pg_temp.error_of($$SELECT session_stats(now(), NULL::interval)$$);
+SELECT pg_temp.error_of($$SELECT session_stats(now(), interval '-1 second')$$);
+SELECT pg_temp.error_of($$SELECT session_stats(now(), interval '1 hour', false, interval '-1 hour')$$);
+SELECT pg_temp.error_of($$SELECT session_stats(now(), interval '1 hour', false, NULL, 'Nowhere/Town')$$);
+SELECT pg_temp.error_of($$SELECT session_stats(ts, ts) FROM (VALUES (1::bigint), (2)) t(ts)$$);

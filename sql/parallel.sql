@@ -65,6 +65,23 @@ SELECT window_funnel(0::bigint, day, uid = 17, uid = 4000, uid = 12) AS serial_l
 SET max_parallel_workers_per_gather = 2;
 SELECT window_funnel(interval '1 day', now(), true) AS empty_parallel FROM parallel_events WHERE day > 1000;
 
+-- session_stats: states of rows merged across workers give the serial answer.
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial_sessions AS
+SELECT uid, session_stats(day::bigint * 1000 + uid % 7, 3000::bigint, day % 13 = 0) AS s
+FROM parallel_events GROUP BY uid;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT uid, session_stats(day::bigint * 1000 + uid % 7, 3000::bigint, day % 13 = 0) FROM parallel_events GROUP BY uid;
+CREATE TEMP TABLE parallel_sessions AS
+SELECT uid, session_stats(day::bigint * 1000 + uid % 7, 3000::bigint, day % 13 = 0) AS s
+FROM parallel_events GROUP BY uid;
+SELECT count(*) AS users,
+       (SELECT count(*) FROM (SELECT uid, s::text FROM serial_sessions
+                              EXCEPT SELECT uid, s::text FROM parallel_sessions) d) AS differences,
+       sum((s).sessions) AS sessions
+FROM parallel_sessions;
+
 -- No rows at all in a parallel plan: NULL, as in the serial plan.
 SELECT retention(day < 7) FROM parallel_events WHERE day > 1000;
 

@@ -65,6 +65,20 @@ SELECT i, v,
        conditional_change_event(v) OVER (ORDER BY i) AS change_event
 FROM (VALUES (1, 'a'), (2, 'a'), (3, 'b'), (4, NULL), (5, 'b'), (6, 'c'), (7, 'c')) t(i, v);
 
+-- session_stats: the same rules as an aggregate, in one pass, no window.
+SELECT uid, (session_stats(ts, interval '30 minutes')).*
+FROM hits
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid, (s).sessions, (s).bounces, (s).longest_duration
+FROM (
+    SELECT uid, session_stats(ts, interval '30 minutes', page = '/docs', interval '1 hour', 'UTC') AS s
+    FROM hits
+    GROUP BY uid
+) per_user
+ORDER BY uid;
+
 -- Gap: strictly greater splits, equal continues; the first row starts session 1.
 SELECT ts, session_number(ts, 10::bigint) OVER (ORDER BY ts)
 FROM (VALUES (0::bigint), (10), (21), (21), (31), (42)) t(ts);
@@ -118,5 +132,35 @@ FROM (
                                                                          ROWS UNBOUNDED PRECEDING) AS plain
     FROM (SELECT uid, ts, lag(ts) OVER (PARTITION BY uid ORDER BY ts) AS prev FROM session_random) l
 ) s;
+
+-- session_stats against the window functions on the same random data.
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE (a.s).sessions = b.sessions AND (a.s).bounces = b.bounces
+                        AND (a.s).total_duration = b.total AND (a.s).longest_duration = b.longest) AS equal
+FROM (SELECT uid, session_stats(ts, 300::bigint) AS s FROM session_random GROUP BY uid) a
+JOIN (
+    SELECT uid, count(*) AS sessions, count(*) FILTER (WHERE n = 1) AS bounces, sum(d) AS total, max(d) AS longest
+    FROM (
+        SELECT uid, start, max(ts) - start AS d, count(*) AS n
+        FROM (SELECT uid, ts, session_start(ts, 300::bigint) OVER (PARTITION BY uid ORDER BY ts) AS start
+              FROM session_random) w
+        GROUP BY uid, start
+    ) per_session
+    GROUP BY uid
+) b USING (uid);
+
+-- Input order does not matter; equal timestamps with a boundary: the boundary row starts the
+-- session the others join.
+SELECT (session_stats(ts, 10::bigint, b)).sessions AS sessions,
+       (session_stats(ts, 10::bigint, b ORDER BY ts DESC)).sessions AS reversed
+FROM (VALUES (1::bigint, false), (5, false), (5, true), (7, false)) t(ts, b);
+
+-- NULL timestamps are skipped; an empty group has no sessions.
+SELECT (session_stats(ts, 10::bigint)).* FROM (VALUES (1::bigint), (NULL), (3)) t(ts);
+SELECT (session_stats(ts, interval '1 hour')).* FROM hits WHERE false;
+
+-- As a window aggregate: statistics of the sessions so far.
+SELECT uid, ts, (session_stats(ts, interval '30 minutes') OVER (PARTITION BY uid ORDER BY ts)).sessions AS so_far
+FROM hits WHERE uid = 1 ORDER BY ts;
 
 DROP TABLE hits, session_random;

@@ -15,6 +15,7 @@ namespace pg_product_analytics::core {
 enum class StateTag : std::uint8_t {
 	Retention = 1,
 	Funnel = 2,
+	SessionStats = 3,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

@@ -1,6 +1,10 @@
 #include "session.hpp"
 
 #include "error.hpp"
+#include "serial.hpp"
+
+#include <algorithm>
+#include <string>
 
 namespace pg_product_analytics::core {
 
@@ -36,6 +40,129 @@ session_advance(SessionCursor &cursor, const SessionOptions &options, std::int64
 		cursor.number++;
 	}
 	return split;
+}
+
+namespace {
+
+std::uint64_t
+payload_of(bool boundary, std::int32_t day)
+{
+	return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 1) | (boundary ? 0u : 1u);
+}
+
+constexpr std::size_t kSessionHeaderSize = kHeaderSize + 8 + 8 + 1;
+
+} // namespace
+
+SessionStatsState::SessionStatsState(const SessionOptions &options, std::pmr::memory_resource *memory)
+    : options_(options), log_(memory)
+{
+	check_session_options(options);
+}
+
+SessionStatsState::SessionStatsState(const SessionStatsState &other, std::pmr::memory_resource *memory)
+    : options_(other.options_), log_(other.log_, memory)
+{
+}
+
+void
+SessionStatsState::add(const SessionOptions &options, std::int64_t ts, bool boundary, std::int32_t day)
+{
+	if (!(options == options_))
+		throw Error(ErrorKind::InvalidArgument, "session parameters changed within a group");
+	log_.push(LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
+}
+
+void
+SessionStatsState::merge(const SessionStatsState &other)
+{
+	if (!(other.options_ == options_))
+		throw Error(ErrorKind::InvalidArgument, "session parameters changed within a group");
+	log_.merge(other.log_);
+}
+
+std::size_t
+SessionStatsState::serialized_size() const noexcept
+{
+	return kSessionHeaderSize + log_.serialized_size();
+}
+
+void
+SessionStatsState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::SessionStats);
+	w.u64(static_cast<std::uint64_t>(options_.gap));
+	w.u64(static_cast<std::uint64_t>(options_.max_length));
+	w.u8(options_.split_days ? 1 : 0);
+	log_.serialize(w);
+	w.finish();
+}
+
+SessionStatsState
+SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::SessionStats);
+	SessionOptions options;
+	options.gap = static_cast<std::int64_t>(r.u64());
+	options.max_length = static_cast<std::int64_t>(r.u64());
+	std::uint8_t split = r.u8();
+	if (split > 1)
+		throw_corrupt("bad midnight flag");
+	options.split_days = split == 1;
+	try {
+		check_session_options(options);
+	} catch (const Error &) {
+		throw_corrupt("invalid session options");
+	}
+	SessionStatsState state(options, memory);
+	state.log_.deserialize(
+	    r, [&](const LogEntry &e) { return (e.payload >> 33) == 0 && (options.split_days || (e.payload >> 1) == 0); });
+	r.finish();
+	return state;
+}
+
+std::size_t
+SessionStatsScan::process(const LogEntry *rows, std::size_t count, std::size_t pos, std::size_t budget)
+{
+	std::size_t end = count - pos > budget ? pos + budget : count;
+	for (; pos < end; pos++) {
+		const LogEntry &row = rows[pos];
+		bool boundary = (row.payload & 1u) == 0;
+		auto day = static_cast<std::int32_t>(static_cast<std::uint32_t>(row.payload >> 1));
+		std::int64_t previous_last = cursor_.last_ts, previous_start = cursor_.start_ts;
+		bool had_session = cursor_.started;
+		if (session_advance(cursor_, options_, row.ts, boundary, day)) {
+			if (had_session) {
+				// Close the previous session: it lasted from its start to its last row.
+				auto duration = static_cast<std::int64_t>(static_cast<std::uint64_t>(previous_last) -
+				                                          static_cast<std::uint64_t>(previous_start));
+				stats_.total_duration += duration;
+				stats_.longest_duration = std::max(stats_.longest_duration, duration);
+				stats_.bounces += current_events_ == 1;
+			}
+			stats_.sessions++;
+			current_events_ = 0;
+		}
+		current_events_++;
+		stats_.events++;
+	}
+	return pos;
+}
+
+SessionStats
+SessionStatsScan::result() const noexcept
+{
+	SessionStats s = stats_;
+	if (cursor_.started) {
+		auto duration = static_cast<std::int64_t>(static_cast<std::uint64_t>(cursor_.last_ts) -
+		                                          static_cast<std::uint64_t>(cursor_.start_ts));
+		s.total_duration += duration;
+		s.longest_duration = std::max(s.longest_duration, duration);
+		s.bounces += current_events_ == 1;
+	}
+	return s;
 }
 
 } // namespace pg_product_analytics::core

@@ -1,6 +1,7 @@
 // fmgr glue of window_funnel and window_funnel_events (timestamptz, timestamp and bigint time,
 // with and without a mode); the algorithm is core/funnel.
 #include "../core/funnel.hpp"
+#include "aggregate.hpp"
 #include "boundary.hpp"
 #include "conditions.hpp"
 #include "time.hpp"
@@ -29,9 +30,6 @@ using core::FunnelOptions;
 using core::FunnelState;
 
 namespace {
-
-// Work done between two interrupt checks in final functions: rows sorted or evaluated.
-constexpr std::size_t kInterruptBudget = 1 << 16;
 
 // The last mode text parsed by this call site, kept in fn_extra: rows nearly always carry the
 // same constant, so parsing happens once per query, not per row.
@@ -100,13 +98,7 @@ accumulate(FunctionCallInfo fcinfo, std::int64_t window)
 FunnelEvaluator *
 evaluate(FunnelState *state, bool track_steps)
 {
-	bool sorted = false;
-	while (true) {
-		pg::guard([&] { sorted = state->sort_step(kInterruptBudget); });
-		if (sorted)
-			break;
-		CHECK_FOR_INTERRUPTS();
-	}
+	pg::sort_in_slices(*state);
 	FunnelEvaluator *evaluator = nullptr;
 	pg::guard([&] {
 		evaluator = pg::make_in_context_with<FunnelEvaluator>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
@@ -118,7 +110,7 @@ evaluate(FunnelState *state, bool track_steps)
 	bool done = false;
 	while (!done) {
 		pg::guard([&] {
-			pos = evaluator->process(events.data(), events.size(), pos, kInterruptBudget);
+			pos = evaluator->process(events.data(), events.size(), pos, pg::kInterruptBudget);
 			done = evaluator->done();
 		});
 		if (!done)
@@ -154,70 +146,25 @@ window_funnel_int_transfn(PG_FUNCTION_ARGS)
 	return accumulate(fcinfo, PG_GETARG_INT64(1));
 }
 
-/*
- * window_funnel_combinefn(state1 internal, state2 internal) -> internal
- * Not strict. Copies state2 into the aggregate context when state1 is NULL, never keeps it.
- */
+/* window_funnel_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
 extern "C" Datum
 window_funnel_combinefn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
-	auto *left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<FunnelState *>(PG_GETARG_POINTER(0));
-	auto *right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<FunnelState *>(PG_GETARG_POINTER(1));
-	if (right == nullptr) {
-		if (left == nullptr)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(left);
-	}
-	pg::guard([&] {
-		if (left == nullptr)
-			left = pg::make_in_context_with<FunnelState>(
-			    context, [&](std::pmr::memory_resource *r) { return FunnelState(*right, r); });
-		else
-			left->merge(*right);
-	});
-	PG_RETURN_POINTER(left);
+	return pg::combine<FunnelState>(fcinfo);
 }
 
-/*
- * window_funnel_serialfn(state internal) -> bytea
- * Strict. The bytea is allocated in the current memory context; a state too large for a bytea
- * (over 1 GB, about 67 million kept rows in one group) is ERROR 54000.
- */
+/* window_funnel_serialfn(internal) -> bytea: strict; over 1 GB is ERROR 54000. */
 extern "C" Datum
 window_funnel_serialfn(PG_FUNCTION_ARGS)
 {
-	auto *state = reinterpret_cast<FunnelState *>(PG_GETARG_POINTER(0));
-	std::size_t size = state->serialized_size();
-	if (size > MaxAllocSize - VARHDRSZ)
-		ereport(
-		    ERROR,
-		    (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-		     errmsg("funnel state of %zu events is too large to pass between parallel workers", state->events().size()),
-		     errhint("Disable parallel query for this statement: SET max_parallel_workers_per_gather = 0.")));
-	std::uint8_t *payload;
-	bytea *out = pg::make_bytea(size, &payload);
-	pg::guard([&] { state->serialize(payload, size); });
-	PG_RETURN_BYTEA_P(out);
+	return pg::serialize<FunnelState>(fcinfo, "funnel");
 }
 
-/*
- * window_funnel_deserialfn(bytes bytea, internal) -> internal
- * Strict. Allocates in the current memory context; corrupt bytes are ERROR XX001.
- */
+/* window_funnel_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
 extern "C" Datum
 window_funnel_deserialfn(PG_FUNCTION_ARGS)
 {
-	bytea *in = PG_GETARG_BYTEA_PP(0);
-	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
-	std::size_t size = VARSIZE_ANY_EXHDR(in);
-	FunnelState *state = nullptr;
-	pg::guard([&] {
-		state = pg::make_in_context_with<FunnelState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			return FunnelState::deserialize(data, size, r);
-		});
-	});
-	PG_RETURN_POINTER(state);
+	return pg::deserialize<FunnelState>(fcinfo);
 }
 
 /*

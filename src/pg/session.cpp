@@ -1,13 +1,16 @@
 // fmgr glue of the sessionization window functions: session_number, session_start (timestamptz,
 // timestamp and bigint time), conditional_true_event and conditional_change_event.
 #include "../core/session.hpp"
+#include "aggregate.hpp"
 #include "boundary.hpp"
 #include "time.hpp"
 
 #include <cstring>
 
 extern "C" {
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -22,6 +25,14 @@ PG_FUNCTION_INFO_V1(session_number_int);
 PG_FUNCTION_INFO_V1(session_start_int);
 PG_FUNCTION_INFO_V1(conditional_true_event);
 PG_FUNCTION_INFO_V1(conditional_change_event);
+PG_FUNCTION_INFO_V1(session_stats_tz_transfn);
+PG_FUNCTION_INFO_V1(session_stats_ts_transfn);
+PG_FUNCTION_INFO_V1(session_stats_int_transfn);
+PG_FUNCTION_INFO_V1(session_stats_combinefn);
+PG_FUNCTION_INFO_V1(session_stats_serialfn);
+PG_FUNCTION_INFO_V1(session_stats_deserialfn);
+PG_FUNCTION_INFO_V1(session_stats_finalfn);
+PG_FUNCTION_INFO_V1(session_stats_int_finalfn);
 }
 
 namespace core = pg_product_analytics::core;
@@ -80,59 +91,85 @@ local_day(Timestamp ts, pg_tz *zone)
 	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
 }
 
-// Arguments: (ts, gap, boundary, max_length[, midnight]). Returns false for a NULL ts (the row
-// gets NULL and does not move the session state); otherwise advances and returns true.
+// The split rules from their arguments (shared by the window functions and the aggregate): gap
+// (required), max_length (NULL: none) and the midnight split (timestamptz: a zone name, NULL:
+// none; timestamp: a boolean). Plain C-style, call outside guard().
+struct SessionParams {
+	core::SessionOptions options;
+	pg_tz *zone; // timestamptz midnight split
+};
+
+SessionParams
+session_params(FunctionCallInfo fcinfo, TimeKind kind, NullableDatum gap, NullableDatum max_length,
+               NullableDatum midnight)
+{
+	SessionParams p{};
+	if (gap.isnull)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("session gap must not be null")));
+	p.options.gap = kind == TimeKind::Integer ? DatumGetInt64(gap.value)
+	                                          : pg::interval_micros(DatumGetIntervalP(gap.value), "session gap");
+	if (!max_length.isnull)
+		p.options.max_length = kind == TimeKind::Integer
+		                           ? DatumGetInt64(max_length.value)
+		                           : pg::interval_micros(DatumGetIntervalP(max_length.value), "maximum session length");
+	if (kind != TimeKind::Integer && !midnight.isnull) {
+		if (kind == TimeKind::TimestampTz) {
+			p.zone = zone_of(fcinfo, DatumGetTextPP(midnight.value));
+			p.options.split_days = true;
+		} else {
+			p.options.split_days = DatumGetBool(midnight.value);
+		}
+	}
+	return p;
+}
+
+// The row's calendar day for the midnight split: in the zone (timestamptz), or the date (timestamp).
+std::int64_t
+day_of(const SessionParams &p, std::int64_t ts)
+{
+	if (!p.options.split_days)
+		return 0;
+	if (p.zone != nullptr)
+		return local_day(ts, p.zone);
+	return ts >= 0 ? ts / USECS_PER_DAY : -((-ts - 1) / USECS_PER_DAY) - 1;
+}
+
+NullableDatum
+window_arg(WindowObject win, int argno)
+{
+	NullableDatum d;
+	d.value = WinGetFuncArgCurrent(win, argno, &d.isnull);
+	return d;
+}
+
+// Window functions' arguments: (ts, gap, boundary, max_length[, midnight]). Returns false for a
+// NULL ts (the row gets NULL and does not move the session state); otherwise advances.
 bool
 advance(FunctionCallInfo fcinfo, TimeKind kind, SessionPartition *&part)
 {
 	WindowObject win = PG_WINDOW_OBJECT();
 	part = static_cast<SessionPartition *>(WinGetPartitionLocalMemory(win, sizeof(SessionPartition)));
 	WinSetMarkPosition(win, WinGetCurrentPosition(win)); // rows behind us are never read again
-	bool isnull;
-	Datum gap = WinGetFuncArgCurrent(win, 1, &isnull);
-	if (isnull)
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("session gap must not be null")));
-	core::SessionOptions options;
-	options.gap =
-	    kind == TimeKind::Integer ? DatumGetInt64(gap) : pg::interval_micros(DatumGetIntervalP(gap), "session gap");
-	Datum max_length = WinGetFuncArgCurrent(win, 3, &isnull);
-	if (!isnull)
-		options.max_length = kind == TimeKind::Integer
-		                         ? DatumGetInt64(max_length)
-		                         : pg::interval_micros(DatumGetIntervalP(max_length), "maximum session length");
-	pg_tz *zone = nullptr;
-	if (kind != TimeKind::Integer) {
-		Datum midnight = WinGetFuncArgCurrent(win, 4, &isnull);
-		if (!isnull) {
-			if (kind == TimeKind::TimestampTz) {
-				zone = zone_of(fcinfo, DatumGetTextPP(midnight));
-				options.split_days = true;
-			} else {
-				options.split_days = DatumGetBool(midnight);
-			}
-		}
-	}
-	Datum ts_datum = WinGetFuncArgCurrent(win, 0, &isnull);
-	if (isnull)
+	NullableDatum none{0, true};
+	SessionParams p = session_params(fcinfo, kind, window_arg(win, 1), window_arg(win, 3),
+	                                 kind == TimeKind::Integer ? none : window_arg(win, 4));
+	NullableDatum ts = window_arg(win, 0);
+	if (ts.isnull)
 		return false;
-	std::int64_t ts = DatumGetInt64(ts_datum);
-	Datum boundary_datum = WinGetFuncArgCurrent(win, 2, &isnull);
-	bool boundary = !isnull && DatumGetBool(boundary_datum);
-	std::int64_t day = 0;
-	if (options.split_days)
-		day = zone != nullptr ? local_day(ts, zone) : (ts >= 0 ? ts / USECS_PER_DAY : -((-ts - 1) / USECS_PER_DAY) - 1);
-	bool changed = part->initialized && (!(options == part->options) || zone != part->zone);
-	if (changed)
+	NullableDatum boundary = window_arg(win, 2);
+	const bool is_boundary = !boundary.isnull && DatumGetBool(boundary.value);
+	const std::int64_t day = day_of(p, DatumGetInt64(ts.value));
+	if (part->initialized && (!(p.options == part->options) || p.zone != part->zone))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("session parameters changed within a window partition")));
 	pg::guard([&] {
 		if (!part->initialized) {
-			core::check_session_options(options);
-			part->options = options;
-			part->zone = zone;
+			core::check_session_options(p.options);
+			part->options = p.options;
+			part->zone = p.zone;
 			part->initialized = true;
 		}
-		core::session_advance(part->cursor, part->options, ts, boundary, day);
+		core::session_advance(part->cursor, part->options, DatumGetInt64(ts.value), is_boundary, day);
 	});
 	return true;
 }
@@ -247,4 +284,153 @@ conditional_change_event(PG_FUNCTION_ARGS)
 	if (!DatumGetBool(FunctionCall2Coll(eq, PG_GET_COLLATION(), previous, current)))
 		(*count)++;
 	PG_RETURN_INT64(*count);
+}
+
+// ---------------------------------------------------------------------------------------------
+// session_stats aggregate
+
+namespace {
+
+using core::SessionStatsState;
+
+NullableDatum
+arg_if(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno)
+		return NullableDatum{0, true};
+	return fcinfo->args[argno];
+}
+
+// Arguments: (state, ts, gap[, boundary[, max_length[, midnight]]]).
+Datum
+session_stats_accumulate(FunctionCallInfo fcinfo, TimeKind kind)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	SessionParams p = session_params(fcinfo, kind, arg_if(fcinfo, 2), arg_if(fcinfo, 4), arg_if(fcinfo, 5));
+	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<SessionStatsState *>(PG_GETARG_POINTER(0));
+	const bool skip = PG_ARGISNULL(1); // a row without a timestamp is not an event
+	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(1);
+	NullableDatum boundary = arg_if(fcinfo, 3);
+	const bool is_boundary = !boundary.isnull && DatumGetBool(boundary.value);
+	const auto day = static_cast<std::int32_t>(skip ? 0 : day_of(p, ts));
+	pg::guard([&] {
+		if (state == nullptr)
+			state = pg::make_in_context_with<SessionStatsState>(
+			    context, [&](std::pmr::memory_resource *r) { return SessionStatsState(p.options, r); });
+		if (!skip)
+			state->add(p.options, ts, is_boundary, day);
+	});
+	PG_RETURN_POINTER(state);
+}
+
+// Sorts and scans in slices, checking for interrupts between them. The scan is plain data on
+// this stack frame: nothing with a destructor is alive at the checks.
+core::SessionStats
+session_stats_of(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		return core::SessionStats{};
+	auto *state = reinterpret_cast<SessionStatsState *>(PG_GETARG_POINTER(0));
+	pg::sort_in_slices(*state);
+	core::SessionStatsScan scan(state->options());
+	const auto &rows = state->rows();
+	std::size_t pos = 0;
+	while (pos < rows.size()) {
+		pg::guard([&] { pos = scan.process(rows.data(), rows.size(), pos, pg::kInterruptBudget); });
+		CHECK_FOR_INTERRUPTS();
+	}
+	return scan.result();
+}
+
+Interval *
+micros_interval(std::int64_t us)
+{
+	auto *i = static_cast<Interval *>(palloc(sizeof(Interval)));
+	i->time = us;
+	i->day = 0;
+	i->month = 0;
+	return i;
+}
+
+Datum
+session_stats_tuple(FunctionCallInfo fcinfo, const core::SessionStats &s, bool integer_time)
+{
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "session_stats final function called with a non-composite result type");
+	desc = BlessTupleDesc(desc);
+	Datum values[6];
+	bool nulls[6] = {false, false, false, false, false, false};
+	values[0] = Int64GetDatum(s.sessions);
+	values[1] = Int64GetDatum(s.events);
+	values[2] = Int64GetDatum(s.bounces);
+	if (integer_time) {
+		values[3] = Int64GetDatum(s.total_duration);
+		values[4] = Float8GetDatum(s.sessions == 0 ? 0.0 : static_cast<double>(s.total_duration) / s.sessions);
+		values[5] = Int64GetDatum(s.longest_duration);
+	} else {
+		values[3] = IntervalPGetDatum(micros_interval(s.total_duration));
+		values[4] = IntervalPGetDatum(micros_interval(s.sessions == 0 ? 0 : s.total_duration / s.sessions));
+		values[5] = IntervalPGetDatum(micros_interval(s.longest_duration));
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+} // namespace
+
+/*
+ * session_stats_{tz,ts,int}_transfn(state internal, ts, gap[, boundary[, max_length[, midnight]]])
+ * Not strict: state is NULL on a group's first row; allocated in the aggregate context. A NULL ts
+ * skips the row; NULL gap is ERROR 22004; NULL boundary is false; NULL max_length/midnight: none.
+ */
+extern "C" Datum
+session_stats_tz_transfn(PG_FUNCTION_ARGS)
+{
+	return session_stats_accumulate(fcinfo, TimeKind::TimestampTz);
+}
+extern "C" Datum
+session_stats_ts_transfn(PG_FUNCTION_ARGS)
+{
+	return session_stats_accumulate(fcinfo, TimeKind::Timestamp);
+}
+extern "C" Datum
+session_stats_int_transfn(PG_FUNCTION_ARGS)
+{
+	return session_stats_accumulate(fcinfo, TimeKind::Integer);
+}
+
+/* session_stats_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
+extern "C" Datum
+session_stats_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine<SessionStatsState>(fcinfo);
+}
+
+/* session_stats_serialfn(internal) -> bytea: strict; over 1 GB is ERROR 54000. */
+extern "C" Datum
+session_stats_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize<SessionStatsState>(fcinfo, "session statistics");
+}
+
+/* session_stats_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
+extern "C" Datum
+session_stats_deserialfn(PG_FUNCTION_ARGS)
+{
+	return pg::deserialize<SessionStatsState>(fcinfo);
+}
+
+/*
+ * session_stats_finalfn(internal) -> session_stats; session_stats_int_finalfn -> session_stats_int
+ * Not strict: an empty group has zero sessions. Sorts the state in place (same rows).
+ */
+extern "C" Datum
+session_stats_finalfn(PG_FUNCTION_ARGS)
+{
+	return session_stats_tuple(fcinfo, session_stats_of(fcinfo), false);
+}
+extern "C" Datum
+session_stats_int_finalfn(PG_FUNCTION_ARGS)
+{
+	return session_stats_tuple(fcinfo, session_stats_of(fcinfo), true);
 }

@@ -47,3 +47,87 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'conditional_change_event'
 LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION conditional_change_event(anyelement) IS
     'Snowflake/Vertica: starts at 0, plus one on every row whose expr differs from the previous row''s (NULL is no change)';
+
+-- session_stats: per-user session statistics in one aggregate pass.
+CREATE TYPE session_stats AS (
+    sessions bigint,
+    events bigint,
+    bounces bigint,
+    total_duration interval,
+    mean_duration interval,
+    longest_duration interval
+);
+COMMENT ON TYPE session_stats IS
+    'result of session_stats: durations are last event - first event of each session; bounces are one-event sessions';
+CREATE TYPE session_stats_int AS (
+    sessions bigint,
+    events bigint,
+    bounces bigint,
+    total_duration bigint,
+    mean_duration double precision,
+    longest_duration bigint
+);
+COMMENT ON TYPE session_stats_int IS 'result of session_stats over bigint time (durations in the unit of ts)';
+
+CREATE FUNCTION session_stats_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'session_stats_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_stats_combinefn(internal, internal) IS 'combine function of session_stats';
+CREATE FUNCTION session_stats_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'session_stats_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_stats_serialfn(internal) IS 'serialization function of session_stats';
+CREATE FUNCTION session_stats_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'session_stats_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_stats_deserialfn(bytea, internal) IS 'deserialization function of session_stats';
+CREATE FUNCTION session_stats_finalfn(state internal)
+RETURNS session_stats AS 'MODULE_PATHNAME', 'session_stats_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_stats_finalfn(internal) IS 'final function of session_stats';
+CREATE FUNCTION session_stats_int_finalfn(state internal)
+RETURNS session_stats_int AS 'MODULE_PATHNAME', 'session_stats_int_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_stats_int_finalfn(internal) IS 'final function of session_stats (bigint time)';
+
+-- Aggregates take no DEFAULT arguments: one overload per number of split rules given, for each
+-- time type: (ts, gap[, boundary[, max_length[, midnight]]]).
+DO $$
+DECLARE
+    t record;
+    params text[];
+    names text[] := ARRAY['ts', 'gap', 'boundary', 'max_length', NULL];
+BEGIN
+    FOR t IN SELECT * FROM (VALUES
+            ('timestamptz', 'interval', 'text', 'midnight_in', 'tz', 'session_stats_finalfn'),
+            ('timestamp', 'interval', 'boolean', 'split_at_midnight', 'ts', 'session_stats_finalfn'),
+            ('bigint', 'bigint', NULL, NULL, 'int', 'session_stats_int_finalfn')) v(ts_type, span_type, midnight_type,
+                                                                                  midnight_name, suffix, finalfn) LOOP
+        params := ARRAY[t.ts_type, t.span_type, 'boolean', t.span_type, t.midnight_type];
+        FOR n IN 2..CASE WHEN t.midnight_type IS NULL THEN 4 ELSE 5 END LOOP
+            EXECUTE format($sql$
+                CREATE FUNCTION session_stats_%1$s_transfn(state internal, %2$s)
+                RETURNS internal AS 'MODULE_PATHNAME', 'session_stats_%1$s_transfn'
+                LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+                COMMENT ON FUNCTION session_stats_%1$s_transfn(internal, %3$s) IS 'transition function of session_stats';
+                CREATE AGGREGATE session_stats(%2$s) (
+                    SFUNC = session_stats_%1$s_transfn,
+                    STYPE = internal,
+                    SSPACE = 512,
+                    FINALFUNC = %4$s,
+                    COMBINEFUNC = session_stats_combinefn,
+                    SERIALFUNC = session_stats_serialfn,
+                    DESERIALFUNC = session_stats_deserialfn,
+                    PARALLEL = SAFE
+                );
+                COMMENT ON AGGREGATE session_stats(%3$s) IS
+                    'sessions, events, bounces and total, mean and longest session duration of a group, in one pass';
+            $sql$, t.suffix,
+                (SELECT string_agg(format('%s %s', CASE WHEN i = 5 THEN t.midnight_name ELSE names[i] END, params[i]), ', '
+                                   ORDER BY i) FROM generate_series(1, n) i),
+                (SELECT string_agg(params[i], ', ' ORDER BY i) FROM generate_series(1, n) i),
+                t.finalfn);
+        END LOOP;
+    END LOOP;
+END
+$$;

@@ -138,3 +138,136 @@ TEST(Session, OptionsAreChecked)
 	o.max_length = -1;
 	EXPECT_NO_THROW(core::check_session_options(o));
 }
+
+namespace {
+
+using core::SessionStats;
+using core::SessionStatsState;
+using pg_product_analytics::testing::check_corruption_rejected;
+using pg_product_analytics::testing::serialize;
+
+// The definition: rows in (ts, boundary first) order, sessions as the reference numbers them,
+// then per session last - first and the number of rows.
+SessionStats
+reference_stats(std::vector<Row> rows, const core::SessionOptions &o)
+{
+	std::sort(rows.begin(), rows.end(),
+	          [](const Row &a, const Row &b) { return a.ts < b.ts || (a.ts == b.ts && a.boundary && !b.boundary); });
+	std::vector<std::int64_t> starts;
+	auto numbers = reference(rows, o, starts);
+	SessionStats s;
+	s.events = static_cast<std::int64_t>(rows.size());
+	for (std::size_t i = 0; i < rows.size();) {
+		std::size_t j = i;
+		while (j < rows.size() && numbers[j] == numbers[i])
+			j++;
+		std::int64_t d = rows[j - 1].ts - rows[i].ts;
+		s.sessions++;
+		s.bounces += j - i == 1;
+		s.total_duration += d;
+		s.longest_duration = std::max(s.longest_duration, d);
+		i = j;
+	}
+	return s;
+}
+
+SessionStats
+stats_of(SessionStatsState &state)
+{
+	while (!state.sort_step(3)) {
+	}
+	core::SessionStatsScan scan(state.options());
+	std::size_t pos = 0;
+	while (pos < state.rows().size())
+		pos = scan.process(state.rows().data(), state.rows().size(), pos, 7);
+	return scan.result();
+}
+
+bool
+same(const SessionStats &a, const SessionStats &b)
+{
+	return a.sessions == b.sessions && a.events == b.events && a.bounces == b.bounces &&
+	       a.total_duration == b.total_duration && a.longest_duration == b.longest_duration;
+}
+
+std::vector<Row>
+random_session_rows(std::mt19937_64 &rng)
+{
+	std::vector<Row> rows(rng() % 40);
+	for (auto &r : rows) {
+		std::int64_t ts = static_cast<std::int64_t>(rng() % 300);
+		r = Row{ts, rng() % 8 == 0, ts / 50};
+	}
+	return rows;
+}
+
+core::SessionOptions
+random_options(std::mt19937_64 &rng)
+{
+	core::SessionOptions o;
+	o.gap = static_cast<std::int64_t>(rng() % 30);
+	o.max_length = rng() % 2 ? -1 : 1 + static_cast<std::int64_t>(rng() % 60);
+	o.split_days = rng() % 2;
+	return o;
+}
+
+} // namespace
+
+TEST(SessionStats, MatchesReferenceOnRandomInputInAnyOrderAndSplit)
+{
+	std::mt19937_64 rng(22);
+	for (int trial = 0; trial < 5000; trial++) {
+		auto o = random_options(rng);
+		auto rows = random_session_rows(rng);
+		SessionStats expected = reference_stats(rows, o);
+		std::shuffle(rows.begin(), rows.end(), rng);
+		// Split into parts, merge them through serialization in random order.
+		std::size_t cut = rows.empty() ? 0 : rng() % (rows.size() + 1);
+		SessionStatsState a(o, std::pmr::new_delete_resource()), b(o, std::pmr::new_delete_resource());
+		for (std::size_t i = 0; i < rows.size(); i++)
+			(i < cut ? a : b).add(o, rows[i].ts, rows[i].boundary, static_cast<std::int32_t>(rows[i].day));
+		auto bytes = serialize(b);
+		SessionStatsState merged(o, std::pmr::new_delete_resource());
+		if (rng() % 2) {
+			merged.merge(SessionStatsState::deserialize(bytes.data(), bytes.size()));
+			merged.merge(a);
+		} else {
+			merged.merge(a);
+			merged.merge(SessionStatsState::deserialize(bytes.data(), bytes.size()));
+		}
+		ASSERT_TRUE(same(stats_of(merged), expected)) << "trial " << trial;
+	}
+}
+
+TEST(SessionStats, BoundaryRowsStartTheSessionOfTheirTimestamp)
+{
+	core::SessionOptions o;
+	o.gap = 10;
+	SessionStatsState s(o, std::pmr::new_delete_resource());
+	s.add(o, 5, false, 0);
+	s.add(o, 5, true, 0); // arrives second, sorts first: one session of two rows, not two sessions
+	auto r = stats_of(s);
+	EXPECT_EQ(r.sessions, 1);
+	EXPECT_EQ(r.bounces, 0);
+}
+
+TEST(SessionStats, OptionsAndCorruptBytes)
+{
+	core::SessionOptions o;
+	o.gap = 10;
+	o.split_days = true;
+	SessionStatsState s(o, std::pmr::new_delete_resource());
+	core::SessionOptions other = o;
+	other.gap = 11;
+	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(other, 1, false, 0); });
+	s.add(o, 1, false, 3);
+	s.add(o, 20, true, 4);
+	check_corruption_rejected<SessionStatsState>(serialize(s), [](const SessionStatsState &x) {
+		try {
+			core::check_session_options(x.options());
+		} catch (const core::Error &) {
+			return false;
+		}
+		return true;
+	});
+}
