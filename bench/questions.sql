@@ -143,3 +143,37 @@ SELECT window_funnel(interval '7 days', ts, event = 'page_view', event = 'signup
                      event = 'activate', event = 'purchase')
 FROM events
 WHERE user_id % 10 = 0;
+
+-- @question session_window_floor | Window floor: row_number() OVER (PARTITION BY user_id ORDER BY ts)
+-- The cheapest window function over the same window: the sort every window function pays.
+-- @variant row_number()
+SELECT count(*), sum(n) FROM (SELECT row_number() OVER (PARTITION BY user_id ORDER BY ts) AS n FROM events) s;
+
+-- @question session_number | Sessionize every event, 30-minute gap (session_number)
+-- @variant native session_number()
+SELECT count(*), sum(n)
+FROM (SELECT session_number(ts, interval '30 minutes') OVER (PARTITION BY user_id ORDER BY ts) AS n FROM events) s;
+-- @variant plain LAG + running SUM
+SELECT count(*), sum(n)
+FROM (
+    SELECT 1 + sum(CASE WHEN ts - prev > interval '30 minutes' THEN 1 ELSE 0 END)
+               OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
+    FROM (SELECT user_id, ts, lag(ts) OVER (PARTITION BY user_id ORDER BY ts) AS prev FROM events) l
+) s;
+
+-- @question session_stats | Session statistics per user, 30-minute gap (session_stats)
+-- Sessions, bounces and total session time over all users.
+-- @variant native session_stats()
+SELECT sum((s).sessions), sum((s).bounces), sum((date_part('epoch', (s).total_duration) * 1000000)::bigint)
+FROM (SELECT user_id, session_stats(ts, interval '30 minutes') AS s FROM events GROUP BY user_id) u;
+-- @variant plain LAG + running SUM, then GROUP BY session
+SELECT count(*), count(*) FILTER (WHERE n = 1), sum((date_part('epoch', d) * 1000000)::bigint)
+FROM (
+    SELECT user_id, session, max(ts) - min(ts) AS d, count(*) AS n
+    FROM (
+        SELECT user_id, ts, sum(CASE WHEN ts - prev > interval '30 minutes' THEN 1 ELSE 0 END)
+                                OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS session
+        FROM (SELECT user_id, ts, lag(ts) OVER (PARTITION BY user_id ORDER BY ts) AS prev FROM events) l
+    ) w
+    GROUP BY user_id, session
+) s;
