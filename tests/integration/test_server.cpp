@@ -243,3 +243,34 @@ TEST(Funnel, LargeGroupIsExactAndPreparedStatementsBindTheWindowAndMode)
 		EXPECT_EQ(e.sqlstate(), "22023");
 	}
 }
+
+TEST(Sessions, NamedArgumentsWithBoundParameters)
+{
+	pqxx::connection c(conninfo());
+	// A BI tool binds the gap and the zone as text; named notation picks the optional rules.
+	c.prepare("sessions", "SELECT max(s) FROM (SELECT session_number(ts, $1::interval, midnight_in => $2::text) "
+	                      "OVER (ORDER BY ts) AS s FROM (VALUES ('2024-01-01 23:50+00'::timestamptz), "
+	                      "('2024-01-02 00:10+00'), ('2024-01-02 02:00+00')) t(ts)) x");
+	pqxx::nontransaction tx(c);
+	EXPECT_EQ(tx.exec_prepared1("sessions", "30 minutes", "UTC")[0].as<int>(), 3);
+	EXPECT_EQ(tx.exec_prepared1("sessions", "3 hours", "UTC")[0].as<int>(), 2);
+	EXPECT_EQ(tx.exec_prepared1("sessions", "3 hours", "America/New_York")[0].as<int>(), 1);
+	try {
+		tx.exec_prepared1("sessions", "3 hours", "Atlantis/Capital");
+		ADD_FAILURE() << "no error";
+	} catch (const pqxx::sql_error &e) {
+		EXPECT_EQ(e.sqlstate(), "22023");
+	}
+}
+
+TEST(Sessions, LargePartitionIsExact)
+{
+	pqxx::connection c(conninfo());
+	pqxx::nontransaction tx(c);
+	// 3M rows in one partition, a new session every 1000 rows.
+	auto r =
+	    tx.exec1("SELECT max(s), count(*) FROM (SELECT session_number(i * 10 + (i / 1000) * 100000, 50000::bigint) "
+	             "OVER (ORDER BY i) AS s FROM generate_series(0, 2999999) i) x");
+	EXPECT_EQ(r[0].as<long>(), 3000);
+	EXPECT_EQ(r[1].as<long>(), 3000000);
+}
