@@ -79,3 +79,6 @@ SELECT pg_temp.error_of($$SELECT session_stats(now(), interval '-1 second')$$);
 SELECT pg_temp.error_of($$SELECT session_stats(now(), interval '1 hour', false, interval '-1 hour')$$);
 SELECT pg_temp.error_of($$SELECT session_stats(now(), interval '1 hour', false, NULL, 'Nowhere/Town')$$);
 SELECT pg_temp.error_of($$SELECT session_stats(ts, ts) FROM (VALUES (1::bigint), (2)) t(ts)$$);
+-- min_by / max_by
+SELECT pg_temp.error_of($$SELECT min_by(v, k) FROM (VALUES (1, point(1, 1))) t(v, k)$$);
+SELECT pg_temp.error_of($$SELECT max_by(v, k) FROM (VALUES (1, '{"a": 1}'::json)) t(v, k)$$);

@@ -1,0 +1,87 @@
+-- Cohort attributes: min_by / max_by (docs/cohorts.md).
+SET TimeZone = 'UTC';
+SET DateStyle = ISO;
+
+-- The examples of docs/cohorts.md.
+CREATE TABLE touches (uid int, ts timestamptz, channel text, country text);
+INSERT INTO touches VALUES
+    (1, '2024-04-01 10:00', 'ads', 'DE'), (1, '2024-04-03 09:00', 'mail', 'DE'), (1, '2024-04-09 18:00', 'direct', 'FR'),
+    (2, '2024-04-02 11:00', 'direct', 'US'), (2, '2024-04-02 11:00', 'ads', 'US'),
+    (3, '2024-04-05 08:00', NULL, 'IN'), (3, '2024-04-06 08:00', 'mail', 'IN'),
+    (4, NULL, 'ads', 'BR');
+
+SELECT uid,
+       min_by(channel, ts) AS first_touch,
+       max_by(channel, ts) AS last_touch,
+       min_by(country, ts) AS country_at_start
+FROM touches
+GROUP BY uid
+ORDER BY uid;
+
+SELECT first_touch, count(*) AS users
+FROM (SELECT uid, min_by(channel, ts) AS first_touch FROM touches GROUP BY uid) u
+GROUP BY first_touch
+ORDER BY users DESC, first_touch;
+
+SELECT uid, ts, channel,
+       min_by(channel, ts) OVER (PARTITION BY uid ORDER BY ts) AS first_touch_so_far
+FROM touches
+WHERE uid = 1
+ORDER BY ts;
+
+-- Ties on the key: min_by takes the smallest value, max_by the largest, whatever the row order.
+SELECT min_by(v, k) AS min_by, max_by(v, k) AS max_by,
+       min_by(v, k ORDER BY v DESC) AS min_by_reversed, max_by(v, k ORDER BY v) AS max_by_reordered
+FROM (VALUES (1, 'b'), (1, 'a'), (1, 'c'), (0, 'z'), (2, 'y')) t(k, v)
+WHERE k = 1;
+
+-- NULL keys are skipped; no non-NULL key gives NULL; a NULL value loses a tie.
+SELECT min_by(v, k) FROM (VALUES (NULL::int, 'a'), (5, 'b'), (NULL, 'c')) t(k, v);
+SELECT min_by(v, k) IS NULL AS no_key FROM (VALUES (NULL::int, 'a')) t(k, v);
+SELECT min_by(v, k) AS non_null_wins_tie FROM (VALUES (1, NULL), (1, 'x')) t(k, v);
+SELECT min_by(v, k) IS NULL AS null_value FROM (VALUES (1, NULL::text), (2, 'x')) t(k, v);
+SELECT min_by(v, k) IS NULL AS empty FROM (VALUES (1, 'a')) t(k, v) WHERE false;
+
+-- Any value type, any ordered key type; keys and values of different types.
+SELECT min_by(ARRAY[k, k * 2], k) AS array_value, max_by(point(k, k), -k) AS point_value,
+       min_by(k, k::text) AS text_key, max_by(k::numeric / 3, k::numeric) AS numeric_both,
+       min_by(ROW(k, 'x')::record IS NOT NULL, k) AS bool_value
+FROM generate_series(1, 12) k;
+-- Ties on a value type without an ordering (point): decided by the bytes, still independent of order.
+SELECT max_by(p, k)::text = max_by(p, k ORDER BY p[0] DESC)::text AS same, max_by(p, k)
+FROM (VALUES (1, point(1, 2)), (1, point(2, 1)), (0, point(9, 9))) t(k, p);
+-- Text keys compare with the collation of the call.
+SELECT min_by(v, k COLLATE "C") AS c_collation FROM (VALUES ('a', 1), ('B', 2)) t(k, v);
+
+-- Against the plain-SQL definition on random data (first row by key, ties by value).
+SELECT setseed(0.6);
+CREATE TABLE by_random AS
+SELECT (random() * 300)::int AS uid, (random() * 50)::int AS k, md5(random()::text) AS v
+FROM generate_series(1, 8000);
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE a.first = b.first AND a.last = b.last) AS equal
+FROM (SELECT uid, min_by(v, k) AS first, max_by(v, k) AS last FROM by_random GROUP BY uid) a
+JOIN (
+    SELECT DISTINCT uid,
+           first_value(v) OVER (PARTITION BY uid ORDER BY k, v) AS first,
+           first_value(v) OVER (PARTITION BY uid ORDER BY k DESC, v DESC) AS last
+    FROM by_random
+) b USING (uid);
+
+-- A forced parallel plan gives the serial answer (text values travel between processes).
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE by_serial AS SELECT uid, min_by(v, k) AS f, max_by(v, k) AS l FROM by_random GROUP BY uid;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT uid, min_by(v, k) FROM by_random GROUP BY uid;
+CREATE TEMP TABLE by_parallel AS SELECT uid, min_by(v, k) AS f, max_by(v, k) AS l FROM by_random GROUP BY uid;
+SELECT count(*) AS users, (SELECT count(*) FROM (TABLE by_serial EXCEPT TABLE by_parallel) d) AS differences
+FROM by_parallel;
+SELECT min_by(v, k) = (SELECT min(v) FROM by_random WHERE k = (SELECT min(k) FROM by_random)) AS one_group
+FROM by_random;
+RESET ALL;
+
+DROP TABLE touches, by_random;

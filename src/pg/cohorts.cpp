@@ -1,0 +1,317 @@
+// fmgr glue of the cohort family: min_by(value, key) / max_by(value, key), the value at the
+// smallest / largest key. Pure PostgreSQL datum handling (comparison through the types' btree
+// support), so there is no core part: no C++ object is created here, errors are ordinary ereports.
+#include "boundary.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+PG_FUNCTION_INFO_V1(min_by_transfn);
+PG_FUNCTION_INFO_V1(max_by_transfn);
+PG_FUNCTION_INFO_V1(by_combinefn);
+PG_FUNCTION_INFO_V1(by_serialfn);
+PG_FUNCTION_INFO_V1(by_deserialfn);
+PG_FUNCTION_INFO_V1(by_finalfn);
+}
+
+namespace pg = pg_product_analytics::pg;
+
+namespace {
+
+// The state: the best key so far and its value, copied into the aggregate context, with what is
+// needed to compare and copy them. Plain data.
+struct ByState {
+	bool largest; // max_by
+	bool have;    // a non-NULL key has been seen
+	Oid key_type;
+	Oid value_type;
+	Oid collation;
+	int16 key_len;
+	bool key_byval;
+	int16 value_len;
+	bool value_byval;
+	FmgrInfo *key_cmp;   // the key type's btree comparison (type cache: lives for the backend)
+	FmgrInfo *value_cmp; // the value type's, or NULL when it has none (ties then compare bytes)
+	Datum key;
+	Datum value;
+	bool value_null;
+};
+
+FmgrInfo *
+comparison_of(Oid type, bool required)
+{
+	TypeCacheEntry *entry = lookup_type_cache(type, TYPECACHE_CMP_PROC_FINFO);
+	if (!OidIsValid(entry->cmp_proc_finfo.fn_oid)) {
+		if (required)
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+			                errmsg("could not identify an ordering operator for type %s", format_type_be(type)),
+			                errhint("The key of min_by and max_by must have a default btree ordering.")));
+		return nullptr;
+	}
+	return &entry->cmp_proc_finfo;
+}
+
+void
+init_state(ByState *s, bool largest, Oid value_type, Oid key_type, Oid collation)
+{
+	std::memset(s, 0, sizeof(ByState));
+	s->largest = largest;
+	s->key_type = key_type;
+	s->value_type = value_type;
+	s->collation = collation;
+	get_typlenbyval(key_type, &s->key_len, &s->key_byval);
+	get_typlenbyval(value_type, &s->value_len, &s->value_byval);
+	s->key_cmp = comparison_of(key_type, true);
+	s->value_cmp = comparison_of(value_type, false);
+}
+
+// Orders values for ties: the type's ordering when it has one, else length then bytes. NULL last.
+int
+compare_values(const ByState *s, Datum a, bool a_null, Datum b, bool b_null)
+{
+	if (a_null || b_null)
+		return a_null == b_null ? 0 : (a_null ? 1 : -1);
+	if (s->value_cmp != nullptr)
+		return DatumGetInt32(FunctionCall2Coll(s->value_cmp, s->collation, a, b));
+	if (s->value_byval)
+		return a == b ? 0 : (a < b ? -1 : 1);
+	Size la = datumGetSize(a, false, s->value_len), lb = datumGetSize(b, false, s->value_len);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return std::memcmp(DatumGetPointer(a), DatumGetPointer(b), la);
+}
+
+// Offers (key, value): takes it when its key is better, or equal with a better value (the
+// smallest value for min_by, the largest for max_by, NULL values losing). Copies into `context`.
+void
+offer(ByState *s, MemoryContext context, Datum key, Datum value, bool value_null)
+{
+	if (s->have) {
+		int c = DatumGetInt32(FunctionCall2Coll(s->key_cmp, s->collation, key, s->key));
+		if (s->largest)
+			c = -c;
+		if (c > 0)
+			return;
+		if (c == 0) {
+			int v = compare_values(s, value, value_null, s->value, s->value_null);
+			if (s->largest && !value_null && !s->value_null)
+				v = -v;
+			if (v >= 0)
+				return;
+		}
+		if (!s->key_byval)
+			pfree(DatumGetPointer(s->key));
+		if (!s->value_null && !s->value_byval)
+			pfree(DatumGetPointer(s->value));
+	}
+	// Varlena datums are detoasted first (in the caller's short-lived context): the copy must not
+	// point into a table's TOAST data.
+	if (s->key_len == -1)
+		key = PointerGetDatum(PG_DETOAST_DATUM(key));
+	if (!value_null && s->value_len == -1)
+		value = PointerGetDatum(PG_DETOAST_DATUM(value));
+	MemoryContext old = MemoryContextSwitchTo(context);
+	s->key = datumCopy(key, s->key_byval, s->key_len);
+	s->value = value_null ? (Datum)0 : datumCopy(value, s->value_byval, s->value_len);
+	MemoryContextSwitchTo(old);
+	s->value_null = value_null;
+	s->have = true;
+}
+
+Datum
+accumulate(FunctionCallInfo fcinfo, bool largest)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ByState *>(PG_GETARG_POINTER(0));
+	if (s == nullptr) {
+		s = static_cast<ByState *>(MemoryContextAlloc(context, sizeof(ByState)));
+		init_state(s, largest, get_fn_expr_argtype(fcinfo->flinfo, 1), get_fn_expr_argtype(fcinfo->flinfo, 2),
+		           PG_GET_COLLATION());
+	}
+	if (!PG_ARGISNULL(2)) // a NULL key is skipped
+		offer(s, context, PG_GETARG_DATUM(2), PG_GETARG_DATUM(1), PG_ARGISNULL(1));
+	PG_RETURN_POINTER(s);
+}
+
+// Serialized: largest u8, have u8, value_null u8, key_type, value_type, collation (u32 each), then
+// key length u32 + bytes, value length u32 + bytes (the datums' images).
+void
+put(StringInfo buf, const void *p, int n)
+{
+	appendBinaryStringInfo(buf, static_cast<const char *>(p), n);
+}
+
+void
+put_datum(StringInfo buf, Datum d, bool byval, int16 len)
+{
+	uint32 n = static_cast<uint32>(byval ? sizeof(Datum) : datumGetSize(d, false, len));
+	put(buf, &n, sizeof(n));
+	if (byval)
+		put(buf, &d, sizeof(Datum));
+	else
+		put(buf, DatumGetPointer(d), static_cast<int>(n));
+}
+
+[[noreturn]] void
+corrupt(const char *what)
+{
+	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: %s", what)));
+	pg_unreachable();
+}
+
+struct Reader {
+	const char *p;
+	const char *end;
+	void
+	get(void *out, size_t n)
+	{
+		if (static_cast<size_t>(end - p) < n)
+			corrupt("truncated data");
+		std::memcpy(out, p, n);
+		p += n;
+	}
+	// A datum image, checked against the type's length rules, copied into the current context.
+	Datum
+	datum(bool byval, int16 len)
+	{
+		uint32 n;
+		get(&n, sizeof(n));
+		if (byval) {
+			if (n != sizeof(Datum))
+				corrupt("bad by-value datum size");
+			Datum d;
+			get(&d, sizeof(d));
+			return d;
+		}
+		if (static_cast<size_t>(end - p) < n)
+			corrupt("truncated datum");
+		if (len > 0 && n != static_cast<uint32>(len))
+			corrupt("bad fixed-length datum size");
+		if (len == -1 && (n < VARHDRSZ_SHORT || VARSIZE_ANY(p) != n))
+			corrupt("bad varlena size");
+		if (len == -2 && (n == 0 || strnlen(p, n) != n - 1))
+			corrupt("bad cstring");
+		char *copy = static_cast<char *>(palloc(n));
+		std::memcpy(copy, p, n);
+		p += n;
+		return PointerGetDatum(copy);
+	}
+};
+
+} // namespace
+
+/*
+ * min_by_transfn / max_by_transfn(state internal, value anyelement, key anycompatible) -> internal
+ * Not strict: state is NULL on a group's first row; the state and the copies of the best key and
+ * value are in the aggregate context (old copies are freed when replaced). NULL keys are skipped.
+ */
+extern "C" Datum
+min_by_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate(fcinfo, false);
+}
+extern "C" Datum
+max_by_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate(fcinfo, true);
+}
+
+/*
+ * by_combinefn(state1 internal, state2 internal) -> internal
+ * Not strict. Offers state2's best row to state1, copying into the aggregate context: exact for
+ * every type, since the rule (best key, then best value) does not depend on the order.
+ */
+extern "C" Datum
+by_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	auto *left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ByState *>(PG_GETARG_POINTER(0));
+	auto *right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<ByState *>(PG_GETARG_POINTER(1));
+	if (right == nullptr)
+		PG_RETURN_POINTER(left);
+	if (left == nullptr) {
+		left = static_cast<ByState *>(MemoryContextAlloc(context, sizeof(ByState)));
+		*left = *right;
+		left->have = false;
+	}
+	if (left->key_type != right->key_type || left->value_type != right->value_type || left->largest != right->largest)
+		elog(ERROR, "min_by/max_by states of different types cannot be combined");
+	if (right->have)
+		offer(left, context, right->key, right->value, right->value_null);
+	PG_RETURN_POINTER(left);
+}
+
+/* by_serialfn(state internal) -> bytea: strict; the datums' images with their lengths. */
+extern "C" Datum
+by_serialfn(PG_FUNCTION_ARGS)
+{
+	auto *s = reinterpret_cast<ByState *>(PG_GETARG_POINTER(0));
+	StringInfoData buf;
+	initStringInfo(&buf);
+	appendStringInfoSpaces(&buf, VARHDRSZ);
+	uint8 flags[3] = {static_cast<uint8>(s->largest), static_cast<uint8>(s->have), static_cast<uint8>(s->value_null)};
+	put(&buf, flags, 3);
+	put(&buf, &s->key_type, sizeof(Oid));
+	put(&buf, &s->value_type, sizeof(Oid));
+	put(&buf, &s->collation, sizeof(Oid));
+	if (s->have) {
+		put_datum(&buf, s->key, s->key_byval, s->key_len);
+		if (!s->value_null)
+			put_datum(&buf, s->value, s->value_byval, s->value_len);
+	}
+	SET_VARSIZE(buf.data, buf.len);
+	PG_RETURN_BYTEA_P(reinterpret_cast<bytea *>(buf.data));
+}
+
+/*
+ * by_deserialfn(bytes bytea, internal) -> internal
+ * Strict. Checks every length against the bytes and the types' length rules (ERROR XX001).
+ */
+extern "C" Datum
+by_deserialfn(PG_FUNCTION_ARGS)
+{
+	bytea *in = PG_GETARG_BYTEA_PP(0);
+	Reader r{VARDATA_ANY(in), VARDATA_ANY(in) + VARSIZE_ANY_EXHDR(in)};
+	uint8 flags[3];
+	r.get(flags, 3);
+	Oid key_type, value_type, collation;
+	r.get(&key_type, sizeof(Oid));
+	r.get(&value_type, sizeof(Oid));
+	r.get(&collation, sizeof(Oid));
+	if (flags[0] > 1 || flags[1] > 1 || flags[2] > 1)
+		corrupt("bad flags");
+	if (get_typlen(key_type) == 0 || get_typlen(value_type) == 0)
+		corrupt("unknown type");
+	auto *s = static_cast<ByState *>(palloc(sizeof(ByState)));
+	init_state(s, flags[0] == 1, value_type, key_type, collation);
+	s->have = flags[1] == 1;
+	s->value_null = flags[2] == 1;
+	if (s->have) {
+		s->key = r.datum(s->key_byval, s->key_len);
+		if (!s->value_null)
+			s->value = r.datum(s->value_byval, s->value_len);
+	}
+	if (r.p != r.end)
+		corrupt("trailing bytes");
+	PG_RETURN_POINTER(s);
+}
+
+/*
+ * by_finalfn(state internal, value anyelement, key anycompatible) -> anyelement
+ * FINALFUNC_EXTRA (for the result type). Not strict: no row with a non-NULL key gives NULL.
+ */
+extern "C" Datum
+by_finalfn(PG_FUNCTION_ARGS)
+{
+	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ByState *>(PG_GETARG_POINTER(0));
+	if (s == nullptr || !s->have || s->value_null)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(datumCopy(s->value, s->value_byval, s->value_len)); // the state may outlive the call
+}
