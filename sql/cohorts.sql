@@ -82,6 +82,72 @@ SELECT count(*) AS users, (SELECT count(*) FROM (TABLE by_serial EXCEPT TABLE by
 FROM by_parallel;
 SELECT min_by(v, k) = (SELECT min(v) FROM by_random WHERE k = (SELECT min(k) FROM by_random)) AS one_group
 FROM by_random;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
+-- period_index: calendar periods in a time zone. The same instant is in April in UTC and still
+-- in March in New York; months have different lengths; weeks start on Monday.
+SELECT period_index('2024-04-01 02:00+00', '2024-01-15 12:00+00', 'month', 'UTC') AS utc,
+       period_index('2024-04-01 02:00+00', '2024-01-15 12:00+00', 'month', 'America/New_York') AS new_york;
+SELECT period_index('2024-02-01 00:00+00', '2024-01-31 23:59+00', 'month', 'UTC') AS next_month,
+       period_index('2024-01-31 00:00+00', '2024-01-01 00:00+00', 'month', 'UTC') AS same_month,
+       period_index('2024-01-08 00:00+00', '2024-01-07 23:59+00', 'week', 'UTC') AS monday,
+       period_index('2024-01-07 00:00+00', '2024-01-01 00:00+00', 'week', 'UTC') AS sunday,
+       period_index('2023-12-31 00:00+00', '2024-01-01 00:00+00', 'day', 'UTC') AS before,
+       period_index('2025-03-31 00:00+00', '2024-01-01 00:00+00', 'quarter', 'UTC') AS quarters,
+       period_index('2025-12-31 00:00+00', '2024-01-01 00:00+00', 'years', 'UTC') AS years;
+-- Days follow the zone across daylight saving: 2024-03-10 in New York has 23 hours.
+SELECT period_index('2024-03-11 00:30 America/New_York', '2024-03-10 00:30 America/New_York', 'day',
+                    'America/New_York') AS one_day,
+       period_index('2024-03-11 00:30 America/New_York', '2024-03-10 00:30 America/New_York',
+                    interval '1 day') AS rolling_day;
+-- Without a zone argument the session's TimeZone is used.
+SET TimeZone = 'Asia/Tokyo';
+SELECT period_index('2024-04-01 02:00+00', '2024-01-15 12:00+00', 'month') AS tokyo;
+SET TimeZone = 'UTC';
+-- timestamp (no zone) and rolling periods.
+SELECT period_index('2024-03-01'::timestamp, '2024-02-29'::timestamp, 'month') AS ts_month,
+       period_index('2024-01-10 00:00+00'::timestamptz, '2024-01-01 00:00+00', interval '7 days') AS rolling_week,
+       period_index('2023-12-31 23:00+00'::timestamptz, '2024-01-01 00:00+00', interval '7 days') AS rolling_before,
+       period_index('2024-01-01 06:00'::timestamp, '2024-01-01 00:00'::timestamp, interval '6 hours') AS six_hours;
+SELECT period_index(NULL::timestamptz, now(), 'day') IS NULL AS null_ts,
+       period_index(now(), NULL::timestamptz, interval '1 day') IS NULL AS null_anchor;
+
+-- cohort_period: the start of the user's first (start) period; OVER (PARTITION BY user) tags rows.
+SELECT uid, cohort_period(ts, 'week', channel = 'mail', 'UTC') AS mail_week,
+       cohort_period(ts, 'month') AS first_month
+FROM touches
+GROUP BY uid
+ORDER BY uid;
+SELECT uid, ts, cohort_period(ts, 'week', true, 'UTC') OVER (PARTITION BY uid) AS cohort_week,
+       period_index(ts, cohort_period(ts, 'week', true, 'UTC') OVER (PARTITION BY uid), 'week', 'UTC') AS week_k
+FROM touches
+WHERE ts IS NOT NULL
+ORDER BY uid, ts;
+SELECT cohort_period(ts, 'day', true, 'Asia/Kolkata') AS kolkata_day,
+       cohort_period(ts::timestamp, 'quarter') AS quarter
+FROM touches;
+SELECT cohort_period(ts, 'day') IS NULL AS no_rows FROM touches WHERE false;
+
+-- cohort_period in a forced parallel plan equals the serial answer.
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE cohort_serial AS
+SELECT uid, cohort_period(timestamptz '2024-01-01' + k * interval '1 day', 'week', v < '2', 'Europe/Berlin') AS c
+FROM by_random GROUP BY uid;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+CREATE TEMP TABLE cohort_parallel AS
+SELECT uid, cohort_period(timestamptz '2024-01-01' + k * interval '1 day', 'week', v < '2', 'Europe/Berlin') AS c
+FROM by_random GROUP BY uid;
+SELECT count(*) AS users, count(DISTINCT c) AS cohorts,
+       (SELECT count(*) FROM (TABLE cohort_serial EXCEPT TABLE cohort_parallel) d) AS differences
+FROM cohort_parallel;
 RESET ALL;
 
 DROP TABLE touches, by_random;

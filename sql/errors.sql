@@ -82,3 +82,14 @@ SELECT pg_temp.error_of($$SELECT session_stats(ts, ts) FROM (VALUES (1::bigint),
 -- min_by / max_by
 SELECT pg_temp.error_of($$SELECT min_by(v, k) FROM (VALUES (1, point(1, 1))) t(v, k)$$);
 SELECT pg_temp.error_of($$SELECT max_by(v, k) FROM (VALUES (1, '{"a": 1}'::json)) t(v, k)$$);
+-- period_index / cohort_period
+SELECT pg_temp.error_of($$SELECT period_index(now(), now(), 'fortnight')$$);
+SELECT pg_temp.error_of($$SELECT period_index(now(), now(), NULL::text)$$);
+SELECT pg_temp.error_of($$SELECT period_index(now(), now(), 'day', 'Moon/Base')$$);
+SELECT pg_temp.error_of($$SELECT period_index(now(), now(), interval '1 month')$$);
+SELECT pg_temp.error_of($$SELECT period_index(now(), now(), interval '0')$$);
+SELECT pg_temp.error_of($$SELECT period_index(now(), now() - interval '100 years', interval '1 microsecond')$$);
+SELECT pg_temp.error_of($$SELECT cohort_period(now(), NULL::text)$$);
+SELECT pg_temp.error_of($$SELECT cohort_period(now(), 'decade')$$);
+SELECT pg_temp.error_of($$SELECT cohort_period(now(), CASE WHEN x = 1 THEN 'day' ELSE 'week' END)
+                          FROM generate_series(1, 2) x$$);

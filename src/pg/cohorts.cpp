@@ -1,13 +1,17 @@
 // fmgr glue of the cohort family: min_by(value, key) / max_by(value, key), the value at the
 // smallest / largest key. Pure PostgreSQL datum handling (comparison through the types' btree
 // support), so there is no core part: no C++ object is created here, errors are ordinary ereports.
+#include "../core/period.hpp"
 #include "boundary.hpp"
+#include "time.hpp"
 
 #include <cstring>
 
 extern "C" {
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "pgtime.h"
+#include "utils/datetime.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -19,8 +23,18 @@ PG_FUNCTION_INFO_V1(by_combinefn);
 PG_FUNCTION_INFO_V1(by_serialfn);
 PG_FUNCTION_INFO_V1(by_deserialfn);
 PG_FUNCTION_INFO_V1(by_finalfn);
+PG_FUNCTION_INFO_V1(period_index_calendar_tz);
+PG_FUNCTION_INFO_V1(period_index_calendar);
+PG_FUNCTION_INFO_V1(period_index_rolling);
+PG_FUNCTION_INFO_V1(cohort_period_transfn);
+PG_FUNCTION_INFO_V1(cohort_period_combinefn);
+PG_FUNCTION_INFO_V1(cohort_period_serialfn);
+PG_FUNCTION_INFO_V1(cohort_period_deserialfn);
+PG_FUNCTION_INFO_V1(cohort_period_tz_finalfn);
+PG_FUNCTION_INFO_V1(cohort_period_finalfn);
 }
 
+namespace core = pg_product_analytics::core;
 namespace pg = pg_product_analytics::pg;
 
 namespace {
@@ -314,4 +328,266 @@ by_finalfn(PG_FUNCTION_ARGS)
 	if (s == nullptr || !s->have || s->value_null)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(datumCopy(s->value, s->value_byval, s->value_len)); // the state may outlive the call
+}
+
+// ---------------------------------------------------------------------------------------------
+// period_index and cohort_period: calendar periods in a time zone, rolling periods
+
+namespace {
+
+core::PeriodUnit
+unit_of(text *t)
+{
+	core::PeriodUnit unit = core::PeriodUnit::Day;
+	const char *data = VARDATA_ANY(t);
+	auto length = static_cast<std::size_t>(VARSIZE_ANY_EXHDR(t));
+	pg::guard([&] { unit = core::parse_period_unit(std::string_view(data, length)); });
+	return unit;
+}
+
+// The zone named by `name`, or the session's TimeZone when NULL.
+pg_tz *
+zone_named(text *name)
+{
+	if (name == nullptr)
+		return session_timezone;
+	char *cname = text_to_cstring(name);
+	pg_tz *zone = pg_tzset(cname);
+	if (zone == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", cname),
+		                errhint("Use a full time zone name such as 'Europe/Berlin' or 'UTC'.")));
+	pfree(cname);
+	return zone;
+}
+
+// The local calendar date of ts: in `zone` for timestamptz, as it is for timestamp (zone NULL).
+core::LocalDate
+local_date(Timestamp ts, pg_tz *zone)
+{
+	struct pg_tm tm;
+	fsec_t fsec;
+	int offset;
+	int failed = zone != nullptr ? timestamp2tm(ts, &offset, &tm, &fsec, nullptr, zone)
+	                             : timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr);
+	if (failed != 0)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	return core::LocalDate{tm.tm_year, tm.tm_mon, date2j(tm.tm_year, tm.tm_mon, tm.tm_mday)};
+}
+
+Datum
+index_result(std::int64_t index)
+{
+	if (index < PG_INT32_MIN || index > PG_INT32_MAX)
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("period index out of range")));
+	return Int32GetDatum(static_cast<int32>(index));
+}
+
+Datum
+calendar_index(FunctionCallInfo fcinfo, bool with_zone)
+{
+	if (PG_ARGISNULL(2))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
+	core::PeriodUnit unit = unit_of(PG_GETARG_TEXT_PP(2));
+	pg_tz *zone = with_zone ? zone_named(PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr) : nullptr;
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	std::int64_t ts = core::calendar_period(unit, local_date(PG_GETARG_TIMESTAMP(0), zone));
+	std::int64_t anchor = core::calendar_period(unit, local_date(PG_GETARG_TIMESTAMP(1), zone));
+	return index_result(ts - anchor);
+}
+
+} // namespace
+
+/*
+ * period_index(ts timestamptz, anchor timestamptz, period text, time_zone text DEFAULT NULL) -> integer
+ * Calendar periods: the period of ts minus the period of anchor, both in the zone (NULL: the
+ * session's TimeZone). Not strict: NULL ts or anchor gives NULL; NULL period is ERROR 22004.
+ */
+extern "C" Datum
+period_index_calendar_tz(PG_FUNCTION_ARGS)
+{
+	return calendar_index(fcinfo, true);
+}
+
+/* period_index(ts timestamp, anchor timestamp, period text) -> integer: the same on local times. */
+extern "C" Datum
+period_index_calendar(PG_FUNCTION_ARGS)
+{
+	return calendar_index(fcinfo, false);
+}
+
+/*
+ * period_index(ts, anchor, period interval) -> integer (timestamptz or timestamp)
+ * Rolling periods: floor((ts - anchor) / period); the period must have no month part and be
+ * positive (ERROR 22023). Not strict: NULL ts or anchor gives NULL; NULL period is ERROR 22004.
+ */
+extern "C" Datum
+period_index_rolling(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(2))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
+	std::int64_t length = pg::interval_micros(PG_GETARG_INTERVAL_P(2), "period");
+	if (length <= 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("period must be positive")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	return index_result(core::rolling_period(PG_GETARG_TIMESTAMP(0), PG_GETARG_TIMESTAMP(1), length));
+}
+
+namespace {
+
+// cohort_period's state: the earliest start time, the unit, and the zone by name (it travels
+// between processes in parallel plans). Plain data.
+struct CohortState {
+	bool have;
+	bool has_zone;
+	core::PeriodUnit unit;
+	Timestamp first;
+	char zone[TZ_STRLEN_MAX + 1];
+};
+
+} // namespace
+
+/*
+ * cohort_period_transfn(state internal, ts, period text[, is_start boolean[, time_zone text]])
+ * Not strict: state NULL on a group's first row, allocated in the aggregate context. Keeps the
+ * earliest ts among rows with is_start true (all rows when omitted); NULL ts or is_start skip the
+ * row. NULL period is ERROR 22004; period or zone changing within a group is ERROR 22023.
+ */
+extern "C" Datum
+cohort_period_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	if (PG_ARGISNULL(2))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
+	core::PeriodUnit unit = unit_of(PG_GETARG_TEXT_PP(2));
+	const char *zone = nullptr;
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4)) {
+		char *name = text_to_cstring(PG_GETARG_TEXT_PP(4));
+		zone_named(PG_GETARG_TEXT_PP(4)); // validates the name
+		if (strlen(name) > TZ_STRLEN_MAX)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone name too long")));
+		zone = name;
+	}
+	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
+	if (s == nullptr) {
+		s = static_cast<CohortState *>(MemoryContextAllocZero(context, sizeof(CohortState)));
+		s->unit = unit;
+		s->has_zone = zone != nullptr;
+		if (zone != nullptr)
+			strlcpy(s->zone, zone, sizeof(s->zone));
+	} else if (s->unit != unit || s->has_zone != (zone != nullptr) || (zone != nullptr && strcmp(s->zone, zone) != 0)) {
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("cohort period or time zone changed within a group")));
+	}
+	bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
+	if (!PG_ARGISNULL(1) && start) {
+		Timestamp ts = PG_GETARG_TIMESTAMP(1);
+		if (!s->have || ts < s->first) {
+			s->first = ts;
+			s->have = true;
+		}
+	}
+	PG_RETURN_POINTER(s);
+}
+
+/* cohort_period_combinefn(internal, internal): not strict; the earlier first time wins. */
+extern "C" Datum
+cohort_period_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	auto *left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
+	auto *right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(1));
+	if (right == nullptr)
+		PG_RETURN_POINTER(left);
+	if (left == nullptr) {
+		left = static_cast<CohortState *>(MemoryContextAlloc(context, sizeof(CohortState)));
+		*left = *right;
+		PG_RETURN_POINTER(left);
+	}
+	if (right->have && (!left->have || right->first < left->first)) {
+		left->first = right->first;
+		left->have = true;
+	}
+	PG_RETURN_POINTER(left);
+}
+
+/* cohort_period_serialfn(internal) -> bytea: strict; the fixed-size state as it is. */
+extern "C" Datum
+cohort_period_serialfn(PG_FUNCTION_ARGS)
+{
+	auto *s = reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
+	std::uint8_t *payload;
+	bytea *out = pg::make_bytea(sizeof(CohortState), &payload);
+	std::memcpy(payload, s, sizeof(CohortState));
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* cohort_period_deserialfn(bytea, internal): strict; checks size, flags, unit and zone (XX001). */
+extern "C" Datum
+cohort_period_deserialfn(PG_FUNCTION_ARGS)
+{
+	bytea *in = PG_GETARG_BYTEA_PP(0);
+	if (VARSIZE_ANY_EXHDR(in) != sizeof(CohortState))
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: wrong size")));
+	const char *raw = VARDATA_ANY(in);
+	uint8 flags[2], unit;
+	std::memcpy(&flags[0], raw + offsetof(CohortState, have), 1);
+	std::memcpy(&flags[1], raw + offsetof(CohortState, has_zone), 1);
+	std::memcpy(&unit, raw + offsetof(CohortState, unit), 1);
+	if (flags[0] > 1 || flags[1] > 1 || unit < 1 || unit > 5 ||
+	    memchr(raw + offsetof(CohortState, zone), '\0', TZ_STRLEN_MAX + 1) == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: bad flags, unit or zone")));
+	auto *s = static_cast<CohortState *>(palloc(sizeof(CohortState)));
+	std::memcpy(s, raw, sizeof(CohortState));
+	PG_RETURN_POINTER(s);
+}
+
+namespace {
+
+const char *
+unit_name(core::PeriodUnit unit)
+{
+	switch (unit) {
+	case core::PeriodUnit::Day:
+		return "day";
+	case core::PeriodUnit::Week:
+		return "week";
+	case core::PeriodUnit::Month:
+		return "month";
+	case core::PeriodUnit::Quarter:
+		return "quarter";
+	case core::PeriodUnit::Year:
+		break;
+	}
+	return "year";
+}
+
+} // namespace
+
+/*
+ * cohort_period_tz_finalfn(internal) -> timestamptz: the start of the period of the earliest start
+ * time, in the state's zone (or the session's): date_trunc(unit, first, zone). NULL when no row
+ * was a start. cohort_period_finalfn: the same for timestamp.
+ */
+extern "C" Datum
+cohort_period_tz_finalfn(PG_FUNCTION_ARGS)
+{
+	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
+	if (s == nullptr || !s->have)
+		PG_RETURN_NULL();
+	Datum unit = CStringGetTextDatum(unit_name(s->unit));
+	if (s->has_zone)
+		return DirectFunctionCall3(timestamptz_trunc_zone, unit, TimestampTzGetDatum(s->first),
+		                           CStringGetTextDatum(s->zone));
+	return DirectFunctionCall2(timestamptz_trunc, unit, TimestampTzGetDatum(s->first));
+}
+
+extern "C" Datum
+cohort_period_finalfn(PG_FUNCTION_ARGS)
+{
+	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
+	if (s == nullptr || !s->have)
+		PG_RETURN_NULL();
+	return DirectFunctionCall2(timestamp_trunc, CStringGetTextDatum(unit_name(s->unit)), TimestampGetDatum(s->first));
 }

@@ -51,3 +51,84 @@ CREATE AGGREGATE max_by(value anyelement, key anycompatible) (
 );
 COMMENT ON AGGREGATE max_by(anyelement, anycompatible) IS
     'the value at the largest key (ties: the largest value); NULL keys are skipped';
+
+-- Periods: period_index (calendar in a time zone, or rolling) and cohort_period.
+CREATE FUNCTION period_index(ts timestamptz, anchor timestamptz, period text, time_zone text DEFAULT NULL)
+RETURNS integer AS 'MODULE_PATHNAME', 'period_index_calendar_tz'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_index(timestamptz, timestamptz, text, text) IS
+    'calendar periods (day, week from Monday, month, quarter, year) from anchor''s period to ts''s, in time_zone (default: the session''s)';
+CREATE FUNCTION period_index(ts timestamp, anchor timestamp, period text)
+RETURNS integer AS 'MODULE_PATHNAME', 'period_index_calendar'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_index(timestamp, timestamp, text) IS
+    'calendar periods (day, week from Monday, month, quarter, year) from anchor''s period to ts''s';
+CREATE FUNCTION period_index(ts timestamptz, anchor timestamptz, period interval)
+RETURNS integer AS 'MODULE_PATHNAME', 'period_index_rolling'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_index(timestamptz, timestamptz, interval) IS
+    'rolling periods: floor((ts - anchor) / period), period without months';
+CREATE FUNCTION period_index(ts timestamp, anchor timestamp, period interval)
+RETURNS integer AS 'MODULE_PATHNAME', 'period_index_rolling'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_index(timestamp, timestamp, interval) IS
+    'rolling periods: floor((ts - anchor) / period), period without months';
+
+CREATE FUNCTION cohort_period_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_period_combinefn(internal, internal) IS 'combine function of cohort_period';
+CREATE FUNCTION cohort_period_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'cohort_period_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_period_serialfn(internal) IS 'serialization function of cohort_period';
+CREATE FUNCTION cohort_period_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_period_deserialfn(bytea, internal) IS 'deserialization function of cohort_period';
+CREATE FUNCTION cohort_period_tz_finalfn(state internal)
+RETURNS timestamptz AS 'MODULE_PATHNAME', 'cohort_period_tz_finalfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_period_tz_finalfn(internal) IS 'final function of cohort_period';
+CREATE FUNCTION cohort_period_finalfn(state internal)
+RETURNS timestamp AS 'MODULE_PATHNAME', 'cohort_period_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_period_finalfn(internal) IS 'final function of cohort_period (timestamp)';
+
+-- cohort_period(ts, period[, is_start[, time_zone]]): no DEFAULT arguments for aggregates, so
+-- one overload per optional argument.
+DO $$
+DECLARE
+    t record;
+    params text[];
+    names text[] := ARRAY['ts', 'period', 'is_start', 'time_zone'];
+BEGIN
+    FOR t IN SELECT * FROM (VALUES ('timestamptz', 4, 'cohort_period_tz_finalfn', 'STABLE'),
+                                   ('timestamp', 3, 'cohort_period_finalfn', 'IMMUTABLE')) v(ts_type, most, finalfn, volatility) LOOP
+        params := ARRAY[t.ts_type, 'text', 'boolean', 'text'];
+        FOR n IN 2..t.most LOOP
+            EXECUTE format($sql$
+                CREATE FUNCTION cohort_period_transfn(state internal, %1$s)
+                RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_transfn'
+                LANGUAGE C CALLED ON NULL INPUT %4$s PARALLEL SAFE;
+                COMMENT ON FUNCTION cohort_period_transfn(internal, %2$s) IS 'transition function of cohort_period';
+                CREATE AGGREGATE cohort_period(%1$s) (
+                    SFUNC = cohort_period_transfn,
+                    STYPE = internal,
+                    SSPACE = 96,
+                    FINALFUNC = %3$s,
+                    COMBINEFUNC = cohort_period_combinefn,
+                    SERIALFUNC = cohort_period_serialfn,
+                    DESERIALFUNC = cohort_period_deserialfn,
+                    PARALLEL = SAFE
+                );
+                COMMENT ON AGGREGATE cohort_period(%2$s) IS
+                    'start of the period (day, week, month, quarter, year) of the group''s first start event';
+            $sql$,
+                (SELECT string_agg(format('%s %s', names[i], params[i]), ', ' ORDER BY i) FROM generate_series(1, n) i),
+                (SELECT string_agg(params[i], ', ' ORDER BY i) FROM generate_series(1, n) i),
+                t.finalfn, t.volatility);
+        END LOOP;
+    END LOOP;
+END
+$$;

@@ -1,0 +1,82 @@
+#include "period.hpp"
+
+#include "error.hpp"
+
+#include <cctype>
+#include <limits>
+#include <string>
+
+namespace pg_product_analytics::core {
+
+namespace {
+
+std::int64_t
+floor_div(std::int64_t a, std::int64_t b) noexcept
+{
+	std::int64_t q = a / b;
+	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+// Julian day number of Monday 2000-01-03: weeks are counted from it.
+constexpr std::int64_t kMondayJulianDay = 2451547;
+
+} // namespace
+
+PeriodUnit
+parse_period_unit(std::string_view text)
+{
+	std::string t;
+	for (char c : text)
+		t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+	if (!t.empty() && t.back() == 's')
+		t.pop_back();
+	if (t == "day")
+		return PeriodUnit::Day;
+	if (t == "week")
+		return PeriodUnit::Week;
+	if (t == "month")
+		return PeriodUnit::Month;
+	if (t == "quarter")
+		return PeriodUnit::Quarter;
+	if (t == "year")
+		return PeriodUnit::Year;
+	throw Error(ErrorKind::InvalidArgument,
+	            "unknown period \"" + std::string(text) + "\" (valid periods: day, week, month, quarter, year)");
+}
+
+std::int64_t
+calendar_period(PeriodUnit unit, const LocalDate &date) noexcept
+{
+	switch (unit) {
+	case PeriodUnit::Day:
+		return date.julian_day;
+	case PeriodUnit::Week:
+		return floor_div(date.julian_day - kMondayJulianDay, 7);
+	case PeriodUnit::Month:
+		return static_cast<std::int64_t>(date.year) * 12 + (date.month - 1);
+	case PeriodUnit::Quarter:
+		return static_cast<std::int64_t>(date.year) * 4 + (date.month - 1) / 3;
+	case PeriodUnit::Year:
+		break;
+	}
+	return date.year;
+}
+
+std::int64_t
+rolling_period(std::int64_t ts, std::int64_t anchor, std::int64_t length) noexcept
+{
+	// The difference may not fit in 64 bits: work on its magnitude, unsigned, and saturate.
+	const auto len = static_cast<std::uint64_t>(length);
+	const std::uint64_t max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+	if (ts >= anchor) {
+		std::uint64_t whole = (static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(anchor)) / len;
+		return static_cast<std::int64_t>(whole > max ? max : whole);
+	}
+	std::uint64_t back = static_cast<std::uint64_t>(anchor) - static_cast<std::uint64_t>(ts);
+	std::uint64_t whole = back / len + (back % len != 0 ? 1 : 0); // periods started before the anchor
+	if (whole > max)
+		return std::numeric_limits<std::int64_t>::min();
+	return -static_cast<std::int64_t>(whole);
+}
+
+} // namespace pg_product_analytics::core
