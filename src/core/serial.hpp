@@ -16,6 +16,7 @@ enum class StateTag : std::uint8_t {
 	Retention = 1,
 	Funnel = 2,
 	SessionStats = 3,
+	PeriodRetention = 4,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

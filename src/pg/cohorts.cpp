@@ -345,35 +345,6 @@ unit_of(text *t)
 	return unit;
 }
 
-// The zone named by `name`, or the session's TimeZone when NULL.
-pg_tz *
-zone_named(text *name)
-{
-	if (name == nullptr)
-		return session_timezone;
-	char *cname = text_to_cstring(name);
-	pg_tz *zone = pg_tzset(cname);
-	if (zone == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", cname),
-		                errhint("Use a full time zone name such as 'Europe/Berlin' or 'UTC'.")));
-	pfree(cname);
-	return zone;
-}
-
-// The local calendar date of ts: in `zone` for timestamptz, as it is for timestamp (zone NULL).
-core::LocalDate
-local_date(Timestamp ts, pg_tz *zone)
-{
-	struct pg_tm tm;
-	fsec_t fsec;
-	int offset;
-	int failed = zone != nullptr ? timestamp2tm(ts, &offset, &tm, &fsec, nullptr, zone)
-	                             : timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr);
-	if (failed != 0)
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
-	return core::LocalDate{tm.tm_year, tm.tm_mon, date2j(tm.tm_year, tm.tm_mon, tm.tm_mday)};
-}
-
 Datum
 index_result(std::int64_t index)
 {
@@ -388,11 +359,12 @@ calendar_index(FunctionCallInfo fcinfo, bool with_zone)
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	core::PeriodUnit unit = unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone = with_zone ? zone_named(PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr) : nullptr;
+	pg_tz *zone =
+	    with_zone ? pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr) : nullptr;
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	std::int64_t ts = core::calendar_period(unit, local_date(PG_GETARG_TIMESTAMP(0), zone));
-	std::int64_t anchor = core::calendar_period(unit, local_date(PG_GETARG_TIMESTAMP(1), zone));
+	std::int64_t ts = core::calendar_period(unit, pg::local_date(PG_GETARG_TIMESTAMP(0), zone));
+	std::int64_t anchor = core::calendar_period(unit, pg::local_date(PG_GETARG_TIMESTAMP(1), zone));
 	return index_result(ts - anchor);
 }
 
@@ -464,7 +436,7 @@ cohort_period_transfn(PG_FUNCTION_ARGS)
 	const char *zone = nullptr;
 	if (PG_NARGS() > 4 && !PG_ARGISNULL(4)) {
 		char *name = text_to_cstring(PG_GETARG_TEXT_PP(4));
-		zone_named(PG_GETARG_TEXT_PP(4)); // validates the name
+		pg::zone_by_name(fcinfo, PG_GETARG_TEXT_PP(4)); // validates the name
 		if (strlen(name) > TZ_STRLEN_MAX)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone name too long")));
 		zone = name;

@@ -50,47 +50,6 @@ struct SessionPartition {
 	core::SessionCursor cursor;
 };
 
-// Per call site (fn_extra): the time zone of the midnight split, looked up once.
-struct ZoneCache {
-	pg_tz *zone;
-	int length;
-	char name[FLEXIBLE_ARRAY_MEMBER];
-};
-
-pg_tz *
-zone_of(FunctionCallInfo fcinfo, text *name)
-{
-	auto *cache = static_cast<ZoneCache *>(fcinfo->flinfo->fn_extra);
-	const char *data = VARDATA_ANY(name);
-	int length = VARSIZE_ANY_EXHDR(name);
-	if (cache != nullptr && cache->length == length && std::memcmp(cache->name, data, length) == 0)
-		return cache->zone;
-	char *cname = text_to_cstring(name);
-	pg_tz *zone = pg_tzset(cname);
-	if (zone == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", cname),
-		                errhint("Use a full time zone name such as 'Europe/Berlin' or 'UTC'.")));
-	cache = static_cast<ZoneCache *>(
-	    MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, offsetof(ZoneCache, name) + static_cast<std::size_t>(length)));
-	cache->zone = zone;
-	cache->length = length;
-	std::memcpy(cache->name, data, static_cast<std::size_t>(length));
-	fcinfo->flinfo->fn_extra = cache;
-	return zone;
-}
-
-// The local calendar day of ts in `zone` (Julian day number). DST-aware: PostgreSQL's zone rules.
-std::int64_t
-local_day(Timestamp ts, pg_tz *zone)
-{
-	struct pg_tm tm;
-	fsec_t fsec;
-	int offset;
-	if (timestamp2tm(ts, &offset, &tm, &fsec, nullptr, zone) != 0)
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-}
-
 // The split rules from their arguments (shared by the window functions and the aggregate): gap
 // (required), max_length (NULL: none) and the midnight split (timestamptz: a zone name, NULL:
 // none; timestamp: a boolean). Plain C-style, call outside guard().
@@ -114,7 +73,7 @@ session_params(FunctionCallInfo fcinfo, TimeKind kind, NullableDatum gap, Nullab
 		                           : pg::interval_micros(DatumGetIntervalP(max_length.value), "maximum session length");
 	if (kind != TimeKind::Integer && !midnight.isnull) {
 		if (kind == TimeKind::TimestampTz) {
-			p.zone = zone_of(fcinfo, DatumGetTextPP(midnight.value));
+			p.zone = pg::zone_by_name(fcinfo, DatumGetTextPP(midnight.value));
 			p.options.split_days = true;
 		} else {
 			p.options.split_days = DatumGetBool(midnight.value);
@@ -130,7 +89,7 @@ day_of(const SessionParams &p, std::int64_t ts)
 	if (!p.options.split_days)
 		return 0;
 	if (p.zone != nullptr)
-		return local_day(ts, p.zone);
+		return pg::local_date(ts, p.zone).julian_day;
 	return ts >= 0 ? ts / USECS_PER_DAY : -((-ts - 1) / USECS_PER_DAY) - 1;
 }
 

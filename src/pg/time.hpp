@@ -30,3 +30,23 @@ interval_micros(const Interval *interval, const char *what)
 }
 
 } // namespace pg_product_analytics::pg
+
+#include "../core/period.hpp"
+
+extern "C" {
+#include "fmgr.h"
+#include "pgtime.h"
+}
+
+namespace pg_product_analytics::pg {
+
+/// The time zone named `name` (a full name such as 'Europe/Berlin'), or the session's TimeZone
+/// when `name` is NULL. ERROR 22023 for an unknown name. The last lookup is cached in the call
+/// site's fn_extra, so per-row calls with a constant name cost a comparison.
+pg_tz *zone_by_name(FunctionCallInfo fcinfo, text *name);
+
+/// The local calendar date of ts in `zone`, or of a timestamp without time zone when zone is
+/// NULL. ERROR 22008 when out of range. DST-aware: PostgreSQL's zone rules.
+core::LocalDate local_date(Timestamp ts, pg_tz *zone);
+
+} // namespace pg_product_analytics::pg

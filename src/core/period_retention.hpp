@@ -1,0 +1,77 @@
+// period_retention: for one user, the cohort period (the period of the first start event) and,
+// for periods k = 0..N after it, whether a return event happened in period k (or in k or later),
+// with periods not yet complete at an "as of" time told apart (docs/retention.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory_resource>
+#include <vector>
+
+namespace pg_product_analytics::core {
+
+inline constexpr std::size_t kMaxRetentionPeriods = 255;
+
+/// Rules of one aggregate call; every row of a group must carry the same (InvalidArgument).
+struct PeriodRetentionOptions {
+	bool rolling = false;         ///< periods of `length` from the first start (else calendar periods given per row)
+	std::int64_t length = 0;      ///< rolling only, > 0
+	std::size_t periods = 0;      ///< N: the result has N + 1 elements, k = 0..N
+	bool on_or_after = false;     ///< r[k] = a return in period k or any later one
+	bool has_as_of = false;       ///< periods not complete at as_of give NULL
+	std::int64_t as_of = 0;       ///< rolling: the time; calendar: the period index of that time
+
+	bool
+	operator==(const PeriodRetentionOptions &o) const noexcept
+	{
+		return rolling == o.rolling && length == o.length && periods == o.periods && on_or_after == o.on_or_after &&
+		       has_as_of == o.has_as_of && as_of == o.as_of;
+	}
+};
+
+/// Throws LimitExceeded above kMaxRetentionPeriods, InvalidArgument for a rolling length <= 0.
+void check_period_retention_options(const PeriodRetentionOptions &options);
+
+/// The result for one user: N + 1 elements, each 1 (returned), 0 (did not) or null (period not
+/// complete at as_of).
+struct PeriodRetentionResult {
+	bool in_cohort = false; ///< false: the user never did the start event (the SQL result is NULL)
+	std::vector<std::int8_t> values; ///< 1, 0, or -1 for NULL
+};
+
+/// State: the earliest start (its time and, for calendar periods, its period) and the returns,
+/// kept as (period or time, latest time) with consecutive duplicates folded on arrival: one
+/// entry per period for calendar periods arriving in time order.
+class PeriodRetentionState {
+public:
+	PeriodRetentionState(const PeriodRetentionOptions &options, std::pmr::memory_resource *memory);
+	PeriodRetentionState(const PeriodRetentionState &other, std::pmr::memory_resource *memory);
+
+	/// One row: its time, its calendar period (ignored for rolling periods), and whether it is a
+	/// start and/or a return event. Throws InvalidArgument if the options differ.
+	void add(const PeriodRetentionOptions &options, std::int64_t ts, std::int64_t period, bool is_start,
+	         bool is_return);
+	void merge(const PeriodRetentionState &other);
+
+	/// Computes the result; O(returns log returns). Does not change the state.
+	PeriodRetentionResult result() const;
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static PeriodRetentionState deserialize(const std::uint8_t *in, std::size_t size,
+	                                        std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+	struct Return {
+		std::int64_t key;    ///< calendar period, or the time itself for rolling periods
+		std::int64_t latest; ///< latest return time with this key
+	};
+
+private:
+	PeriodRetentionOptions options_;
+	bool have_start_ = false;
+	std::int64_t start_ts_ = 0;
+	std::int64_t start_period_ = 0;
+	std::pmr::vector<Return> returns_;
+};
+
+} // namespace pg_product_analytics::core
