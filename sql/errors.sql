@@ -93,3 +93,15 @@ SELECT pg_temp.error_of($$SELECT cohort_period(now(), NULL::text)$$);
 SELECT pg_temp.error_of($$SELECT cohort_period(now(), 'decade')$$);
 SELECT pg_temp.error_of($$SELECT cohort_period(now(), CASE WHEN x = 1 THEN 'day' ELSE 'week' END)
                           FROM generate_series(1, 2) x$$);
+-- period_retention
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'fortnight', 3)$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), NULL::text, 3)$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', NULL)$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', -1)$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 256)$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 3, 'after')$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), interval '1 month', 3)$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), interval '0', 3)$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 3, 'on', true, true, 'Nowhere/Land')$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', x) FROM generate_series(1, 2) x$$);
+SELECT array_length(period_retention(now(), 'day', 255), 1) AS limit_255;

@@ -110,4 +110,122 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT retention(VARIADIC ARRAY[x = 1, x = 2]) FROM
 -- The result is an ordinary integer[] that clients map directly.
 SELECT pg_typeof(retention(true)) FROM (VALUES (1)) t(x);
 
-DROP TABLE visits, retention_random;
+-- period_retention: the examples of docs/retention.md.
+SET TimeZone = 'UTC';
+CREATE TABLE app_events (uid int, ts timestamptz, event text);
+INSERT INTO app_events VALUES
+    (1, '2024-01-01 09:00', 'signup'), (1, '2024-01-09 10:00', 'open'), (1, '2024-01-22 10:00', 'purchase'),
+    (2, '2024-01-03 12:00', 'signup'), (2, '2024-01-04 12:00', 'open'),
+    (3, '2024-01-10 08:00', 'open'), (3, '2024-01-11 08:00', 'signup'), (3, '2024-01-17 08:00', 'open'),
+    (3, '2024-01-30 08:00', 'purchase'),
+    (4, '2024-01-12 18:00', 'open');
+
+SELECT uid,
+       cohort_period(ts, 'week', event = 'signup', 'UTC') AS cohort,
+       period_retention(ts, 'week', 3, 'on', event = 'signup', true, 'UTC') AS on_week,
+       period_retention(ts, 'week', 3, 'on_or_after', event = 'signup', true, 'UTC') AS on_or_after
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+
+SELECT cohort::date, k AS week, count(*) AS users, sum(r[k + 1]) AS retained,
+       round(100.0 * sum(r[k + 1]) / count(*), 1) AS pct
+FROM (
+    SELECT uid,
+           cohort_period(ts, 'week', event = 'signup', 'UTC') AS cohort,
+           period_retention(ts, 'week', 3, 'on', event = 'signup', true, 'UTC') AS r
+    FROM app_events
+    GROUP BY uid
+) per_user
+CROSS JOIN generate_series(0, 3) k
+WHERE r IS NOT NULL
+GROUP BY cohort, k
+ORDER BY cohort, k;
+
+SELECT uid, period_retention(ts, 'week', 3, 'on', event = 'signup', event = 'purchase', 'UTC') AS purchased
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid, period_retention(ts, 'week', 3, 'on', event = 'signup', true, 'UTC', '2024-01-24 00:00+00') AS as_of_jan_24
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid, period_retention(ts, interval '7 days', 3, 'on', event = 'signup', true) AS rolling_weeks
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+
+-- A return before the first start does not count (user 3 opened the app the day before signing
+-- up); ClickHouse's retention() is existential and would count it.
+SELECT period_retention(ts, 'day', 1, 'on', event = 'signup', event = 'open', 'UTC') AS period_retention,
+       retention(event = 'signup', event = 'open') AS clickhouse_retention
+FROM app_events WHERE uid = 3 AND ts < '2024-01-12';
+
+-- Calendar periods in the given zone: a Sunday-evening event in New York is Monday in UTC.
+SELECT period_retention(ts, 'week', 1, 'on', true, true, 'UTC') AS utc,
+       period_retention(ts, 'week', 1, 'on', true, true, 'America/New_York') AS new_york
+FROM (VALUES ('2024-01-07 12:00-05'::timestamptz), ('2024-01-07 21:00-05')) t(ts);
+
+-- NULL ts skips the row; NULL conditions are false; no start event or no rows gives NULL.
+SELECT period_retention(ts, 'day', 2, 'on', s, r, 'UTC')
+FROM (VALUES ('2024-01-01 10:00+00'::timestamptz, true, NULL::boolean), (NULL, true, true),
+             ('2024-01-02 10:00+00', NULL, true)) t(ts, s, r);
+SELECT period_retention(ts, 'day', 2, 'on', false, true, 'UTC') IS NULL AS no_start
+FROM (VALUES ('2024-01-01'::timestamptz)) t(ts);
+SELECT period_retention(ts, 'day', 2) IS NULL AS no_rows FROM app_events WHERE false;
+-- Zero periods: just the cohort period.
+SELECT period_retention(ts, 'month', 0) FROM app_events WHERE uid = 1;
+
+-- Against the plain-SQL definition on random data: calendar weeks in Berlin, on and on-or-after.
+SELECT setseed(0.9);
+CREATE TABLE period_random AS
+SELECT (random() * 200)::int AS uid, timestamptz '2024-01-01' + random() * interval '70 days' AS ts,
+       random() < 0.3 AS s, random() < 0.6 AS r
+FROM generate_series(1, 6000);
+WITH firsts AS (
+    SELECT uid, min(ts) AS first FROM period_random WHERE s GROUP BY uid
+), plain AS (
+    SELECT f.uid,
+           ARRAY(SELECT (EXISTS (SELECT FROM period_random e WHERE e.uid = f.uid AND e.r AND e.ts >= f.first
+                                 AND period_index(e.ts, f.first, 'week', 'Europe/Berlin') = k))::int
+                 FROM generate_series(0, 6) k ORDER BY k) AS on_k,
+           ARRAY(SELECT (EXISTS (SELECT FROM period_random e WHERE e.uid = f.uid AND e.r AND e.ts >= f.first
+                                 AND period_index(e.ts, f.first, 'week', 'Europe/Berlin') >= k))::int
+                 FROM generate_series(0, 6) k ORDER BY k) AS after_k
+    FROM firsts f
+), native AS (
+    SELECT uid, period_retention(ts, 'week', 6, 'on', s, r, 'Europe/Berlin') AS on_k,
+           period_retention(ts, 'week', 6, 'on_or_after', s, r, 'Europe/Berlin') AS after_k
+    FROM period_random GROUP BY uid
+)
+SELECT count(*) AS users, count(*) FILTER (WHERE n.on_k = p.on_k AND n.after_k = p.after_k) AS equal,
+       (SELECT count(*) FROM native WHERE on_k IS NULL) AS without_start
+FROM native n JOIN plain p USING (uid);
+
+-- Forced parallel plan equals the serial answer.
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE pr_serial AS
+SELECT uid, period_retention(ts, interval '5 days', 10, 'on', s, r, '2024-03-01') AS x FROM period_random GROUP BY uid;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+CREATE TEMP TABLE pr_parallel AS
+SELECT uid, period_retention(ts, interval '5 days', 10, 'on', s, r, '2024-03-01') AS x FROM period_random GROUP BY uid;
+SELECT count(*) AS users, (SELECT count(*) FROM (SELECT uid, x::text FROM pr_serial
+                                               EXCEPT SELECT uid, x::text FROM pr_parallel) d) AS differences
+FROM pr_parallel;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
+-- As a window aggregate: the retention so far, row by row.
+SELECT ts, period_retention(ts, 'week', 2, 'on', event = 'signup', true, 'UTC') OVER (ORDER BY ts) AS so_far
+FROM app_events WHERE uid = 1 ORDER BY ts;
+
+DROP TABLE visits, retention_random, app_events, period_random;

@@ -80,7 +80,8 @@ PeriodRetentionState::result() const
 	for (const auto &ret : returns_) {
 		if (ret.latest < start_ts_)
 			continue; // every return with this key is before the first start
-		std::int64_t k = options_.rolling ? rolling_period(ret.key, start_ts_, options_.length) : ret.key - start_period_;
+		std::int64_t k =
+		    options_.rolling ? rolling_period(ret.key, start_ts_, options_.length) : ret.key - start_period_;
 		if (k < 0)
 			continue;
 		if (static_cast<std::uint64_t>(k) > n)

@@ -14,12 +14,12 @@ inline constexpr std::size_t kMaxRetentionPeriods = 255;
 
 /// Rules of one aggregate call; every row of a group must carry the same (InvalidArgument).
 struct PeriodRetentionOptions {
-	bool rolling = false;         ///< periods of `length` from the first start (else calendar periods given per row)
-	std::int64_t length = 0;      ///< rolling only, > 0
-	std::size_t periods = 0;      ///< N: the result has N + 1 elements, k = 0..N
-	bool on_or_after = false;     ///< r[k] = a return in period k or any later one
-	bool has_as_of = false;       ///< periods not complete at as_of give NULL
-	std::int64_t as_of = 0;       ///< rolling: the time; calendar: the period index of that time
+	bool rolling = false;     ///< periods of `length` from the first start (else calendar periods given per row)
+	std::int64_t length = 0;  ///< rolling only, > 0
+	std::size_t periods = 0;  ///< N: the result has N + 1 elements, k = 0..N
+	bool on_or_after = false; ///< r[k] = a return in period k or any later one
+	bool has_as_of = false;   ///< periods not complete at as_of give NULL
+	std::int64_t as_of = 0;   ///< rolling: the time; calendar: the period index of that time
 
 	bool
 	operator==(const PeriodRetentionOptions &o) const noexcept
@@ -35,7 +35,7 @@ void check_period_retention_options(const PeriodRetentionOptions &options);
 /// The result for one user: N + 1 elements, each 1 (returned), 0 (did not) or null (period not
 /// complete at as_of).
 struct PeriodRetentionResult {
-	bool in_cohort = false; ///< false: the user never did the start event (the SQL result is NULL)
+	bool in_cohort = false;          ///< false: the user never did the start event (the SQL result is NULL)
 	std::vector<std::int8_t> values; ///< 1, 0, or -1 for NULL
 };
 

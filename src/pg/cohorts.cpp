@@ -359,8 +359,9 @@ calendar_index(FunctionCallInfo fcinfo, bool with_zone)
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	core::PeriodUnit unit = unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone =
-	    with_zone ? pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr) : nullptr;
+	pg_tz *zone = with_zone
+	                  ? pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr)
+	                  : nullptr;
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	std::int64_t ts = core::calendar_period(unit, pg::local_date(PG_GETARG_TIMESTAMP(0), zone));

@@ -1,7 +1,14 @@
 // fmgr glue of retention(VARIADIC conds boolean[]) -> integer[]; the algorithm is core/retention.
+#include "../core/period.hpp"
+#include "../core/period_retention.hpp"
 #include "../core/retention.hpp"
+#include "aggregate.hpp"
 #include "boundary.hpp"
 #include "conditions.hpp"
+#include "time.hpp"
+
+#include <cstring>
+#include <string_view>
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -13,6 +20,12 @@ PG_FUNCTION_INFO_V1(retention_combinefn);
 PG_FUNCTION_INFO_V1(retention_serialfn);
 PG_FUNCTION_INFO_V1(retention_deserialfn);
 PG_FUNCTION_INFO_V1(retention_finalfn);
+PG_FUNCTION_INFO_V1(period_retention_transfn);
+PG_FUNCTION_INFO_V1(period_retention_rolling_transfn);
+PG_FUNCTION_INFO_V1(period_retention_combinefn);
+PG_FUNCTION_INFO_V1(period_retention_serialfn);
+PG_FUNCTION_INFO_V1(period_retention_deserialfn);
+PG_FUNCTION_INFO_V1(period_retention_finalfn);
 }
 
 using pg_product_analytics::core::RetentionState;
@@ -134,4 +147,169 @@ retention_finalfn(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 		elems[i] = Int32GetDatum(values[i]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+}
+
+// ---------------------------------------------------------------------------------------------
+// period_retention
+
+namespace core = pg_product_analytics::core;
+using core::PeriodRetentionOptions;
+using core::PeriodRetentionState;
+
+namespace {
+
+NullableDatum
+arg_or_null(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno)
+		return NullableDatum{0, true};
+	return fcinfo->args[argno];
+}
+
+// mode: '' or 'on' (the default), or 'on_or_after'.
+bool
+on_or_after(NullableDatum mode)
+{
+	if (mode.isnull)
+		return false;
+	text *t = DatumGetTextPP(mode.value);
+	std::string_view m(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	if (m.empty() || m == "on")
+		return false;
+	if (m == "on_or_after")
+		return true;
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+	                errmsg("unknown retention mode \"%.*s\" (valid modes: on, on_or_after)", static_cast<int>(m.size()),
+	                       m.data())));
+	pg_unreachable();
+}
+
+// Arguments: (state, ts, period, periods, [mode, [is_start, is_return, [time_zone,] [as_of]]]);
+// calendar periods have a time_zone argument before as_of, rolling ones do not.
+Datum
+period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
+	PeriodRetentionOptions options;
+	options.rolling = rolling;
+	int32 periods = PG_GETARG_INT32(3);
+	if (periods < 0)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("number of retention periods must not be negative")));
+	options.periods = static_cast<std::size_t>(periods);
+	options.on_or_after = on_or_after(arg_or_null(fcinfo, 4));
+	core::PeriodUnit unit = core::PeriodUnit::Day;
+	pg_tz *zone = nullptr;
+	const int as_of_arg = rolling ? 7 : 8;
+	if (rolling) {
+		options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(2), "retention period");
+	} else {
+		text *name = PG_GETARG_TEXT_PP(2);
+		pg::guard(
+		    [&] { unit = core::parse_period_unit(std::string_view(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name))); });
+		NullableDatum tz = arg_or_null(fcinfo, 7);
+		zone = pg::zone_by_name(fcinfo, tz.isnull ? nullptr : DatumGetTextPP(tz.value));
+	}
+	NullableDatum as_of = arg_or_null(fcinfo, as_of_arg);
+	if (!as_of.isnull) {
+		options.has_as_of = true;
+		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
+		                        : core::calendar_period(unit, pg::local_date(DatumGetTimestampTz(as_of.value), zone));
+	}
+	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
+	const bool skip = PG_ARGISNULL(1);
+	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(1);
+	NullableDatum start = arg_or_null(fcinfo, 5), ret = arg_or_null(fcinfo, 6);
+	// Omitted conditions mean "any event"; a NULL condition is false.
+	const bool is_start = PG_NARGS() <= 5 || (!start.isnull && DatumGetBool(start.value));
+	const bool is_return = PG_NARGS() <= 6 || (!ret.isnull && DatumGetBool(ret.value));
+	const std::int64_t period = (skip || rolling) ? 0 : core::calendar_period(unit, pg::local_date(ts, zone));
+	pg::guard([&] {
+		if (state == nullptr)
+			state = pg::make_in_context_with<PeriodRetentionState>(
+			    context, [&](std::pmr::memory_resource *r) { return PeriodRetentionState(options, r); });
+		if (!skip)
+			state->add(options, ts, period, is_start, is_return);
+	});
+	PG_RETURN_POINTER(state);
+}
+
+} // namespace
+
+/*
+ * period_retention_transfn(state internal, ts timestamptz, period text, periods integer[, mode text
+ *     [, is_start boolean, is_return boolean[, time_zone text[, as_of timestamptz]]]])
+ * Calendar periods in time_zone (NULL: the session's). Not strict: state NULL on a group's first
+ * row, allocated in the aggregate context; a NULL ts skips the row; NULL conditions are false.
+ */
+extern "C" Datum
+period_retention_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false);
+}
+
+/*
+ * period_retention_rolling_transfn(state internal, ts timestamptz, period interval, periods
+ *     integer[, mode text[, is_start boolean, is_return boolean[, as_of timestamptz]]])
+ * Rolling periods of a fixed length from the first start event.
+ */
+extern "C" Datum
+period_retention_rolling_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, true);
+}
+
+/* period_retention_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
+extern "C" Datum
+period_retention_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine<PeriodRetentionState>(fcinfo);
+}
+
+/* period_retention_serialfn(internal) -> bytea: strict. */
+extern "C" Datum
+period_retention_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize<PeriodRetentionState>(fcinfo, "retention");
+}
+
+/* period_retention_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
+extern "C" Datum
+period_retention_deserialfn(PG_FUNCTION_ARGS)
+{
+	return pg::deserialize<PeriodRetentionState>(fcinfo);
+}
+
+/*
+ * period_retention_finalfn(state internal) -> integer[]
+ * Not strict: NULL for an empty group or a user without a start event; otherwise periods + 1
+ * elements of 1, 0, or NULL for a period not complete at as_of. Read-only on the state.
+ */
+extern "C" Datum
+period_retention_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	auto *state = reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
+	Datum values[core::kMaxRetentionPeriods + 1];
+	bool nulls[core::kMaxRetentionPeriods + 1];
+	int count = 0;
+	bool in_cohort = false;
+	pg::guard([&] {
+		core::PeriodRetentionResult r = state->result();
+		in_cohort = r.in_cohort;
+		count = static_cast<int>(r.values.size());
+		for (int i = 0; i < count; i++) {
+			nulls[i] = r.values[i] < 0;
+			values[i] = Int32GetDatum(r.values[i] < 0 ? 0 : r.values[i]);
+		}
+	});
+	if (!in_cohort)
+		PG_RETURN_NULL();
+	int dims[1] = {count};
+	int lbs[1] = {1};
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(values, nulls, 1, dims, lbs, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 }

@@ -79,3 +79,63 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- period_retention: the cohort-triangle building block   (docs/retention.md)
+CREATE FUNCTION period_retention_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'period_retention_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_retention_combinefn(internal, internal) IS 'combine function of period_retention';
+CREATE FUNCTION period_retention_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'period_retention_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_retention_serialfn(internal) IS 'serialization function of period_retention';
+CREATE FUNCTION period_retention_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'period_retention_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_retention_deserialfn(bytea, internal) IS 'deserialization function of period_retention';
+CREATE FUNCTION period_retention_finalfn(state internal)
+RETURNS integer[] AS 'MODULE_PATHNAME', 'period_retention_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION period_retention_finalfn(internal) IS 'final function of period_retention';
+
+-- Overloads by the optional arguments given (aggregates take no DEFAULT arguments):
+-- calendar periods (period text) ... [, time_zone text [, as_of timestamptz]], rolling periods
+-- (period interval) ... [, as_of timestamptz].
+DO $$
+DECLARE
+    v record;
+    params text;
+    types text;
+BEGIN
+    FOR v IN SELECT * FROM (VALUES
+            ('period_retention_transfn', 'text',
+             ARRAY['ts timestamptz', 'period text', 'periods integer', 'mode text', 'is_start boolean, is_return boolean',
+                   'time_zone text', 'as_of timestamptz']),
+            ('period_retention_rolling_transfn', 'interval',
+             ARRAY['ts timestamptz', 'period interval', 'periods integer', 'mode text',
+                   'is_start boolean, is_return boolean', 'as_of timestamptz'])) x(transfn, kind, args) LOOP
+        FOR n IN 3..cardinality(v.args) LOOP
+            params := array_to_string(v.args[1:n], ', ');
+            types := regexp_replace(params, '(^|, )[a-z_]+ ', '\1', 'g');
+            EXECUTE format($sql$
+                CREATE FUNCTION %1$s(state internal, %2$s)
+                RETURNS internal AS 'MODULE_PATHNAME', %1$L
+                LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+                COMMENT ON FUNCTION %1$s(internal, %3$s) IS 'transition function of period_retention';
+                CREATE AGGREGATE period_retention(%2$s) (
+                    SFUNC = %1$s,
+                    STYPE = internal,
+                    SSPACE = 128,
+                    FINALFUNC = period_retention_finalfn,
+                    COMBINEFUNC = period_retention_combinefn,
+                    SERIALFUNC = period_retention_serialfn,
+                    DESERIALFUNC = period_retention_deserialfn,
+                    PARALLEL = SAFE
+                );
+                COMMENT ON AGGREGATE period_retention(%3$s) IS
+                    'per user: for periods 0..periods after the first start event''s period, whether a return event happened there';
+            $sql$, v.transfn, params, types);
+        END LOOP;
+    END LOOP;
+END
+$$;
