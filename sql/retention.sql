@@ -157,6 +157,18 @@ FROM app_events
 GROUP BY uid
 ORDER BY uid;
 
+SELECT cohort::date, k AS week, count(*) AS users, count(*) FILTER (WHERE returned[k + 1]) AS retained
+FROM (
+    SELECT s.uid, s.cohort,
+           ARRAY(SELECT EXISTS (SELECT FROM app_events e WHERE e.uid = s.uid AND e.ts >= s.cohort
+                                AND period_index(e.ts, s.cohort, 'week', 'UTC') = k)
+                 FROM generate_series(0, 2) k ORDER BY k) AS returned
+    FROM (SELECT DISTINCT uid, date_trunc('week', ts, 'UTC') AS cohort FROM app_events WHERE event = 'open') s
+) per_cohort
+CROSS JOIN generate_series(0, 2) k
+GROUP BY cohort, k
+ORDER BY cohort, k;
+
 -- A return before the first start does not count (user 3 opened the app the day before signing
 -- up); ClickHouse's retention() is existential and would count it.
 SELECT period_retention(ts, 'day', 1, 'on', event = 'signup', event = 'open', 'UTC') AS period_retention,
