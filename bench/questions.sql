@@ -177,3 +177,34 @@ FROM (
     ) w
     GROUP BY user_id, session
 ) s;
+
+-- @question triangle_weekly | Weekly cohort triangle, weeks 0..8 (cohort_period + period_retention)
+-- Cohort = the UTC calendar week of a user's first event; retained in week k = any event k weeks
+-- later. Output: cells, users summed over cells, retained users summed over cells.
+-- @variant native cohort_period() + period_retention()
+SELECT count(*), sum(users), sum(retained)
+FROM (
+    SELECT cohort, k, count(*) AS users, sum(r[k + 1]) AS retained
+    FROM (
+        SELECT user_id, cohort_period(ts, 'week', true, 'UTC') AS cohort,
+               period_retention(ts, 'week', 8, 'on', true, true, 'UTC') AS r
+        FROM events
+        GROUP BY user_id
+    ) u
+    CROSS JOIN generate_series(0, 8) k
+    GROUP BY cohort, k
+) t;
+-- @variant plain bit mask of active weeks per user
+-- Week index from a Monday at 00:00 UTC before all data; bit w set when active in week w.
+SELECT count(*), sum(users), sum(retained)
+FROM (
+    SELECT c AS cohort, k, count(*) AS users, sum(((m >> (c + k)) & 1)::int) AS retained
+    FROM (
+        SELECT user_id, min(w) AS c, bit_or(1::bigint << w) AS m
+        FROM (SELECT user_id, floor(date_part('epoch', ts - '2026-06-01 00:00+00') / 604800)::int AS w
+              FROM events OFFSET 0) e
+        GROUP BY user_id
+    ) u
+    CROSS JOIN generate_series(0, 8) k
+    GROUP BY c, k
+) t;

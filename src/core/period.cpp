@@ -25,21 +25,30 @@ constexpr std::int64_t kMondayJulianDay = 2451547;
 PeriodUnit
 parse_period_unit(std::string_view text)
 {
-	std::string t;
-	for (char c : text)
-		t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-	if (!t.empty() && t.back() == 's')
-		t.pop_back();
-	if (t == "day")
-		return PeriodUnit::Day;
-	if (t == "week")
-		return PeriodUnit::Week;
-	if (t == "month")
-		return PeriodUnit::Month;
-	if (t == "quarter")
-		return PeriodUnit::Quarter;
-	if (t == "year")
-		return PeriodUnit::Year;
+	// Case-insensitive, singular or plural, without allocating: it runs once per row.
+	static constexpr struct {
+		std::string_view name;
+		PeriodUnit unit;
+	} kUnits[] = {{"day", PeriodUnit::Day},
+	              {"week", PeriodUnit::Week},
+	              {"month", PeriodUnit::Month},
+	              {"quarter", PeriodUnit::Quarter},
+	              {"year", PeriodUnit::Year}};
+	std::string_view t = text;
+	if (!t.empty() && (t.back() == 's' || t.back() == 'S'))
+		t.remove_suffix(1);
+	for (const auto &u : kUnits)
+		if (u.name == t)
+			return u.unit; // the usual spelling: no case folding
+	for (const auto &u : kUnits) {
+		if (u.name.size() != t.size())
+			continue;
+		bool equal = true;
+		for (std::size_t i = 0; i < t.size() && equal; i++)
+			equal = std::tolower(static_cast<unsigned char>(t[i])) == u.name[i];
+		if (equal)
+			return u.unit;
+	}
 	throw Error(ErrorKind::InvalidArgument,
 	            "unknown period \"" + std::string(text) + "\" (valid periods: day, week, month, quarter, year)");
 }

@@ -364,8 +364,8 @@ calendar_index(FunctionCallInfo fcinfo, bool with_zone)
 	                  : nullptr;
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	std::int64_t ts = core::calendar_period(unit, pg::local_date(PG_GETARG_TIMESTAMP(0), zone));
-	std::int64_t anchor = core::calendar_period(unit, pg::local_date(PG_GETARG_TIMESTAMP(1), zone));
+	std::int64_t ts = pg::calendar_period_of(unit, PG_GETARG_TIMESTAMP(0), zone);
+	std::int64_t anchor = pg::calendar_period_of(unit, PG_GETARG_TIMESTAMP(1), zone);
 	return index_result(ts - anchor);
 }
 
@@ -409,14 +409,14 @@ period_index_rolling(PG_FUNCTION_ARGS)
 
 namespace {
 
-// cohort_period's state: the earliest start time, the unit, and the zone by name (it travels
-// between processes in parallel plans). Plain data.
+// cohort_period's state: the earliest start time, the unit, and the zone's name (NULL: the
+// session's zone), which lives as long as the query: the call site's zone cache in a transition
+// state, the state's own memory after deserialization. Plain data.
 struct CohortState {
 	bool have;
-	bool has_zone;
 	core::PeriodUnit unit;
 	Timestamp first;
-	char zone[TZ_STRLEN_MAX + 1];
+	const char *zone;
 };
 
 } // namespace
@@ -434,24 +434,15 @@ cohort_period_transfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	core::PeriodUnit unit = unit_of(PG_GETARG_TEXT_PP(2));
-	const char *zone = nullptr;
-	if (PG_NARGS() > 4 && !PG_ARGISNULL(4)) {
-		char *name = text_to_cstring(PG_GETARG_TEXT_PP(4));
-		pg::zone_by_name(fcinfo, PG_GETARG_TEXT_PP(4)); // validates the name
-		if (strlen(name) > TZ_STRLEN_MAX)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone name too long")));
-		zone = name;
-	}
+	// The zone travels between processes by name; on later rows the cache gives the same pointer.
+	const char *zone = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? pg::zone_ref(fcinfo, PG_GETARG_TEXT_PP(4)).name : nullptr;
 	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
 	if (s == nullptr) {
-		s = static_cast<CohortState *>(MemoryContextAllocZero(context, sizeof(CohortState)));
-		s->unit = unit;
-		s->has_zone = zone != nullptr;
-		if (zone != nullptr)
-			strlcpy(s->zone, zone, sizeof(s->zone));
-	} else if (s->unit != unit || s->has_zone != (zone != nullptr) || (zone != nullptr && strcmp(s->zone, zone) != 0)) {
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("cohort period or time zone changed within a group")));
+		s = static_cast<CohortState *>(MemoryContextAlloc(context, sizeof(CohortState)));
+		*s = CohortState{false, unit, 0, zone};
+	} else if (s->unit != unit || s->zone != zone) {
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("cohort period or time zone changed within a group")));
 	}
 	bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
 	if (!PG_ARGISNULL(1) && start) {
@@ -485,34 +476,41 @@ cohort_period_combinefn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(left);
 }
 
-/* cohort_period_serialfn(internal) -> bytea: strict; the fixed-size state as it is. */
+/* cohort_period_serialfn(internal) -> bytea: strict; have, unit, first, then the zone name or nothing. */
 extern "C" Datum
 cohort_period_serialfn(PG_FUNCTION_ARGS)
 {
 	auto *s = reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
+	std::size_t zone_length = s->zone != nullptr ? strlen(s->zone) : 0;
 	std::uint8_t *payload;
-	bytea *out = pg::make_bytea(sizeof(CohortState), &payload);
-	std::memcpy(payload, s, sizeof(CohortState));
+	bytea *out = pg::make_bytea(2 + sizeof(Timestamp) + zone_length, &payload);
+	payload[0] = s->have ? 1 : 0;
+	payload[1] = static_cast<std::uint8_t>(s->unit);
+	std::memcpy(payload + 2, &s->first, sizeof(Timestamp));
+	if (zone_length > 0)
+		std::memcpy(payload + 2 + sizeof(Timestamp), s->zone, zone_length);
 	PG_RETURN_BYTEA_P(out);
 }
 
-/* cohort_period_deserialfn(bytea, internal): strict; checks size, flags, unit and zone (XX001). */
+/* cohort_period_deserialfn(bytea, internal): strict; checks size, flag, unit and zone name (XX001). */
 extern "C" Datum
 cohort_period_deserialfn(PG_FUNCTION_ARGS)
 {
 	bytea *in = PG_GETARG_BYTEA_PP(0);
-	if (VARSIZE_ANY_EXHDR(in) != sizeof(CohortState))
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: wrong size")));
 	const char *raw = VARDATA_ANY(in);
-	uint8 flags[2], unit;
-	std::memcpy(&flags[0], raw + offsetof(CohortState, have), 1);
-	std::memcpy(&flags[1], raw + offsetof(CohortState, has_zone), 1);
-	std::memcpy(&unit, raw + offsetof(CohortState, unit), 1);
-	if (flags[0] > 1 || flags[1] > 1 || unit < 1 || unit > 5 ||
-	    memchr(raw + offsetof(CohortState, zone), '\0', TZ_STRLEN_MAX + 1) == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: bad flags, unit or zone")));
+	std::size_t size = VARSIZE_ANY_EXHDR(in);
+	if (size < 2 + sizeof(Timestamp) || size > 2 + sizeof(Timestamp) + TZ_STRLEN_MAX)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: wrong size")));
+	std::size_t zone_length = size - 2 - sizeof(Timestamp);
+	const char *zone = raw + 2 + sizeof(Timestamp);
+	auto unit = static_cast<std::uint8_t>(raw[1]);
+	if (static_cast<std::uint8_t>(raw[0]) > 1 || unit < 1 || unit > 5 || memchr(zone, '\0', zone_length) != nullptr)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: bad flag, unit or zone")));
 	auto *s = static_cast<CohortState *>(palloc(sizeof(CohortState)));
-	std::memcpy(s, raw, sizeof(CohortState));
+	s->have = raw[0] == 1;
+	s->unit = static_cast<core::PeriodUnit>(unit);
+	std::memcpy(&s->first, raw + 2, sizeof(Timestamp));
+	s->zone = zone_length > 0 ? pnstrdup(zone, zone_length) : nullptr;
 	PG_RETURN_POINTER(s);
 }
 
@@ -550,7 +548,7 @@ cohort_period_tz_finalfn(PG_FUNCTION_ARGS)
 	if (s == nullptr || !s->have)
 		PG_RETURN_NULL();
 	Datum unit = CStringGetTextDatum(unit_name(s->unit));
-	if (s->has_zone)
+	if (s->zone != nullptr)
 		return DirectFunctionCall3(timestamptz_trunc_zone, unit, TimestampTzGetDatum(s->first),
 		                           CStringGetTextDatum(s->zone));
 	return DirectFunctionCall2(timestamptz_trunc, unit, TimestampTzGetDatum(s->first));

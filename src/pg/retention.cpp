@@ -217,7 +217,7 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling)
 	if (!as_of.isnull) {
 		options.has_as_of = true;
 		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
-		                        : core::calendar_period(unit, pg::local_date(DatumGetTimestampTz(as_of.value), zone));
+		                        : pg::calendar_period_of(unit, DatumGetTimestampTz(as_of.value), zone);
 	}
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
@@ -226,7 +226,7 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling)
 	// Omitted conditions mean "any event"; a NULL condition is false.
 	const bool is_start = PG_NARGS() <= 5 || (!start.isnull && DatumGetBool(start.value));
 	const bool is_return = PG_NARGS() <= 6 || (!ret.isnull && DatumGetBool(ret.value));
-	const std::int64_t period = (skip || rolling) ? 0 : core::calendar_period(unit, pg::local_date(ts, zone));
+	const std::int64_t period = (skip || rolling) ? 0 : pg::calendar_period_of(unit, ts, zone);
 	pg::guard([&] {
 		if (state == nullptr)
 			state = pg::make_in_context_with<PeriodRetentionState>(

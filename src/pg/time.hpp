@@ -45,8 +45,20 @@ namespace pg_product_analytics::pg {
 /// site's fn_extra, so per-row calls with a constant name cost a comparison.
 pg_tz *zone_by_name(FunctionCallInfo fcinfo, text *name);
 
+/// The same lookup, also giving the name as a NUL-terminated string that lives as long as the
+/// call site (the query): equal names on later rows give the same pointer.
+struct ZoneRef {
+	pg_tz *zone;
+	const char *name;
+};
+ZoneRef zone_ref(FunctionCallInfo fcinfo, text *name);
+
 /// The local calendar date of ts in `zone`, or of a timestamp without time zone when zone is
 /// NULL. ERROR 22008 when out of range. DST-aware: PostgreSQL's zone rules.
 core::LocalDate local_date(Timestamp ts, pg_tz *zone);
+
+/// The number of the calendar period of ts in `zone` (see local_date); skips the year and
+/// month when the unit does not need them.
+std::int64_t calendar_period_of(core::PeriodUnit unit, Timestamp ts, pg_tz *zone);
 
 } // namespace pg_product_analytics::pg
