@@ -105,3 +105,9 @@ SELECT pg_temp.error_of($$SELECT period_retention(now(), interval '0', 3)$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 3, 'on', true, true, 'Nowhere/Land')$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', x) FROM generate_series(1, 2) x$$);
 SELECT array_length(period_retention(now(), 'day', 255), 1) AS limit_255;
+-- lifecycle
+SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'week', now(), 0)$$);
+SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'week', now(), 256)$$);
+SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'week', NULL, 3)$$);
+SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'eon', now(), 3)$$);
+SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'week', now() + x * interval '7 days', 3) FROM generate_series(1, 2) x$$);

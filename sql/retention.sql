@@ -240,4 +240,70 @@ RESET parallel_leader_participation;
 SELECT ts, period_retention(ts, 'week', 2, 'on', event = 'signup', true, 'UTC') OVER (ORDER BY ts) AS so_far
 FROM app_events WHERE uid = 1 ORDER BY ts;
 
+-- lifecycle: the examples of docs/retention.md (the app_events table above; weeks from 2024-01-01).
+SELECT uid, lifecycle(ts, 'week', '2024-01-01 00:00+00', 5, 'UTC') AS weeks
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+
+SELECT k - 1 AS week, status, count(*) AS users
+FROM (
+    SELECT uid, lifecycle(ts, 'week', '2024-01-01 00:00+00', 5, 'UTC') AS s
+    FROM app_events
+    GROUP BY uid
+) per_user
+CROSS JOIN LATERAL unnest(s) WITH ORDINALITY AS x(status, k)
+WHERE status IS NOT NULL
+GROUP BY k, status
+ORDER BY k, status;
+
+-- Activity before the range decides new against resurrecting; FILTER picks the event.
+SELECT lifecycle(ts, 'day', '2024-01-10 00:00+00', 3, 'UTC') AS days,
+       lifecycle(ts, 'day', '2024-01-10 00:00+00', 3, 'UTC') FILTER (WHERE ts >= '2024-01-10') AS from_jan_10
+FROM (VALUES ('2024-01-02 10:00+00'::timestamptz), ('2024-01-09 10:00+00'), ('2024-01-11 10:00+00')) t(ts);
+
+-- Against the definition in plain SQL on random data.
+WITH active AS (
+    SELECT DISTINCT uid, period_index(ts, '2024-01-01 00:00+00', 'week', 'UTC') AS p FROM period_random WHERE r
+), firsts AS (
+    SELECT uid, min(p) AS first FROM active GROUP BY uid
+), plain AS (
+    SELECT f.uid, ARRAY(
+        SELECT CASE
+                   WHEN EXISTS (SELECT FROM active a WHERE a.uid = f.uid AND a.p = k) THEN
+                       CASE WHEN f.first = k THEN 'new'
+                            WHEN EXISTS (SELECT FROM active a WHERE a.uid = f.uid AND a.p = k - 1) THEN 'returning'
+                            ELSE 'resurrecting' END
+                   WHEN EXISTS (SELECT FROM active a WHERE a.uid = f.uid AND a.p = k - 1) THEN 'dormant'
+               END
+        FROM generate_series(2, 8) k ORDER BY k) AS s
+    FROM firsts f
+), native AS (
+    SELECT uid, lifecycle(ts, 'week', '2024-01-15 00:00+00', 7, 'UTC') FILTER (WHERE r) AS s
+    FROM period_random GROUP BY uid
+)
+SELECT count(*) AS users, count(*) FILTER (WHERE n.s IS NOT DISTINCT FROM p.s) AS equal
+FROM native n JOIN plain p USING (uid);
+
+-- No rows: NULL. Parallel plans: the serial answer.
+SELECT lifecycle(ts, 'week', now(), 3) IS NULL AS no_rows FROM app_events WHERE false;
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE lc_serial AS
+SELECT uid, lifecycle(ts, 'day', '2024-01-20 00:00+00', 30, 'Europe/Berlin') AS s FROM period_random GROUP BY uid;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+CREATE TEMP TABLE lc_parallel AS
+SELECT uid, lifecycle(ts, 'day', '2024-01-20 00:00+00', 30, 'Europe/Berlin') AS s FROM period_random GROUP BY uid;
+SELECT count(*) AS users, (SELECT count(*) FROM (SELECT uid, s::text FROM lc_serial
+                                               EXCEPT SELECT uid, s::text FROM lc_parallel) d) AS differences
+FROM lc_parallel;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
 DROP TABLE visits, retention_random, app_events, period_random;

@@ -17,6 +17,7 @@ enum class StateTag : std::uint8_t {
 	Funnel = 2,
 	SessionStats = 3,
 	PeriodRetention = 4,
+	Lifecycle = 5,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

@@ -76,6 +76,52 @@ deserialize(FunctionCallInfo fcinfo)
 	PG_RETURN_POINTER(state);
 }
 
+/// The same three for fixed-size states (no memory resource; copy-constructible, with
+/// serialized_size(), serialize() and static deserialize(bytes, size)).
+template <class State>
+Datum
+combine_plain(FunctionCallInfo fcinfo)
+{
+	MemoryContext context = aggregate_context(fcinfo);
+	auto *left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<State *>(PG_GETARG_POINTER(0));
+	auto *right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<State *>(PG_GETARG_POINTER(1));
+	if (right == nullptr) {
+		if (left == nullptr)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(left);
+	}
+	guard([&] {
+		if (left == nullptr)
+			left = make_in_context<State>(context, *right);
+		else
+			left->merge(*right);
+	});
+	PG_RETURN_POINTER(left);
+}
+
+template <class State>
+Datum
+serialize_plain(FunctionCallInfo fcinfo)
+{
+	auto *state = reinterpret_cast<State *>(PG_GETARG_POINTER(0));
+	std::uint8_t *payload;
+	bytea *out = make_bytea(state->serialized_size(), &payload);
+	guard([&] { state->serialize(payload, state->serialized_size()); });
+	PG_RETURN_BYTEA_P(out);
+}
+
+template <class State>
+Datum
+deserialize_plain(FunctionCallInfo fcinfo)
+{
+	bytea *in = PG_GETARG_BYTEA_PP(0);
+	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
+	std::size_t size = VARSIZE_ANY_EXHDR(in);
+	State *state = nullptr;
+	guard([&] { state = make_in_context<State>(CurrentMemoryContext, State::deserialize(data, size)); });
+	PG_RETURN_POINTER(state);
+}
+
 /// Sorts a state's rows in place, checking for interrupts between slices. Only reorders rows, so
 /// a final function may do it (it may run again on the same state in window use).
 template <class State>

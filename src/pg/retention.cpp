@@ -1,4 +1,5 @@
 // fmgr glue of retention(VARIADIC conds boolean[]) -> integer[]; the algorithm is core/retention.
+#include "../core/lifecycle.hpp"
 #include "../core/period.hpp"
 #include "../core/period_retention.hpp"
 #include "../core/retention.hpp"
@@ -13,6 +14,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(retention_transfn);
 PG_FUNCTION_INFO_V1(retention_args_transfn);
@@ -26,6 +28,11 @@ PG_FUNCTION_INFO_V1(period_retention_combinefn);
 PG_FUNCTION_INFO_V1(period_retention_serialfn);
 PG_FUNCTION_INFO_V1(period_retention_deserialfn);
 PG_FUNCTION_INFO_V1(period_retention_finalfn);
+PG_FUNCTION_INFO_V1(lifecycle_transfn);
+PG_FUNCTION_INFO_V1(lifecycle_combinefn);
+PG_FUNCTION_INFO_V1(lifecycle_serialfn);
+PG_FUNCTION_INFO_V1(lifecycle_deserialfn);
+PG_FUNCTION_INFO_V1(lifecycle_finalfn);
 }
 
 using pg_product_analytics::core::RetentionState;
@@ -74,61 +81,25 @@ retention_args_transfn(PG_FUNCTION_ARGS)
 	return accumulate(fcinfo, context, pg::read_condition_args(fcinfo, 1));
 }
 
-/*
- * retention_combinefn(state1 internal, state2 internal) -> internal
- * Not strict (required for internal states). Never keeps a pointer to state2: copies it into the
- * aggregate context when state1 is NULL.
- */
+/* retention_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
 extern "C" Datum
 retention_combinefn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
-	auto *left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<RetentionState *>(PG_GETARG_POINTER(0));
-	auto *right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<RetentionState *>(PG_GETARG_POINTER(1));
-	if (right == nullptr) {
-		if (left == nullptr)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(left);
-	}
-	pg::guard([&] {
-		if (left == nullptr)
-			left = pg::make_in_context<RetentionState>(context, *right);
-		else
-			left->merge(*right);
-	});
-	PG_RETURN_POINTER(left);
+	return pg::combine_plain<RetentionState>(fcinfo);
 }
 
-/*
- * retention_serialfn(state internal) -> bytea
- * Strict. The bytea is allocated in the current (per-tuple) memory context.
- */
+/* retention_serialfn(internal) -> bytea: strict. */
 extern "C" Datum
 retention_serialfn(PG_FUNCTION_ARGS)
 {
-	auto *state = reinterpret_cast<RetentionState *>(PG_GETARG_POINTER(0));
-	std::uint8_t *payload;
-	bytea *out = pg::make_bytea(state->serialized_size(), &payload);
-	pg::guard([&] { state->serialize(payload, state->serialized_size()); });
-	PG_RETURN_BYTEA_P(out);
+	return pg::serialize_plain<RetentionState>(fcinfo);
 }
 
-/*
- * retention_deserialfn(bytes bytea, internal) -> internal
- * Strict. The state is allocated in the current memory context (the combine function copies it).
- * Corrupt bytes are ERROR XX001.
- */
+/* retention_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
 extern "C" Datum
 retention_deserialfn(PG_FUNCTION_ARGS)
 {
-	bytea *in = PG_GETARG_BYTEA_PP(0);
-	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
-	std::size_t size = VARSIZE_ANY_EXHDR(in);
-	RetentionState *state = nullptr;
-	pg::guard([&] {
-		state = pg::make_in_context<RetentionState>(CurrentMemoryContext, RetentionState::deserialize(data, size));
-	});
-	PG_RETURN_POINTER(state);
+	return pg::deserialize_plain<RetentionState>(fcinfo);
 }
 
 /*
@@ -312,4 +283,90 @@ period_retention_finalfn(PG_FUNCTION_ARGS)
 	int dims[1] = {count};
 	int lbs[1] = {1};
 	PG_RETURN_ARRAYTYPE_P(construct_md_array(values, nulls, 1, dims, lbs, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+}
+
+// ---------------------------------------------------------------------------------------------
+// lifecycle
+
+using core::LifecycleRange;
+using core::LifecycleState;
+
+/*
+ * lifecycle_transfn(state internal, ts timestamptz, period text, range_start timestamptz,
+ *     periods integer[, time_zone text]) -> internal
+ * Not strict: state NULL on a group's first row (fixed size, in the aggregate context); a NULL ts
+ * skips the row. NULL period, range_start or periods is ERROR 22004.
+ */
+extern "C" Datum
+lifecycle_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+		                errmsg("lifecycle period, range start and number of periods must not be null")));
+	text *name = PG_GETARG_TEXT_PP(2);
+	core::PeriodUnit unit = core::PeriodUnit::Day;
+	pg::guard([&] { unit = core::parse_period_unit(std::string_view(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name))); });
+	pg_tz *zone = pg::zone_by_name(fcinfo, PG_NARGS() > 5 && !PG_ARGISNULL(5) ? PG_GETARG_TEXT_PP(5) : nullptr);
+	int32 periods = PG_GETARG_INT32(4);
+	if (periods < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
+	LifecycleRange range{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(3), zone),
+	                     static_cast<std::size_t>(periods)};
+	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<LifecycleState *>(PG_GETARG_POINTER(0));
+	const bool skip = PG_ARGISNULL(1);
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone);
+	pg::guard([&] {
+		if (state == nullptr)
+			state = pg::make_in_context<LifecycleState>(context, range);
+		if (!skip)
+			state->add(range, period);
+	});
+	PG_RETURN_POINTER(state);
+}
+
+/* lifecycle_combinefn(internal, internal): not strict; min of the first periods, OR of activity. */
+extern "C" Datum
+lifecycle_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine_plain<LifecycleState>(fcinfo);
+}
+
+/* lifecycle_serialfn(internal) -> bytea: strict. */
+extern "C" Datum
+lifecycle_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize_plain<LifecycleState>(fcinfo);
+}
+
+/* lifecycle_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
+extern "C" Datum
+lifecycle_deserialfn(PG_FUNCTION_ARGS)
+{
+	return pg::deserialize_plain<LifecycleState>(fcinfo);
+}
+
+/*
+ * lifecycle_finalfn(state internal) -> text[]
+ * Not strict: NULL for an empty group. One element per period of the range: 'new', 'returning',
+ * 'resurrecting', 'dormant', or NULL when the user is not counted in that period.
+ */
+extern "C" Datum
+lifecycle_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	auto *state = reinterpret_cast<LifecycleState *>(PG_GETARG_POINTER(0));
+	static const char *const kNames[] = {nullptr, "new", "returning", "resurrecting", "dormant"};
+	int count = static_cast<int>(state->range().count);
+	Datum values[core::kMaxLifecyclePeriods];
+	bool nulls[core::kMaxLifecyclePeriods];
+	for (int k = 0; k < count; k++) {
+		const char *name = kNames[static_cast<int>(state->status(static_cast<std::size_t>(k)))];
+		nulls[k] = name == nullptr;
+		values[k] = name == nullptr ? Datum(0) : CStringGetTextDatum(name);
+	}
+	int dims[1] = {count};
+	int lbs[1] = {1};
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(values, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }

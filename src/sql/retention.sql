@@ -139,3 +139,56 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- lifecycle: PostHog's lifecycle statuses per user and period   (docs/retention.md)
+CREATE FUNCTION lifecycle_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_combinefn(internal, internal) IS 'combine function of lifecycle';
+CREATE FUNCTION lifecycle_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lifecycle_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_serialfn(internal) IS 'serialization function of lifecycle';
+CREATE FUNCTION lifecycle_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_deserialfn(bytea, internal) IS 'deserialization function of lifecycle';
+CREATE FUNCTION lifecycle_finalfn(state internal)
+RETURNS text[] AS 'MODULE_PATHNAME', 'lifecycle_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_finalfn(internal) IS 'final function of lifecycle';
+
+CREATE FUNCTION lifecycle_transfn(state internal, ts timestamptz, period text, range_start timestamptz, periods integer)
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_transfn(internal, timestamptz, text, timestamptz, integer) IS 'transition function of lifecycle';
+CREATE FUNCTION lifecycle_transfn(state internal, ts timestamptz, period text, range_start timestamptz, periods integer,
+                                  time_zone text)
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_transfn(internal, timestamptz, text, timestamptz, integer, text) IS 'transition function of lifecycle';
+
+CREATE AGGREGATE lifecycle(ts timestamptz, period text, range_start timestamptz, periods integer) (
+    SFUNC = lifecycle_transfn,
+    STYPE = internal,
+    SSPACE = 80,
+    FINALFUNC = lifecycle_finalfn,
+    COMBINEFUNC = lifecycle_combinefn,
+    SERIALFUNC = lifecycle_serialfn,
+    DESERIALFUNC = lifecycle_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE lifecycle(timestamptz, text, timestamptz, integer) IS
+    'per period of the range: new, returning, resurrecting, dormant, or NULL (not counted)';
+CREATE AGGREGATE lifecycle(ts timestamptz, period text, range_start timestamptz, periods integer, time_zone text) (
+    SFUNC = lifecycle_transfn,
+    STYPE = internal,
+    SSPACE = 80,
+    FINALFUNC = lifecycle_finalfn,
+    COMBINEFUNC = lifecycle_combinefn,
+    SERIALFUNC = lifecycle_serialfn,
+    DESERIALFUNC = lifecycle_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE lifecycle(timestamptz, text, timestamptz, integer, text) IS
+    'per period of the range: new, returning, resurrecting, dormant, or NULL (not counted)';
