@@ -208,3 +208,29 @@ FROM (
     CROSS JOIN generate_series(0, 8) k
     GROUP BY c, k
 ) t;
+
+-- @question lifecycle_weekly | Lifecycle over 13 weeks (lifecycle)
+-- Users per week and status (new, returning, resurrecting, dormant), weeks in UTC from Monday
+-- 2026-06-01: counts over all weeks and statuses.
+-- @variant native lifecycle()
+SELECT status, count(*)
+FROM (SELECT user_id, lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') AS s FROM events GROUP BY user_id) u
+CROSS JOIN LATERAL unnest(s) AS status
+WHERE status IS NOT NULL
+GROUP BY status ORDER BY status;
+-- @variant plain bit mask of active weeks per user
+SELECT status, count(*)
+FROM (
+    SELECT CASE WHEN (m >> k) & 1 = 1 THEN
+                    CASE WHEN c = k THEN 'new' WHEN k > 0 AND (m >> (k - 1)) & 1 = 1 THEN 'returning' ELSE 'resurrecting' END
+                WHEN k > 0 AND (m >> (k - 1)) & 1 = 1 THEN 'dormant' END AS status
+    FROM (
+        SELECT user_id, min(w) AS c, bit_or(1::bigint << w) AS m
+        FROM (SELECT user_id, floor(date_part('epoch', ts - '2026-06-01 00:00+00') / 604800)::int AS w
+              FROM events OFFSET 0) e
+        GROUP BY user_id
+    ) u
+    CROSS JOIN generate_series(0, 12) k
+) s
+WHERE status IS NOT NULL
+GROUP BY status ORDER BY status;

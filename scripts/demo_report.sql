@@ -58,6 +58,22 @@ GROUP BY cohort
 ORDER BY cohort;
 
 \echo
+\echo '== Lifecycle (lifecycle): users per week and status, weeks in UTC from 2026-06-01 =='
+SELECT to_char(date '2026-06-01' + (k - 1)::int * 7, 'YYYY-MM-DD') AS week,
+       count(*) FILTER (WHERE status = 'new') AS new,
+       count(*) FILTER (WHERE status = 'returning') AS returning,
+       count(*) FILTER (WHERE status = 'resurrecting') AS resurrecting,
+       -count(*) FILTER (WHERE status = 'dormant') AS dormant
+FROM (
+    SELECT user_id, lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') AS s
+    FROM events
+    GROUP BY user_id
+) per_user
+CROSS JOIN LATERAL unnest(s) WITH ORDINALITY AS x(status, k)
+GROUP BY k
+ORDER BY k;
+
+\echo
 \echo '== Week-1 and week-4 retention of the users who signed up in week 0, by device =='
 SELECT device, sum(r[1]) AS signed_up,
        round(100.0 * sum(r[2]) / nullif(sum(r[1]), 0), 1) AS "% week 1",
