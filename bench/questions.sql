@@ -234,3 +234,18 @@ FROM (
 ) s
 WHERE status IS NOT NULL
 GROUP BY status ORDER BY status;
+
+-- @question stickiness | Stickiness: active days per user and week (active_periods)
+-- Weeks and days in UTC.
+-- @variant native active_periods()
+SELECT count(*), sum(days)
+FROM (SELECT user_id, date_trunc('week', ts, 'UTC') AS week, active_periods(ts, 'day', 'UTC') AS days
+      FROM events GROUP BY 1, 2) s;
+-- @variant plain count(DISTINCT date_trunc('day', ts, 'UTC'))
+SELECT count(*), sum(days)
+FROM (SELECT user_id, date_trunc('week', ts, 'UTC') AS week, count(DISTINCT date_trunc('day', ts, 'UTC')) AS days
+      FROM events GROUP BY 1, 2) s;
+-- @variant plain count(DISTINCT (ts AT TIME ZONE 'UTC')::date)
+SELECT count(*), sum(days)
+FROM (SELECT user_id, date_trunc('week', ts, 'UTC') AS week, count(DISTINCT (ts AT TIME ZONE 'UTC')::date) AS days
+      FROM events GROUP BY 1, 2) s;

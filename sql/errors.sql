@@ -111,3 +111,7 @@ SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'week', now(), 256)$$);
 SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'week', NULL, 3)$$);
 SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'eon', now(), 3)$$);
 SELECT pg_temp.error_of($$SELECT lifecycle(now(), 'week', now() + x * interval '7 days', 3) FROM generate_series(1, 2) x$$);
+-- active_periods
+SELECT pg_temp.error_of($$SELECT active_periods(now(), NULL::text)$$);
+SELECT pg_temp.error_of($$SELECT active_periods(now(), 'hour')$$);
+SELECT pg_temp.error_of($$SELECT active_periods(now(), 'day', 'Mars/Base')$$);

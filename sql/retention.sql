@@ -306,4 +306,45 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 
+-- active_periods (stickiness): the examples of docs/retention.md.
+SELECT uid, active_periods(ts, 'day', 'UTC') AS active_days, active_periods(ts, 'week', 'UTC') AS active_weeks
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+
+SELECT days AS "active days in the week", count(*) AS users
+FROM (
+    SELECT uid, active_periods(ts, 'day', 'UTC') AS days
+    FROM app_events
+    WHERE ts >= '2024-01-08' AND ts < '2024-01-15'
+    GROUP BY uid
+) per_user
+GROUP BY days
+ORDER BY days;
+
+-- Days in the given zone; NULL ts skipped; no rows is 0.
+SELECT active_periods(ts, 'day', 'UTC') AS utc, active_periods(ts, 'day', 'America/Los_Angeles') AS los_angeles
+FROM (VALUES ('2024-01-01 06:00+00'::timestamptz), ('2024-01-01 10:00+00'), (NULL)) t(ts);
+SELECT active_periods(ts, 'day') AS no_rows FROM app_events WHERE false;
+
+-- Against count(DISTINCT ...) on random data, serial and forced parallel.
+SELECT count(*) AS users, count(*) FILTER (WHERE native = plain) AS equal
+FROM (SELECT uid, active_periods(ts, 'day', 'Europe/Berlin') AS native,
+             count(DISTINCT (ts AT TIME ZONE 'Europe/Berlin')::date) AS plain
+      FROM period_random GROUP BY uid) s;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT uid, active_periods(ts, 'day', 'UTC') FROM period_random GROUP BY uid;
+SELECT count(*) AS users, count(*) FILTER (WHERE native = plain) AS equal
+FROM (SELECT uid, active_periods(ts, 'day', 'UTC') AS native FROM period_random GROUP BY uid) n
+JOIN (SELECT uid, count(DISTINCT (ts AT TIME ZONE 'UTC')::date) AS plain FROM period_random GROUP BY uid) p USING (uid);
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
 DROP TABLE visits, retention_random, app_events, period_random;

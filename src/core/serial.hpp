@@ -18,6 +18,7 @@ enum class StateTag : std::uint8_t {
 	SessionStats = 3,
 	PeriodRetention = 4,
 	Lifecycle = 5,
+	ActivePeriods = 6,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

@@ -1,4 +1,5 @@
 // fmgr glue of retention(VARIADIC conds boolean[]) -> integer[]; the algorithm is core/retention.
+#include "../core/active_periods.hpp"
 #include "../core/lifecycle.hpp"
 #include "../core/period.hpp"
 #include "../core/period_retention.hpp"
@@ -33,6 +34,11 @@ PG_FUNCTION_INFO_V1(lifecycle_combinefn);
 PG_FUNCTION_INFO_V1(lifecycle_serialfn);
 PG_FUNCTION_INFO_V1(lifecycle_deserialfn);
 PG_FUNCTION_INFO_V1(lifecycle_finalfn);
+PG_FUNCTION_INFO_V1(active_periods_transfn);
+PG_FUNCTION_INFO_V1(active_periods_combinefn);
+PG_FUNCTION_INFO_V1(active_periods_serialfn);
+PG_FUNCTION_INFO_V1(active_periods_deserialfn);
+PG_FUNCTION_INFO_V1(active_periods_finalfn);
 }
 
 using pg_product_analytics::core::RetentionState;
@@ -369,4 +375,76 @@ lifecycle_finalfn(PG_FUNCTION_ARGS)
 	int dims[1] = {count};
 	int lbs[1] = {1};
 	PG_RETURN_ARRAYTYPE_P(construct_md_array(values, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+// ---------------------------------------------------------------------------------------------
+// active_periods (stickiness)
+
+using core::ActivePeriodsState;
+
+/*
+ * active_periods_transfn(state internal, ts timestamptz, period text[, time_zone text]) -> internal
+ * Not strict: state NULL on a group's first row, in the aggregate context; a NULL ts skips the
+ * row; NULL period is ERROR 22004.
+ */
+extern "C" Datum
+active_periods_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = pg::aggregate_context(fcinfo);
+	if (PG_ARGISNULL(2))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
+	text *name = PG_GETARG_TEXT_PP(2);
+	core::PeriodUnit unit = core::PeriodUnit::Day;
+	pg::guard([&] { unit = core::parse_period_unit(std::string_view(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name))); });
+	pg_tz *zone = pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr);
+	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActivePeriodsState *>(PG_GETARG_POINTER(0));
+	const bool skip = PG_ARGISNULL(1);
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone);
+	pg::guard([&] {
+		if (state == nullptr)
+			state = pg::make_in_context_with<ActivePeriodsState>(
+			    context, [&](std::pmr::memory_resource *r) { return ActivePeriodsState(r); });
+		if (!skip)
+			state->add(period);
+	});
+	PG_RETURN_POINTER(state);
+}
+
+/* active_periods_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
+extern "C" Datum
+active_periods_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine<ActivePeriodsState>(fcinfo);
+}
+
+/* active_periods_serialfn(internal) -> bytea: strict. */
+extern "C" Datum
+active_periods_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize<ActivePeriodsState>(fcinfo, "active periods");
+}
+
+/* active_periods_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
+extern "C" Datum
+active_periods_deserialfn(PG_FUNCTION_ARGS)
+{
+	return pg::deserialize<ActivePeriodsState>(fcinfo);
+}
+
+/*
+ * active_periods_finalfn(state internal) -> integer
+ * Not strict: an empty group has 0 active periods. Sorts the state in place (same entries),
+ * checking for interrupts between slices.
+ */
+extern "C" Datum
+active_periods_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_INT32(0);
+	auto *state = reinterpret_cast<ActivePeriodsState *>(PG_GETARG_POINTER(0));
+	pg::sort_in_slices(*state);
+	std::int64_t n = state->count();
+	if (n > PG_INT32_MAX)
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("too many active periods")));
+	PG_RETURN_INT32(static_cast<int32>(n));
 }

@@ -192,3 +192,43 @@ CREATE AGGREGATE lifecycle(ts timestamptz, period text, range_start timestamptz,
 );
 COMMENT ON AGGREGATE lifecycle(timestamptz, text, timestamptz, integer, text) IS
     'per period of the range: new, returning, resurrecting, dormant, or NULL (not counted)';
+
+-- active_periods: distinct calendar periods with activity (stickiness)   (docs/retention.md)
+CREATE FUNCTION active_periods_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'active_periods_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_periods_combinefn(internal, internal) IS 'combine function of active_periods';
+CREATE FUNCTION active_periods_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'active_periods_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_periods_serialfn(internal) IS 'serialization function of active_periods';
+CREATE FUNCTION active_periods_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'active_periods_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_periods_deserialfn(bytea, internal) IS 'deserialization function of active_periods';
+CREATE FUNCTION active_periods_finalfn(state internal)
+RETURNS integer AS 'MODULE_PATHNAME', 'active_periods_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_periods_finalfn(internal) IS 'final function of active_periods';
+CREATE FUNCTION active_periods_transfn(state internal, ts timestamptz, period text)
+RETURNS internal AS 'MODULE_PATHNAME', 'active_periods_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_periods_transfn(internal, timestamptz, text) IS 'transition function of active_periods';
+CREATE FUNCTION active_periods_transfn(state internal, ts timestamptz, period text, time_zone text)
+RETURNS internal AS 'MODULE_PATHNAME', 'active_periods_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_periods_transfn(internal, timestamptz, text, text) IS 'transition function of active_periods';
+CREATE AGGREGATE active_periods(ts timestamptz, period text) (
+    SFUNC = active_periods_transfn, STYPE = internal, SSPACE = 320, FINALFUNC = active_periods_finalfn,
+    COMBINEFUNC = active_periods_combinefn, SERIALFUNC = active_periods_serialfn,
+    DESERIALFUNC = active_periods_deserialfn, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE active_periods(timestamptz, text) IS
+    'number of distinct calendar periods (day, week, ...) with a row, in the session''s time zone';
+CREATE AGGREGATE active_periods(ts timestamptz, period text, time_zone text) (
+    SFUNC = active_periods_transfn, STYPE = internal, SSPACE = 320, FINALFUNC = active_periods_finalfn,
+    COMBINEFUNC = active_periods_combinefn, SERIALFUNC = active_periods_serialfn,
+    DESERIALFUNC = active_periods_deserialfn, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE active_periods(timestamptz, text, text) IS
+    'number of distinct calendar periods (day, week, ...) with a row, in time_zone';
