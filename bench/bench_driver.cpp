@@ -168,9 +168,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (!only.empty())
-		queries.erase(std::remove_if(queries.begin(), queries.end(),
-		                             [&](const Query &q) { return !q.question.empty() && q.question.rfind(only, 0) != 0; }),
-		              queries.end());
+		queries.erase(
+		    std::remove_if(queries.begin(), queries.end(),
+		                   [&](const Query &q) { return !q.question.empty() && q.question.rfind(only, 0) != 0; }),
+		    queries.end());
 	for (auto &q : queries)
 		q.ms.resize(settings.size());
 

@@ -1,12 +1,12 @@
-// Support functions shared by the aggregates whose state keeps rows (funnels, session statistics):
-// combine, serialize, deserialize, and sorting in slices. A State has a constructor
-// State(const State &, std::pmr::memory_resource *), merge(), serialized_size(), serialize(),
-// static deserialize(bytes, size, resource) and sort_step(budget).
+// Support functions shared by the aggregates with an internal state: combine, serialize,
+// deserialize, and sorting in slices for the states that keep rows. A State has merge(),
+// serialized_size(), serialize(out, size) and a static deserialize (see kGrows).
 #pragma once
 
 #include "boundary.hpp"
 
 #include <cstdint>
+#include <type_traits>
 
 extern "C" {
 #include "miscadmin.h"
@@ -16,6 +16,12 @@ namespace pg_product_analytics::pg {
 
 /// Work done between two interrupt checks in final functions: rows sorted or scanned.
 inline constexpr std::size_t kInterruptBudget = 1 << 16;
+
+/// A State that grows takes a memory resource: State(const State &, std::pmr::memory_resource *)
+/// and static deserialize(bytes, size, resource). A fixed-size State is copy-constructible and
+/// has static deserialize(bytes, size).
+template <class State>
+inline constexpr bool kGrows = std::is_constructible_v<State, const State &, std::pmr::memory_resource *>;
 
 /// combinefn(state1 internal, state2 internal): not strict; copies state2 into the aggregate
 /// context when state1 is NULL, never keeps a pointer to it.
@@ -32,10 +38,12 @@ combine(FunctionCallInfo fcinfo)
 		PG_RETURN_POINTER(left);
 	}
 	guard([&] {
-		if (left == nullptr)
+		if (left != nullptr)
+			left->merge(*right);
+		else if constexpr (kGrows<State>)
 			left = make_in_context_with<State>(context, [&](std::pmr::memory_resource *r) { return State(*right, r); });
 		else
-			left->merge(*right);
+			left = make_in_context<State>(context, *right);
 	});
 	PG_RETURN_POINTER(left);
 }
@@ -70,55 +78,12 @@ deserialize(FunctionCallInfo fcinfo)
 	std::size_t size = VARSIZE_ANY_EXHDR(in);
 	State *state = nullptr;
 	guard([&] {
-		state = make_in_context_with<State>(
-		    CurrentMemoryContext, [&](std::pmr::memory_resource *r) { return State::deserialize(data, size, r); });
-	});
-	PG_RETURN_POINTER(state);
-}
-
-/// The same three for fixed-size states (no memory resource; copy-constructible, with
-/// serialized_size(), serialize() and static deserialize(bytes, size)).
-template <class State>
-Datum
-combine_plain(FunctionCallInfo fcinfo)
-{
-	MemoryContext context = aggregate_context(fcinfo);
-	auto *left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<State *>(PG_GETARG_POINTER(0));
-	auto *right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<State *>(PG_GETARG_POINTER(1));
-	if (right == nullptr) {
-		if (left == nullptr)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(left);
-	}
-	guard([&] {
-		if (left == nullptr)
-			left = make_in_context<State>(context, *right);
+		if constexpr (kGrows<State>)
+			state = make_in_context_with<State>(
+			    CurrentMemoryContext, [&](std::pmr::memory_resource *r) { return State::deserialize(data, size, r); });
 		else
-			left->merge(*right);
+			state = make_in_context<State>(CurrentMemoryContext, State::deserialize(data, size));
 	});
-	PG_RETURN_POINTER(left);
-}
-
-template <class State>
-Datum
-serialize_plain(FunctionCallInfo fcinfo)
-{
-	auto *state = reinterpret_cast<State *>(PG_GETARG_POINTER(0));
-	std::uint8_t *payload;
-	bytea *out = make_bytea(state->serialized_size(), &payload);
-	guard([&] { state->serialize(payload, state->serialized_size()); });
-	PG_RETURN_BYTEA_P(out);
-}
-
-template <class State>
-Datum
-deserialize_plain(FunctionCallInfo fcinfo)
-{
-	bytea *in = PG_GETARG_BYTEA_PP(0);
-	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
-	std::size_t size = VARSIZE_ANY_EXHDR(in);
-	State *state = nullptr;
-	guard([&] { state = make_in_context<State>(CurrentMemoryContext, State::deserialize(data, size)); });
 	PG_RETURN_POINTER(state);
 }
 

@@ -335,16 +335,6 @@ by_finalfn(PG_FUNCTION_ARGS)
 
 namespace {
 
-core::PeriodUnit
-unit_of(text *t)
-{
-	core::PeriodUnit unit = core::PeriodUnit::Day;
-	const char *data = VARDATA_ANY(t);
-	auto length = static_cast<std::size_t>(VARSIZE_ANY_EXHDR(t));
-	pg::guard([&] { unit = core::parse_period_unit(std::string_view(data, length)); });
-	return unit;
-}
-
 Datum
 index_result(std::int64_t index)
 {
@@ -358,7 +348,7 @@ calendar_index(FunctionCallInfo fcinfo, bool with_zone)
 {
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	core::PeriodUnit unit = unit_of(PG_GETARG_TEXT_PP(2));
+	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 	pg_tz *zone = with_zone
 	                  ? pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr)
 	                  : nullptr;
@@ -433,7 +423,7 @@ cohort_period_transfn(PG_FUNCTION_ARGS)
 	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	core::PeriodUnit unit = unit_of(PG_GETARG_TEXT_PP(2));
+	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 	// The zone travels between processes by name; on later rows the cache gives the same pointer.
 	const char *zone = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? pg::zone_ref(fcinfo, PG_GETARG_TEXT_PP(4)).name : nullptr;
 	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
@@ -441,8 +431,8 @@ cohort_period_transfn(PG_FUNCTION_ARGS)
 		s = static_cast<CohortState *>(MemoryContextAlloc(context, sizeof(CohortState)));
 		*s = CohortState{false, unit, 0, zone};
 	} else if (s->unit != unit || s->zone != zone) {
-		ereport(ERROR,
-		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("cohort period or time zone changed within a group")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("cohort period or time zone changed within a group")));
 	}
 	bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
 	if (!PG_ARGISNULL(1) && start) {

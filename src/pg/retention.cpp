@@ -91,21 +91,21 @@ retention_args_transfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 retention_combinefn(PG_FUNCTION_ARGS)
 {
-	return pg::combine_plain<RetentionState>(fcinfo);
+	return pg::combine<RetentionState>(fcinfo);
 }
 
 /* retention_serialfn(internal) -> bytea: strict. */
 extern "C" Datum
 retention_serialfn(PG_FUNCTION_ARGS)
 {
-	return pg::serialize_plain<RetentionState>(fcinfo);
+	return pg::serialize<RetentionState>(fcinfo, "retention");
 }
 
 /* retention_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
 extern "C" Datum
 retention_deserialfn(PG_FUNCTION_ARGS)
 {
-	return pg::deserialize_plain<RetentionState>(fcinfo);
+	return pg::deserialize<RetentionState>(fcinfo);
 }
 
 /*
@@ -184,9 +184,7 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling)
 	if (rolling) {
 		options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(2), "retention period");
 	} else {
-		text *name = PG_GETARG_TEXT_PP(2);
-		pg::guard(
-		    [&] { unit = core::parse_period_unit(std::string_view(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name))); });
+		unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 		NullableDatum tz = arg_or_null(fcinfo, 7);
 		zone = pg::zone_by_name(fcinfo, tz.isnull ? nullptr : DatumGetTextPP(tz.value));
 	}
@@ -310,9 +308,7 @@ lifecycle_transfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("lifecycle period, range start and number of periods must not be null")));
-	text *name = PG_GETARG_TEXT_PP(2);
-	core::PeriodUnit unit = core::PeriodUnit::Day;
-	pg::guard([&] { unit = core::parse_period_unit(std::string_view(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name))); });
+	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 	pg_tz *zone = pg::zone_by_name(fcinfo, PG_NARGS() > 5 && !PG_ARGISNULL(5) ? PG_GETARG_TEXT_PP(5) : nullptr);
 	int32 periods = PG_GETARG_INT32(4);
 	if (periods < 1)
@@ -335,21 +331,21 @@ lifecycle_transfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 lifecycle_combinefn(PG_FUNCTION_ARGS)
 {
-	return pg::combine_plain<LifecycleState>(fcinfo);
+	return pg::combine<LifecycleState>(fcinfo);
 }
 
 /* lifecycle_serialfn(internal) -> bytea: strict. */
 extern "C" Datum
 lifecycle_serialfn(PG_FUNCTION_ARGS)
 {
-	return pg::serialize_plain<LifecycleState>(fcinfo);
+	return pg::serialize<LifecycleState>(fcinfo, "lifecycle");
 }
 
 /* lifecycle_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
 extern "C" Datum
 lifecycle_deserialfn(PG_FUNCTION_ARGS)
 {
-	return pg::deserialize_plain<LifecycleState>(fcinfo);
+	return pg::deserialize<LifecycleState>(fcinfo);
 }
 
 /*
@@ -393,9 +389,7 @@ active_periods_transfn(PG_FUNCTION_ARGS)
 	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	text *name = PG_GETARG_TEXT_PP(2);
-	core::PeriodUnit unit = core::PeriodUnit::Day;
-	pg::guard([&] { unit = core::parse_period_unit(std::string_view(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name))); });
+	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 	pg_tz *zone = pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr);
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActivePeriodsState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);

@@ -1,5 +1,7 @@
 #include "time.hpp"
 
+#include "boundary.hpp"
+
 #include <climits>
 #include <cstring>
 
@@ -33,8 +35,8 @@ zone_ref(FunctionCallInfo fcinfo, text *name)
 	if (zone == nullptr)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", cname),
 		                errhint("Use a full time zone name such as 'Europe/Berlin' or 'UTC'.")));
-	cache = static_cast<ZoneCache *>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
-	                                                    offsetof(ZoneCache, name) + static_cast<std::size_t>(length) + 1));
+	cache = static_cast<ZoneCache *>(
+	    MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, offsetof(ZoneCache, name) + static_cast<std::size_t>(length) + 1));
 	cache->zone = zone;
 	cache->length = length;
 	std::memcpy(cache->name, data, static_cast<std::size_t>(length));
@@ -49,6 +51,16 @@ zone_by_name(FunctionCallInfo fcinfo, text *name)
 	if (name == nullptr)
 		return session_timezone;
 	return zone_ref(fcinfo, name).zone;
+}
+
+core::PeriodUnit
+period_unit_of(text *name)
+{
+	core::PeriodUnit unit = core::PeriodUnit::Day;
+	const char *data = VARDATA_ANY(name);
+	auto length = static_cast<std::size_t>(VARSIZE_ANY_EXHDR(name));
+	guard([&] { unit = core::parse_period_unit(std::string_view(data, length)); });
+	return unit;
 }
 
 namespace {

@@ -53,6 +53,9 @@ struct ZoneRef {
 };
 ZoneRef zone_ref(FunctionCallInfo fcinfo, text *name);
 
+/// The calendar unit named by a period text ('week', 'Months', ...): ERROR 22023 otherwise.
+core::PeriodUnit period_unit_of(text *name);
+
 /// The local calendar date of ts in `zone`, or of a timestamp without time zone when zone is
 /// NULL. ERROR 22008 when out of range. DST-aware: PostgreSQL's zone rules.
 core::LocalDate local_date(Timestamp ts, pg_tz *zone);
