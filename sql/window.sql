@@ -54,3 +54,17 @@ FROM window_clicks
 WINDOW w AS (PARTITION BY uid ORDER BY ts)
 ORDER BY uid, ts;
 DROP TABLE window_clicks;
+
+-- Retention-family aggregates OVER (...): lifecycle and active periods so far.
+CREATE TABLE window_visits (uid int, ts timestamptz);
+INSERT INTO window_visits VALUES
+    (1, '2024-01-01 10:00+00'), (1, '2024-01-02 10:00+00'), (1, '2024-01-09 10:00+00'), (1, '2024-01-23 10:00+00'),
+    (2, '2024-01-08 10:00+00'), (2, '2024-01-08 11:00+00');
+SELECT uid, ts AT TIME ZONE 'UTC' AS utc,
+       lifecycle(ts, 'week', '2024-01-01 00:00+00', 4, 'UTC') OVER w AS lifecycle_so_far,
+       active_periods(ts, 'day', 'UTC') OVER w AS active_days_so_far,
+       active_periods(ts, 'week', 'UTC') OVER (PARTITION BY uid) AS active_weeks
+FROM window_visits
+WINDOW w AS (PARTITION BY uid ORDER BY ts)
+ORDER BY uid, ts;
+DROP TABLE window_visits;
