@@ -180,6 +180,19 @@ SELECT period_retention(ts, 'week', 1, 'on', true, true, 'UTC') AS utc,
        period_retention(ts, 'week', 1, 'on', true, true, 'America/New_York') AS new_york
 FROM (VALUES ('2024-01-07 12:00-05'::timestamptz), ('2024-01-07 21:00-05')) t(ts);
 
+-- timestamp (local times, no zone) gives what timestamptz gives in UTC.
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE a = b) AS calendar_equal, count(*) FILTER (WHERE c = d) AS rolling_equal
+FROM (
+    SELECT uid,
+           period_retention(ts, 'week', 3, 'on', event = 'signup', true, 'UTC', '2024-01-24 00:00+00') AS a,
+           period_retention((ts AT TIME ZONE 'UTC'), 'week', 3, 'on', event = 'signup', true, '2024-01-24 00:00') AS b,
+           period_retention(ts, interval '5 days', 4) AS c,
+           period_retention((ts AT TIME ZONE 'UTC'), interval '5 days', 4) AS d
+    FROM app_events GROUP BY uid
+) s
+WHERE a IS NOT NULL;
+
 -- NULL ts skips the row; NULL conditions are false; no start event or no rows gives NULL.
 SELECT period_retention(ts, 'day', 2, 'on', s, r, 'UTC')
 FROM (VALUES ('2024-01-01 10:00+00'::timestamptz, true, NULL::boolean), (NULL, true, true),

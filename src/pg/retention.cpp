@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(retention_deserialfn);
 PG_FUNCTION_INFO_V1(retention_finalfn);
 PG_FUNCTION_INFO_V1(period_retention_transfn);
 PG_FUNCTION_INFO_V1(period_retention_rolling_transfn);
+PG_FUNCTION_INFO_V1(period_retention_local_transfn);
 PG_FUNCTION_INFO_V1(period_retention_combinefn);
 PG_FUNCTION_INFO_V1(period_retention_serialfn);
 PG_FUNCTION_INFO_V1(period_retention_deserialfn);
@@ -162,9 +163,10 @@ on_or_after(NullableDatum mode)
 }
 
 // Arguments: (state, ts, period, periods, [mode, [is_start, is_return, [time_zone,] [as_of]]]);
-// calendar periods have a time_zone argument before as_of, rolling ones do not.
+// calendar periods of timestamptz have a time_zone argument before as_of; rolling periods and
+// calendar periods of timestamp (local times, no zone) do not.
 Datum
-period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling)
+period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false)
 {
 	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -180,13 +182,15 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling)
 	options.on_or_after = on_or_after(arg_or_null(fcinfo, 4));
 	core::PeriodUnit unit = core::PeriodUnit::Day;
 	pg_tz *zone = nullptr;
-	const int as_of_arg = rolling ? 7 : 8;
+	const int as_of_arg = rolling || local ? 7 : 8;
 	if (rolling) {
 		options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(2), "retention period");
 	} else {
 		unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-		NullableDatum tz = arg_or_null(fcinfo, 7);
-		zone = pg::zone_by_name(fcinfo, tz.isnull ? nullptr : DatumGetTextPP(tz.value));
+		if (!local) {
+			NullableDatum tz = arg_or_null(fcinfo, 7);
+			zone = pg::zone_by_name(fcinfo, tz.isnull ? nullptr : DatumGetTextPP(tz.value));
+		}
 	}
 	NullableDatum as_of = arg_or_null(fcinfo, as_of_arg);
 	if (!as_of.isnull) {
@@ -235,6 +239,17 @@ extern "C" Datum
 period_retention_rolling_transfn(PG_FUNCTION_ARGS)
 {
 	return period_retention_accumulate(fcinfo, true);
+}
+
+/*
+ * period_retention_local_transfn(state internal, ts timestamp, period text, periods integer[, mode
+ *     text[, is_start boolean, is_return boolean[, as_of timestamp]]])
+ * Calendar periods of local times (timestamp without time zone): no zone is involved.
+ */
+extern "C" Datum
+period_retention_local_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false, true);
 }
 
 /* period_retention_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */

@@ -100,7 +100,7 @@ COMMENT ON FUNCTION period_retention_finalfn(internal) IS 'final function of per
 
 -- Overloads by the optional arguments given (aggregates take no DEFAULT arguments):
 -- calendar periods (period text) ... [, time_zone text [, as_of timestamptz]], rolling periods
--- (period interval) ... [, as_of timestamptz].
+-- (period interval) ... [, as_of timestamptz]; for timestamp (local times) neither has a zone.
 DO $$
 DECLARE
     v record;
@@ -113,7 +113,13 @@ BEGIN
                    'time_zone text', 'as_of timestamptz']),
             ('period_retention_rolling_transfn', 'interval',
              ARRAY['ts timestamptz', 'period interval', 'periods integer', 'mode text',
-                   'is_start boolean, is_return boolean', 'as_of timestamptz'])) x(transfn, kind, args) LOOP
+                   'is_start boolean, is_return boolean', 'as_of timestamptz']),
+            ('period_retention_local_transfn', 'text',
+             ARRAY['ts timestamp', 'period text', 'periods integer', 'mode text',
+                   'is_start boolean, is_return boolean', 'as_of timestamp']),
+            ('period_retention_rolling_transfn', 'interval',
+             ARRAY['ts timestamp', 'period interval', 'periods integer', 'mode text',
+                   'is_start boolean, is_return boolean', 'as_of timestamp'])) x(transfn, kind, args) LOOP
         FOR n IN 3..cardinality(v.args) LOOP
             params := array_to_string(v.args[1:n], ', ');
             types := regexp_replace(params, '(^|, )[a-z_]+ ', '\1', 'g');
