@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: core unit tests (ctest -L unit), pg_regress (make installcheck) and the libpqxx
-# integration tests (ctest -L integration) against a throwaway server, and checks that every SQL
-# example of README.md and docs/ is part of a regression test. Installs what it needs.
+# Runs every test: core unit tests (ctest -L unit, also built with ASan and UBSan), pg_regress
+# (make installcheck) and the libpqxx integration tests (ctest -L integration) against a
+# throwaway server, and checks that every SQL example of README.md and docs/ is part of a
+# regression test. Installs what it needs.
 # Exit status is non-zero when anything fails; the last line is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,15 @@ echo "== unit tests (core)"
 tail -n 3 "$log/unit"
 count_ctest "$log/unit"
 grep -q '100% tests passed' "$log/unit" || cat "$log/unit"
+
+echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" >/dev/null
+cmake --build build-sanitize -j2 --target unit_tests -- --no-print-directory >/dev/null
+(cd build-sanitize && ctest -L unit --output-on-failure) >"$log/sanitize" 2>&1 || true
+tail -n 3 "$log/sanitize"
+count_ctest "$log/sanitize"
+grep -q '100% tests passed' "$log/sanitize" || cat "$log/sanitize"
 
 echo "== pg_regress"
 make -s installcheck >"$log/regress" 2>&1 || true
