@@ -115,6 +115,16 @@ make_in_context_with(MemoryContext context, Make &&make)
 /// aggregate); ERROR when called outside an aggregate. Call outside guard().
 MemoryContext aggregate_context(FunctionCallInfo fcinfo);
 
+/// Argument `argno`, or NULL when the call has fewer arguments (the overloads of an aggregate
+/// that omit trailing optional arguments share one C function).
+inline NullableDatum
+optional_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno)
+		return NullableDatum{0, true};
+	return fcinfo->args[argno];
+}
+
 /// A bytea of `size` payload bytes in the current memory context, and its payload pointer.
 /// Call outside guard(); fill it inside.
 bytea *make_bytea(std::size_t size, std::uint8_t **payload);

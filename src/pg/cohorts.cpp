@@ -349,9 +349,7 @@ calendar_index(FunctionCallInfo fcinfo, bool with_zone)
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone = with_zone
-	                  ? pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr)
-	                  : nullptr;
+	pg_tz *zone = with_zone ? pg::zone_arg(fcinfo, 3) : nullptr;
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	std::int64_t ts = pg::calendar_period_of(unit, PG_GETARG_TIMESTAMP(0), zone);
@@ -425,7 +423,8 @@ cohort_period_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 	// The zone travels between processes by name; on later rows the cache gives the same pointer.
-	const char *zone = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? pg::zone_ref(fcinfo, PG_GETARG_TEXT_PP(4)).name : nullptr;
+	NullableDatum zone_name = pg::optional_arg(fcinfo, 4);
+	const char *zone = zone_name.isnull ? nullptr : pg::zone_ref(fcinfo, DatumGetTextPP(zone_name.value)).name;
 	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
 	if (s == nullptr) {
 		s = static_cast<CohortState *>(MemoryContextAlloc(context, sizeof(CohortState)));

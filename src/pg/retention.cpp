@@ -136,14 +136,6 @@ using core::PeriodRetentionState;
 
 namespace {
 
-NullableDatum
-arg_or_null(FunctionCallInfo fcinfo, int argno)
-{
-	if (PG_NARGS() <= argno)
-		return NullableDatum{0, true};
-	return fcinfo->args[argno];
-}
-
 // mode: '' or 'on' (the default), or 'on_or_after'.
 bool
 on_or_after(NullableDatum mode)
@@ -179,7 +171,7 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 		ereport(ERROR,
 		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("number of retention periods must not be negative")));
 	options.periods = static_cast<std::size_t>(periods);
-	options.on_or_after = on_or_after(arg_or_null(fcinfo, 4));
+	options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 4));
 	core::PeriodUnit unit = core::PeriodUnit::Day;
 	pg_tz *zone = nullptr;
 	const int as_of_arg = rolling || local ? 7 : 8;
@@ -188,11 +180,10 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 	} else {
 		unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 		if (!local) {
-			NullableDatum tz = arg_or_null(fcinfo, 7);
-			zone = pg::zone_by_name(fcinfo, tz.isnull ? nullptr : DatumGetTextPP(tz.value));
+			zone = pg::zone_arg(fcinfo, 7);
 		}
 	}
-	NullableDatum as_of = arg_or_null(fcinfo, as_of_arg);
+	NullableDatum as_of = pg::optional_arg(fcinfo, as_of_arg);
 	if (!as_of.isnull) {
 		options.has_as_of = true;
 		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
@@ -201,7 +192,7 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(1);
-	NullableDatum start = arg_or_null(fcinfo, 5), ret = arg_or_null(fcinfo, 6);
+	NullableDatum start = pg::optional_arg(fcinfo, 5), ret = pg::optional_arg(fcinfo, 6);
 	// Omitted conditions mean "any event"; a NULL condition is false.
 	const bool is_start = PG_NARGS() <= 5 || (!start.isnull && DatumGetBool(start.value));
 	const bool is_return = PG_NARGS() <= 6 || (!ret.isnull && DatumGetBool(ret.value));
@@ -324,7 +315,7 @@ lifecycle_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("lifecycle period, range start and number of periods must not be null")));
 	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone = pg::zone_by_name(fcinfo, PG_NARGS() > 5 && !PG_ARGISNULL(5) ? PG_GETARG_TEXT_PP(5) : nullptr);
+	pg_tz *zone = pg::zone_arg(fcinfo, 5);
 	int32 periods = PG_GETARG_INT32(4);
 	if (periods < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
@@ -405,7 +396,7 @@ active_periods_transfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone = pg::zone_by_name(fcinfo, PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_TEXT_PP(3) : nullptr);
+	pg_tz *zone = pg::zone_arg(fcinfo, 3);
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActivePeriodsState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone);

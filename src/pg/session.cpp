@@ -82,15 +82,12 @@ session_params(FunctionCallInfo fcinfo, TimeKind kind, NullableDatum gap, Nullab
 	return p;
 }
 
-// The row's calendar day for the midnight split: in the zone (timestamptz), or the date (timestamp).
+// The row's calendar day for the midnight split: in the zone (timestamptz), or the date (timestamp,
+// zone NULL).
 std::int64_t
 day_of(const SessionParams &p, std::int64_t ts)
 {
-	if (!p.options.split_days)
-		return 0;
-	if (p.zone != nullptr)
-		return pg::local_date(ts, p.zone).julian_day;
-	return ts >= 0 ? ts / USECS_PER_DAY : -((-ts - 1) / USECS_PER_DAY) - 1;
+	return p.options.split_days ? pg::calendar_period_of(core::PeriodUnit::Day, ts, p.zone) : 0;
 }
 
 NullableDatum
@@ -252,24 +249,17 @@ namespace {
 
 using core::SessionStatsState;
 
-NullableDatum
-arg_if(FunctionCallInfo fcinfo, int argno)
-{
-	if (PG_NARGS() <= argno)
-		return NullableDatum{0, true};
-	return fcinfo->args[argno];
-}
-
 // Arguments: (state, ts, gap[, boundary[, max_length[, midnight]]]).
 Datum
 session_stats_accumulate(FunctionCallInfo fcinfo, TimeKind kind)
 {
 	MemoryContext context = pg::aggregate_context(fcinfo);
-	SessionParams p = session_params(fcinfo, kind, arg_if(fcinfo, 2), arg_if(fcinfo, 4), arg_if(fcinfo, 5));
+	SessionParams p = session_params(fcinfo, kind, pg::optional_arg(fcinfo, 2), pg::optional_arg(fcinfo, 4),
+	                                 pg::optional_arg(fcinfo, 5));
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<SessionStatsState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1); // a row without a timestamp is not an event
 	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(1);
-	NullableDatum boundary = arg_if(fcinfo, 3);
+	NullableDatum boundary = pg::optional_arg(fcinfo, 3);
 	const bool is_boundary = !boundary.isnull && DatumGetBool(boundary.value);
 	const auto day = static_cast<std::int32_t>(skip ? 0 : day_of(p, ts));
 	pg::guard([&] {

@@ -53,6 +53,13 @@ zone_by_name(FunctionCallInfo fcinfo, text *name)
 	return zone_ref(fcinfo, name).zone;
 }
 
+pg_tz *
+zone_arg(FunctionCallInfo fcinfo, int argno)
+{
+	NullableDatum name = optional_arg(fcinfo, argno);
+	return zone_by_name(fcinfo, name.isnull ? nullptr : DatumGetTextPP(name.value));
+}
+
 core::PeriodUnit
 period_unit_of(text *name)
 {

@@ -45,6 +45,10 @@ namespace pg_product_analytics::pg {
 /// site's fn_extra, so per-row calls with a constant name cost a comparison.
 pg_tz *zone_by_name(FunctionCallInfo fcinfo, text *name);
 
+/// The zone named by optional text argument `argno`: the session's TimeZone when it is absent
+/// or NULL.
+pg_tz *zone_arg(FunctionCallInfo fcinfo, int argno);
+
 /// The same lookup, also giving the name as a NUL-terminated string that lives as long as the
 /// call site (the query): equal names on later rows give the same pointer.
 struct ZoneRef {
