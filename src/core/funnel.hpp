@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <memory_resource>
 #include <string_view>
-#include <vector>
 
 namespace pg_product_analytics::core {
 
