@@ -15,7 +15,15 @@ EventLog::merge(const EventLog &other)
 		std::inplace_merge(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(middle), entries_.end());
 	else
 		sorted_ = false;
-	sorted_run_ = 0;
+	reset_sort();
+}
+
+void
+EventLog::reset_sort() noexcept
+{
+	std::pmr::vector<LogEntry>(entries_.get_allocator()).swap(buffer_); // frees the buffer
+	run_ = out_ = left_ = right_ = 0;
+	from_buffer_ = false;
 }
 
 bool
@@ -23,27 +31,62 @@ EventLog::sort_step(std::size_t budget)
 {
 	if (sorted_)
 		return true;
-	std::size_t n = entries_.size();
+	const std::size_t n = entries_.size();
 	budget = std::max<std::size_t>(budget, 1024);
-	auto at = [&](std::size_t i) { return entries_.begin() + static_cast<std::ptrdiff_t>(std::min(i, n)); };
 	if (n <= budget) {
 		std::sort(entries_.begin(), entries_.end());
-	} else if (sorted_run_ == 0) {
-		// First pass: sort blocks of `budget` entries; then merge runs pairwise, a pass per call.
-		for (std::size_t b = 0; b < n; b += budget)
-			std::sort(at(b), at(b + budget));
-		sorted_run_ = budget;
+	} else if (run_ == 0) {
+		// First: sort blocks of `budget` entries, one per call.
+		auto at = [&](std::size_t i) { return entries_.begin() + static_cast<std::ptrdiff_t>(std::min(i, n)); };
+		std::sort(at(out_), at(out_ + budget));
+		out_ += budget;
+		if (out_ >= n) {
+			buffer_.resize(n);
+			run_ = budget;
+			out_ = 0;
+		}
 		return false;
-	} else {
-		std::size_t run = sorted_run_;
-		for (std::size_t b = 0; b + run < n; b += 2 * run)
-			std::inplace_merge(at(b), at(b + run), at(b + 2 * run));
-		sorted_run_ = 2 * run;
-		if (sorted_run_ < n)
-			return false;
+	} else if (!merge_step(budget)) {
+		return false;
 	}
 	sorted_ = true;
-	sorted_run_ = 0;
+	reset_sort();
+	return true;
+}
+
+// One slice of a bottom-up merge pass: merges pairs of runs of run_ entries from one vector into
+// the other, `budget` entries at most; returns true when the whole log is one sorted run (in
+// entries_).
+bool
+EventLog::merge_step(std::size_t budget)
+{
+	const std::size_t n = entries_.size();
+	const LogEntry *from = from_buffer_ ? buffer_.data() : entries_.data();
+	LogEntry *to = from_buffer_ ? entries_.data() : buffer_.data();
+	for (std::size_t done = 0; done < budget && out_ < n;) {
+		// The pair of runs containing out_: [start, middle) and [middle, end).
+		const std::size_t start = out_ / (2 * run_) * (2 * run_);
+		const std::size_t middle = std::min(start + run_, n), end = std::min(start + 2 * run_, n);
+		if (out_ == start) {
+			left_ = start;
+			right_ = middle;
+		}
+		for (; out_ < end && done < budget; out_++, done++) {
+			if (right_ >= end || (left_ < middle && !(from[right_] < from[left_])))
+				to[out_] = from[left_++];
+			else
+				to[out_] = from[right_++];
+		}
+	}
+	if (out_ < n)
+		return false;
+	from_buffer_ = !from_buffer_;
+	out_ = 0;
+	run_ *= 2;
+	if (run_ < n)
+		return false;
+	if (from_buffer_) // the sorted entries are in the buffer
+		entries_.swap(buffer_);
 	return true;
 }
 

@@ -34,9 +34,9 @@ static_assert(sizeof(LogEntry) == 16, "16 bytes per kept row");
 /// Invariant: when sorted(), entries are in ascending order. Memory from the given resource.
 class EventLog {
 public:
-	explicit EventLog(std::pmr::memory_resource *memory) : entries_(memory) {}
+	explicit EventLog(std::pmr::memory_resource *memory) : entries_(memory), buffer_(memory) {}
 	EventLog(const EventLog &other, std::pmr::memory_resource *memory)
-	    : entries_(other.entries_, memory), sorted_(other.sorted_)
+	    : entries_(other.entries_, memory), sorted_(other.sorted_), buffer_(memory)
 	{
 	}
 
@@ -53,9 +53,10 @@ public:
 	/// Appends another log; stays sorted (merging the two runs) when both are.
 	void merge(const EventLog &other);
 
-	/// Sorts in slices so the caller can check for interrupts between calls: each call does about
-	/// `budget` element moves or one merge pass, and returns true once sorted. Only reorders
-	/// entries, so a final function may call it on its state.
+	/// Sorts in slices so the caller can check for interrupts between calls: each call sorts one
+	/// block of `budget` entries or merges `budget` entries of a merge pass (a bottom-up merge
+	/// sort through a buffer as large as the log, freed once sorted), and returns true once
+	/// sorted. Only reorders entries, so a final function may call it on its state.
 	bool sort_step(std::size_t budget);
 
 	const std::pmr::vector<LogEntry> &
@@ -98,15 +99,26 @@ public:
 			entries_.push_back(e);
 		}
 		sorted_ = sorted == 1;
-		sorted_run_ = 0;
+		reset_sort();
 	}
 
 private:
 	static constexpr std::size_t kInitialCapacity = 16;
 
+	void reset_sort() noexcept;
+	bool merge_step(std::size_t budget);
+
 	std::pmr::vector<LogEntry> entries_;
 	bool sorted_ = true;
-	std::size_t sorted_run_ = 0; ///< while sorting in slices: the length of the sorted runs so far
+	// Sorting in slices: sorted runs of `run_` entries (0: blocks still being sorted), the next
+	// position to write (or block to sort), and the read positions of the two runs being merged
+	// from entries_ into buffer_ (or back when from_buffer_).
+	std::pmr::vector<LogEntry> buffer_;
+	std::size_t run_ = 0;
+	std::size_t out_ = 0;
+	std::size_t left_ = 0;
+	std::size_t right_ = 0;
+	bool from_buffer_ = false;
 };
 
 } // namespace pg_product_analytics::core

@@ -158,18 +158,35 @@ FunnelState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::mem
 
 // ---------------------------------------------------------------------------------------------
 // FunnelEvaluator
+//
+// Rows are read group by group (equal timestamps). Inside a group the entries are taken in (step,
+// row) order, as ClickHouse does on ties: all rows of step 1, then of step 2, ... So a strict mode
+// that ends the scan does so at a step, or (strict_deduplication) at the second row of a step
+// that was reached; and a chain ending in the group with base b reaching level L uses steps
+// b+1..L of the group, each on one of its rows (strict_once: on distinct rows, which is a
+// bipartite matching of steps to rows; strict_increase: only b = L - 1). The feasible bases of
+// level L form an interval [low(L), L - 1] whose ends only grow with L, so the best chain per
+// level comes from a sliding window over the bases.
 
 FunnelEvaluator::FunnelEvaluator(const FunnelOptions &options, bool track_steps, std::pmr::memory_resource *memory)
-    : options_(options), track_(track_steps), memory_(memory), once_(memory), paths_(memory)
+    : options_(options), track_(track_steps),
+      once_((options.modes & kStrictOnce) != 0 && (options.modes & kStrictIncrease) == 0), paths_(memory),
+      candidates_(memory), row_step_(memory), row_visit_(memory)
 {
 	check_funnel_options(options);
 	for (std::size_t k = 0; k <= options.steps; k++) {
 		reached_[k] = settled_[k] = pending_[k] = false;
 		settled_first_[k] = 0;
 		pending_chain_[k] = Chain{0, 0};
+		rows_of_step_[k] = 0;
+		step_row_[k] = 0;
 	}
-	if ((options.modes & kStrictOnce) != 0)
-		once_.resize(options.steps + 1);
+	if (once_) {
+		const std::size_t n = options.steps * options.steps;
+		candidates_.resize(n);
+		row_step_.assign(n, 0);
+		row_visit_.assign(n, 0);
+	}
 	if (track_)
 		paths_.resize((options.steps + 1) * kMaxConditions);
 }
@@ -200,113 +217,213 @@ FunnelEvaluator::better(std::size_t level, const Chain &a, const Chain &b) const
 	return false;
 }
 
-void
-FunnelEvaluator::offer(std::size_t level, const Chain &c)
+bool
+FunnelEvaluator::usable(std::size_t base) const noexcept
 {
-	if (!pending_[level] || better(level, c, pending_chain_[level])) {
-		pending_[level] = true;
-		pending_chain_[level] = c;
-	}
-	reached_[level] = true;
-	top_ = std::max(top_, level);
+	return base == 0 || (settled_[base] && in_window(settled_first_[base]));
+}
+
+FunnelEvaluator::Chain
+FunnelEvaluator::chain_of(std::size_t base) const noexcept
+{
+	return base == 0 ? Chain{group_ts_, 0} : Chain{settled_first_[base], base};
 }
 
 void
-FunnelEvaluator::offer_once(std::size_t level, OnceChain &&c)
+FunnelEvaluator::begin_group(std::int64_t ts)
 {
-	// Keep the chains no other dominates (at least as good, using a subset of the rows).
-	auto &list = once_[level];
-	auto subset = [](const OnceChain &x, const OnceChain &y) {
-		return std::includes(y.rows.begin(), y.rows.end(), x.rows.begin(), x.rows.end());
-	};
-	reached_[level] = true;
-	top_ = std::max(top_, level);
-	for (const auto &e : list)
-		if (subset(e, c) && !better(level, c.chain, e.chain))
-			return;
-	list.erase(std::remove_if(list.begin(), list.end(),
-	                          [&](const OnceChain &e) { return subset(c, e) && !better(level, e.chain, c.chain); }),
-	           list.end());
-	list.push_back(std::move(c));
+	for (std::uint64_t p = present_; p != 0; p &= p - 1)
+		rows_of_step_[__builtin_ctzll(p) + 1] = 0;
+	present_ = 0;
+	group_rows_ = 0;
+	group_ts_ = ts;
+	in_group_ = true;
+}
+
+void
+FunnelEvaluator::collect(std::uint64_t mask)
+{
+	const std::size_t steps = options_.steps;
+	present_ |= mask;
+	bool numbered = false;
+	std::uint32_t row = 0;
+	for (; mask != 0; mask &= mask - 1) {
+		const std::size_t s = static_cast<std::size_t>(__builtin_ctzll(mask)) + 1;
+		std::uint8_t &n = rows_of_step_[s];
+		if (n > steps)
+			continue; // counted enough: more rows of this step change nothing
+		if (once_ && n < steps) {
+			// Any matching of at most `steps` steps can use a step's first `steps` rows only.
+			if (!numbered) {
+				row = group_rows_++;
+				numbered = true;
+			}
+			candidates_[(s - 1) * steps + n] = row;
+		}
+		n++;
+	}
+}
+
+void
+FunnelEvaluator::unmatch(std::size_t step)
+{
+	if (step_row_[step] == 0)
+		return;
+	row_step_[step_row_[step] - 1] = 0;
+	step_row_[step] = 0;
+}
+
+void
+FunnelEvaluator::clear_matching() noexcept
+{
+	for (std::size_t s = 1; s <= options_.steps; s++)
+		if (step_row_[s] != 0) {
+			row_step_[step_row_[s] - 1] = 0;
+			step_row_[s] = 0;
+		}
 }
 
 bool
-FunnelEvaluator::process_entry(std::size_t step, std::uint32_t row)
+FunnelEvaluator::assign(std::size_t step, std::uint32_t row)
 {
-	const std::uint32_t modes = options_.modes;
-	if (step >= 2) {
-		if ((modes & kStrictDedup) != 0 && reached_[step])
-			return false;
-		if ((modes & kStrictOrder) != 0 && any_start_ && !reached_[step - 1])
-			return (modes & kAllowReentry) != 0;
-	}
-	const bool once = (modes & kStrictOnce) != 0;
-	if (step == 1) {
-		any_start_ = true;
-		if (once)
-			offer_once(1, OnceChain{Chain{group_ts_, 0}, std::pmr::vector<std::uint32_t>({row}, memory_)});
-		else
-			offer(1, Chain{group_ts_, 0});
-		return true;
-	}
-	const std::size_t prev = step - 1;
-	if (settled_[prev] && in_window(settled_first_[prev])) {
-		Chain c{settled_first_[prev], prev};
-		if (once)
-			offer_once(step, OnceChain{c, std::pmr::vector<std::uint32_t>({row}, memory_)});
-		else
-			offer(step, c);
-	}
-	if ((modes & kStrictIncrease) != 0)
-		return true; // a chain ending at this timestamp cannot go on at the same timestamp
-	// Chains that reached the previous step in this same group (equal timestamps may chain).
-	if (!once) {
-		if (pending_[prev] && in_window(pending_chain_[prev].first))
-			offer(step, pending_chain_[prev]);
-		return true;
-	}
-	// Index loop: offer_once(step, ...) never touches once_[prev].
-	for (std::size_t i = 0; i < once_[prev].size(); i++) {
-		const OnceChain &p = once_[prev][i];
-		if (!in_window(p.chain.first) || std::binary_search(p.rows.begin(), p.rows.end(), row))
-			continue;
-		OnceChain c{p.chain, std::pmr::vector<std::uint32_t>(p.rows, memory_)};
-		c.rows.insert(std::upper_bound(c.rows.begin(), c.rows.end(), row), row);
-		offer_once(step, std::move(c));
-	}
+	row_step_[row] = static_cast<std::uint32_t>(step);
+	step_row_[step] = row + 1;
 	return true;
 }
 
-void
-FunnelEvaluator::process_group(const FunnelEvent *events, std::size_t begin, std::size_t end)
+bool
+FunnelEvaluator::augment(std::size_t step, std::size_t only_position)
 {
-	group_ts_ = events[begin].ts;
-	in_group_ = true;
-	// Rows matching no step sort first in their group (strict_order only keeps them).
-	if (events[begin].payload == 0) {
-		if (any_start_) {
-			done_ = true;
-			return;
-		}
-		while (begin < end && events[begin].payload == 0)
-			begin++;
+	if (++search_ == 0) { // wrapped: forget every visit
+		std::fill(row_visit_.begin(), row_visit_.end(), 0);
+		search_ = 1;
 	}
-	std::uint64_t all = 0;
-	for (std::size_t i = begin; i < end; i++)
-		all |= events[i].payload;
-	// Entries in (step, row) order: ties on the timestamp favour conversion, as in ClickHouse.
-	while (all != 0) {
-		auto bit = static_cast<std::size_t>(__builtin_ctzll(all));
-		all &= all - 1;
-		for (std::size_t i = begin; i < end; i++) {
-			if ((events[i].payload >> bit & 1u) == 0)
-				continue;
-			if (!process_entry(bit + 1, static_cast<std::uint32_t>(i - begin))) {
+	// Kuhn's augmenting path from `step`, over its candidate positions [from, to): a free row
+	// first, else a row whose step can move elsewhere. Depth at most the number of steps.
+	struct Search {
+		FunnelEvaluator &ev;
+		bool
+		run(std::size_t s, std::size_t from, std::size_t to)
+		{
+			to = std::min<std::size_t>(to, std::min<std::size_t>(ev.rows_of_step_[s], ev.options_.steps));
+			for (std::size_t p = from; p < to; p++) {
+				ev.work_++;
+				std::uint32_t r = ev.candidate(s, p);
+				if (ev.row_step_[r] == 0)
+					return ev.assign(s, r);
+			}
+			for (std::size_t p = from; p < to; p++) {
+				std::uint32_t r = ev.candidate(s, p);
+				if (ev.row_visit_[r] == ev.search_)
+					continue;
+				ev.row_visit_[r] = ev.search_;
+				ev.work_++;
+				std::size_t holder = ev.row_step_[r];
+				if (run(holder, 0, ev.options_.steps)) // holder moved to another row
+					return ev.assign(s, r);
+			}
+			return false;
+		}
+	};
+	Search search{*this};
+	const std::size_t from = only_position == kAllPositions ? 0 : only_position;
+	const std::size_t to = only_position == kAllPositions ? options_.steps : only_position + 1;
+	return search.run(step, from, to);
+}
+
+bool
+FunnelEvaluator::matchable(std::size_t low, std::size_t high, std::size_t high_positions)
+{
+	clear_matching();
+	for (std::size_t s = low; s < high; s++)
+		if (!augment(s, kAllPositions))
+			return false;
+	for (std::size_t p = 0; p < high_positions; p++)
+		if (augment(high, p))
+			return true;
+	return false;
+}
+
+void
+FunnelEvaluator::evaluate_group()
+{
+	const std::uint32_t modes = options_.modes;
+	const std::size_t steps = options_.steps;
+	const bool dedup = (modes & kStrictDedup) != 0;
+	// The bases of the current run of consecutive steps, best first (a monotonic deque: a base
+	// is dropped from the back when a newer, higher one is at least as good).
+	std::size_t window[kLevels];
+	std::size_t head = 0, tail = 0;
+	std::size_t last = kLevels; // the previous step taken in this group (kLevels: none)
+	std::size_t run_low = 0; // lowest step of the current run (once: of the current matching)
+	for (std::uint64_t left = present_; left != 0; left &= left - 1) {
+		const std::size_t s = static_cast<std::size_t>(__builtin_ctzll(left)) + 1;
+		if (s >= 2) {
+			if (dedup && reached_[s]) {
+				done_ = true; // the step's first row repeats a reached step
+				return;
+			}
+			if ((modes & kStrictOrder) != 0 && any_start_ && !reached_[s - 1]) {
+				if ((modes & kAllowReentry) != 0)
+					continue; // the step's rows are ignored
+				done_ = true;
+				return;
+			}
+		} else {
+			any_start_ = true;
+		}
+		if (last != s - 1) {
+			head = tail = 0;
+			run_low = s;
+			if (once_)
+				clear_matching();
+		}
+		last = s;
+		if (usable(s - 1)) {
+			const Chain c = chain_of(s - 1);
+			while (tail > head && !better(steps, chain_of(window[tail - 1]), c))
+				tail--;
+			window[tail++] = s - 1;
+		}
+		if ((modes & kStrictIncrease) != 0) {
+			run_low = s; // no chaining inside a group
+		} else if (once_) {
+			while (!augment(s, kAllPositions))
+				unmatch(run_low++);
+		}
+		while (head < tail && window[head] < run_low - 1)
+			head++;
+		if (head == tail)
+			continue;
+		reached_[s] = pending_[s] = true;
+		pending_chain_[s] = chain_of(window[head]);
+		top_ = s;
+		if (dedup && s >= 2 && rows_of_step_[s] >= 2) {
+			// The first row of this step that completes a chain; a later row ends the scan.
+			std::size_t first_row = 0;
+			const std::size_t highest = window[tail - 1]; // the highest usable base in the window
+			if (once_) {
+				while (!matchable(highest + 1, s, first_row + 1))
+					first_row++;
+			}
+			if (rows_of_step_[s] <= first_row + 1) {
+				if (once_)
+					matchable(run_low, s, steps); // restore the window's matching
+			} else {
+				if (once_) {
+					// Only the rows up to that one count: the bases that still reach s.
+					std::size_t low = run_low - 1;
+					while (!matchable(low + 1, s, first_row + 1))
+						low++;
+					while (window[head] < low)
+						head++;
+					pending_chain_[s] = chain_of(window[head]);
+				}
 				done_ = true;
 				return;
 			}
 		}
-		if (!track_ && reached_[options_.steps]) {
+		if (!track_ && reached_[steps]) {
 			done_ = true; // the level cannot go higher
 			return;
 		}
@@ -319,25 +436,14 @@ FunnelEvaluator::finish_group()
 	if (!in_group_)
 		return;
 	in_group_ = false;
-	const bool once = (options_.modes & kStrictOnce) != 0;
 	// From the top: a level's new path is built from the settled path of a lower level, which
 	// must still be the one from before this group.
 	for (std::size_t k = top_; k >= 1; k--) {
-		Chain best{};
-		bool have = false;
-		if (once) {
-			for (const auto &c : once_[k])
-				if (!have || better(k, c.chain, best)) {
-					best = c.chain;
-					have = true;
-				}
-			once_[k].clear();
-		} else if (pending_[k]) {
-			best = pending_chain_[k];
-			have = true;
-			pending_[k] = false;
-		}
-		if (!have || (settled_[k] && !better(k, best, Chain{settled_first_[k], k})))
+		if (!pending_[k])
+			continue;
+		pending_[k] = false;
+		const Chain best = pending_chain_[k];
+		if (settled_[k] && !better(k, best, Chain{settled_first_[k], k}))
 			continue;
 		settled_[k] = true;
 		settled_first_[k] = best.first;
@@ -353,19 +459,34 @@ FunnelEvaluator::finish_group()
 std::size_t
 FunnelEvaluator::process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget)
 {
-	std::size_t stop_at = count - pos > budget ? pos + budget : count;
-	while (pos < count && !done_) {
-		finish_group();
-		std::size_t end = pos + 1;
-		while (end < count && events[end].ts == events[pos].ts)
-			end++;
-		process_group(events, pos, end);
-		pos = end;
-		if (pos >= stop_at)
-			break;
+	std::size_t work = 0;
+	while (!done_ && work < budget) {
+		if (!collecting_) {
+			if (pos >= count) {
+				done_ = true;
+				break;
+			}
+			finish_group();
+			begin_group(events[pos].ts);
+			collecting_ = true;
+			// Rows matching no step sort first in their group (only strict_order keeps them).
+			if (events[pos].payload == 0 && any_start_) {
+				done_ = true;
+				break;
+			}
+		}
+		while (pos < count && events[pos].ts == group_ts_ && work < budget) {
+			collect(events[pos].payload);
+			pos++;
+			work++;
+		}
+		if (pos < count && events[pos].ts == group_ts_)
+			break; // the group goes on: next call
+		collecting_ = false;
+		work_ = 0;
+		evaluate_group();
+		work += work_;
 	}
-	if (pos >= count)
-		done_ = true;
 	if (done_)
 		finish_group();
 	return pos;

@@ -106,17 +106,23 @@ private:
 	EventLog log_;
 };
 
-/// Evaluates a funnel over sorted events, resumably: process() handles whole groups of equal
-/// timestamps up to a budget, so the caller can check for interrupts between calls.
+/// Evaluates a funnel over sorted events, resumably: process() does a bounded amount of work
+/// (rows read, matching steps explored) per call, also inside one huge group of equal timestamps,
+/// so the caller can check for interrupts between calls.
 /// With track_steps, it also keeps the timestamps of the reported chain: among the chains that
 /// reach the deepest step, the one with the latest first step, then the earliest timestamps
 /// for steps 2, 3, ... compared in that order.
+///
+/// Work per group of equal timestamps with r rows and S steps: O(r * matched steps per row) to
+/// read it, then O(S) (strict_once: a bipartite matching of steps to rows, O(S^2 * min(r, S))
+/// at worst, since each step keeps only its first S candidate rows). Never exponential.
 class FunnelEvaluator {
 public:
 	FunnelEvaluator(const FunnelOptions &options, bool track_steps, std::pmr::memory_resource *memory);
 
-	/// Processes events[pos..) for at most about `budget` events; returns the new position.
-	/// Stops early (done() true) when a strict mode ends the scan or the last step is reached.
+	/// Processes events[pos..) for about `budget` units of work; returns the new position (which
+	/// may be inside a group of equal timestamps: pass it back unchanged). Stops early (done()
+	/// true) when a strict mode ends the scan or the last step is reached.
 	std::size_t process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget);
 
 	bool
@@ -125,8 +131,7 @@ public:
 		return done_;
 	}
 
-	/// The deepest step reached (0 = step 1 never matched). Call after process() reached the end
-	/// or done().
+	/// The deepest step reached (0 = step 1 never matched). Call once done().
 	std::size_t level() const noexcept;
 
 	/// Writes the timestamps of the reported chain (track_steps only) to `out`, which has room for
@@ -142,39 +147,57 @@ private:
 		std::int64_t first;
 		std::size_t base;
 	};
-	/// strict_once: a chain and the rows of the current group it uses (sorted).
-	struct OnceChain {
-		Chain chain;
-		std::pmr::vector<std::uint32_t> rows;
-	};
 
+	void begin_group(std::int64_t ts);
+	void collect(std::uint64_t mask);
+	void evaluate_group();
 	void finish_group();
-	void process_group(const FunnelEvent *events, std::size_t begin, std::size_t end);
-	bool process_entry(std::size_t step, std::uint32_t row);
-	void offer(std::size_t level, const Chain &c);
-	void offer_once(std::size_t level, OnceChain &&c);
+	bool usable(std::size_t base) const noexcept;
+	Chain chain_of(std::size_t base) const noexcept;
 	bool better(std::size_t level, const Chain &a, const Chain &b) const;
 	bool in_window(std::int64_t first) const noexcept;
 
+	// strict_once: steps matched to distinct candidate rows of the group; matchable(low, high, k):
+	// steps low..high can be, with step high on one of its first k rows.
+	static constexpr std::size_t kAllPositions = ~std::size_t{0};
+	bool augment(std::size_t step, std::size_t only_position);
+	bool assign(std::size_t step, std::uint32_t row);
+	void unmatch(std::size_t step);
+	void clear_matching() noexcept;
+	bool matchable(std::size_t low, std::size_t high, std::size_t high_positions);
+	std::uint32_t candidate(std::size_t step, std::size_t position) const noexcept
+	{
+		return candidates_[(step - 1) * options_.steps + position];
+	}
+
 	FunnelOptions options_;
 	bool track_;
-	std::pmr::memory_resource *memory_;
+	bool once_;    ///< strict_once without strict_increase: rows of a group must be distinct
+	bool collecting_ = false;
 	std::int64_t group_ts_ = 0;
 	bool in_group_ = false;
 	bool any_start_ = false;
 	bool done_ = false;
 	// Per level (1-based): reached ever; the best chain that ended before the current group; the
-	// best chain ending in it (strict_once keeps every chain no other dominates instead).
-	// Only levels 0..steps are initialized (the constructor): most funnels have a few steps, and
-	// an evaluator is made per group.
+	// best chain ending in it. Only levels 0..steps are initialized (the constructor).
 	bool reached_[kLevels];
 	bool settled_[kLevels];
 	std::int64_t settled_first_[kLevels];
 	bool pending_[kLevels];
 	Chain pending_chain_[kLevels];
-	std::pmr::vector<std::pmr::vector<OnceChain>> once_; ///< strict_once only
 	std::pmr::vector<std::int64_t> paths_; ///< track only: settled chain timestamps, kMaxConditions per level
 	std::size_t top_ = 0;                  ///< highest level with a pending chain in the current group
+	// The group being read: rows per step (capped at steps + 1), steps present.
+	std::uint8_t rows_of_step_[kLevels];
+	std::uint64_t present_ = 0;
+	// strict_once: each step's first `steps` candidate rows (compact row numbers), the matching.
+	std::uint32_t group_rows_ = 0; ///< compact numbers given to rows of the group so far
+	std::pmr::vector<std::uint32_t> candidates_; ///< steps x steps
+	std::pmr::vector<std::uint32_t> row_step_;   ///< per compact row: matched step, 0 = free
+	std::pmr::vector<std::uint32_t> row_visit_;  ///< per compact row: last search that visited it
+	std::uint32_t step_row_[kLevels];            ///< per step: matched compact row + 1, 0 = none
+	std::uint32_t search_ = 0;
+	std::size_t work_ = 0; ///< matching steps explored, counted against the budget
 };
 
 } // namespace pg_product_analytics::core

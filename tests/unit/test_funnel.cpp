@@ -59,7 +59,8 @@ evaluate(FunnelState &state, std::size_t budget = 3)
 	while (!ev.done())
 		pos = ev.process(events.data(), events.size(), pos, budget);
 	FunnelEvaluator level_only(state.options(), false, heap());
-	level_only.process(events.data(), events.size(), 0, events.size());
+	for (std::size_t at = 0; !level_only.done();)
+		at = level_only.process(events.data(), events.size(), at, 1 << 16);
 	EXPECT_EQ(level_only.level(), ev.level()) << "level differs with and without tracking";
 	std::vector<std::int64_t> chain(state.options().steps);
 	chain.resize(ev.chain(chain.data()));
@@ -532,4 +533,42 @@ TEST(Funnel, CorruptBytesAreRejected)
 	auto bytes = serialize(s);
 	bytes[4 + 1 + 1 + 8 + 1 + 7] = 0x7f;
 	expect_error(core::ErrorKind::CorruptState, [&] { FunnelState::deserialize(bytes.data(), bytes.size(), heap()); });
+}
+
+TEST(Funnel, MatchesReferenceOnHeavyTies)
+{
+	// Few timestamps, rows matching several steps: the strict_once matching and the strict modes'
+	// stops inside a group of equal timestamps.
+	std::mt19937_64 rng(16);
+	for (std::uint32_t modes : all_valid_modes()) {
+		for (int trial = 0; trial < 1500; trial++) {
+			auto o = options(static_cast<std::int64_t>(rng() % 3), modes, 1 + rng() % 5);
+			std::vector<FunnelEvent> rows;
+			const std::size_t n = rng() % 9;
+			const std::uint64_t all = (std::uint64_t{1} << o.steps) - 1;
+			for (std::size_t i = 0; i < n; i++)
+				rows.push_back({static_cast<std::int64_t>(rng() % 3), rng() % 6 == 0 ? 0 : (rng() & all)});
+			auto state = state_of(o, rows);
+			ASSERT_EQ(evaluate(state, 1 + rng() % 4), reference(rows, o)) << "modes " << modes << " trial " << trial;
+		}
+	}
+}
+
+TEST(Funnel, HugeGroupOfEqualTimestampsIsPolynomial)
+{
+	// 100k rows on one timestamp, each matching every step (or every other step): the answer is
+	// the one of the same group cut to steps + 1 rows of each kind (more identical rows change
+	// nothing), which the brute-force reference computes. Exponential work would not finish.
+	for (std::uint32_t modes : all_valid_modes()) {
+		for (std::uint64_t pattern : {std::uint64_t{0x3f}, std::uint64_t{0x15}}) {
+			auto o = options(10, modes, 6);
+			std::vector<FunnelEvent> small(7, FunnelEvent{5, pattern});
+			small.insert(small.end(), 7, FunnelEvent{5, 0x2a});
+			FunnelState big(o, heap());
+			for (int i = 0; i < 100000; i++)
+				big.add(o, 5, i % 2 == 0 ? pattern : 0x2a);
+			auto state = state_of(o, small);
+			EXPECT_EQ(evaluate(big, 1 << 12).level, reference(small, o).level) << "modes " << modes;
+		}
+	}
 }
