@@ -17,6 +17,7 @@ ActivePeriodsState::serialize(std::uint8_t *out, std::size_t size) const
 {
 	ByteWriter w(out, size);
 	w.header(StateTag::ActivePeriods);
+	write_calendar_key(w, calendar_);
 	log_.serialize(w);
 	w.finish();
 }
@@ -26,9 +27,10 @@ ActivePeriodsState::deserialize(const std::uint8_t *in, std::size_t size, std::p
 {
 	ByteReader r(in, size);
 	r.header(StateTag::ActivePeriods);
-	ActivePeriodsState state(memory);
+	ActivePeriodsState state(read_calendar_key(r), memory);
 	state.log_.deserialize(r, [](const LogEntry &e) { return e.payload == 0; });
 	r.finish();
+	state.compacted_ = state.log_.entries().size() / 2;
 	return state;
 }
 

@@ -19,6 +19,16 @@ EventLog::merge(const EventLog &other)
 }
 
 void
+EventLog::sort_unique()
+{
+	if (!sorted_)
+		std::sort(entries_.begin(), entries_.end());
+	entries_.erase(std::unique(entries_.begin(), entries_.end()), entries_.end());
+	sorted_ = true;
+	reset_sort();
+}
+
+void
 EventLog::reset_sort() noexcept
 {
 	std::pmr::vector<LogEntry>(entries_.get_allocator()).swap(buffer_); // frees the buffer

@@ -53,6 +53,10 @@ public:
 	/// Appends another log; stays sorted (merging the two runs) when both are.
 	void merge(const EventLog &other);
 
+	/// Sorts at once and drops repeated entries: for stores of distinct values (active periods),
+	/// called when they have doubled, so the work is amortized over the rows that grew them.
+	void sort_unique();
+
 	/// Sorts in slices so the caller can check for interrupts between calls: each call sorts one
 	/// block of `budget` entries or merges `budget` entries of a merge pass (a bottom-up merge
 	/// sort through a buffer as large as the log, freed once sorted), and returns true once

@@ -19,8 +19,7 @@ LifecycleState::LifecycleState(const LifecycleRange &range) : range_(range)
 void
 LifecycleState::add(const LifecycleRange &range, std::int64_t period)
 {
-	if (!(range == range_))
-		throw Error(ErrorKind::InvalidArgument, "lifecycle range changed within a group");
+	require_same(range_, range, "lifecycle parameters");
 	if (!have_ || period < first_active_) {
 		first_active_ = period;
 		have_ = true;
@@ -35,8 +34,7 @@ LifecycleState::add(const LifecycleRange &range, std::int64_t period)
 void
 LifecycleState::merge(const LifecycleState &other)
 {
-	if (!(other.range_ == range_))
-		throw Error(ErrorKind::InvalidArgument, "lifecycle range changed within a group");
+	require_same(range_, other.range_, "lifecycle parameters");
 	if (other.have_ && (!have_ || other.first_active_ < first_active_)) {
 		first_active_ = other.first_active_;
 		have_ = true;
@@ -68,6 +66,7 @@ LifecycleState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u64(static_cast<std::uint64_t>(range_.first));
 	w.u8(static_cast<std::uint8_t>(range_.count & 0xff));
 	w.u8(static_cast<std::uint8_t>(range_.count >> 8));
+	write_calendar_key(w, range_.calendar);
 	w.u8(have_ ? 1 : 0);
 	w.u64(static_cast<std::uint64_t>(first_active_));
 	for (auto word : active_)
@@ -84,6 +83,7 @@ LifecycleState::deserialize(const std::uint8_t *in, std::size_t size)
 	range.first = static_cast<std::int64_t>(r.u64());
 	range.count = r.u8();
 	range.count |= static_cast<std::size_t>(r.u8()) << 8;
+	range.calendar = read_calendar_key(r);
 	std::uint8_t have = r.u8();
 	std::int64_t first_active = static_cast<std::int64_t>(r.u64());
 	std::uint64_t words[4];

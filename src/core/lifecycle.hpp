@@ -4,6 +4,8 @@
 // (not active in it, active in the previous one); otherwise not counted (docs/retention.md).
 #pragma once
 
+#include "period.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -13,15 +15,17 @@ inline constexpr std::size_t kMaxLifecyclePeriods = 255;
 
 enum class LifecycleStatus : std::uint8_t { None = 0, New, Returning, Resurrecting, Dormant };
 
-/// The reporting range: periods [first, first + count) of some calendar unit.
+/// The reporting range: periods [first, first + count) of the calendar (unit and zone) the glue
+/// computes periods in.
 struct LifecycleRange {
 	std::int64_t first = 0;
 	std::size_t count = 0;
+	CalendarKey calendar;
 
 	bool
 	operator==(const LifecycleRange &o) const noexcept
 	{
-		return first == o.first && count == o.count;
+		return first == o.first && count == o.count && calendar == o.calendar;
 	}
 };
 
@@ -44,7 +48,7 @@ public:
 	/// The status in period range.first + k, k < range.count.
 	LifecycleStatus status(std::size_t k) const noexcept;
 
-	static constexpr std::size_t kSerializedSize = 4 + 8 + 2 + 1 + 8 + 8 * 4;
+	static constexpr std::size_t kSerializedSize = kHeaderSize + 8 + 2 + kCalendarKeySize + 1 + 8 + 8 * 4;
 	std::size_t
 	serialized_size() const noexcept
 	{

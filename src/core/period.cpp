@@ -49,8 +49,44 @@ parse_period_unit(std::string_view text)
 		if (equal)
 			return u.unit;
 	}
+	std::string hint;
+	if (looks_like_interval(text))
+		hint = "\"" + std::string(text) +
+		       "\" is an interval: calendar periods are named by a unit; for rolling periods pass an interval, "
+		       "e.g. $1::interval.";
 	throw Error(ErrorKind::InvalidArgument,
-	            "unknown period \"" + std::string(text) + "\" (valid periods: day, week, month, quarter, year)");
+	            "unknown period \"" + std::string(text) + "\" (valid periods: day, week, month, quarter, year)", "",
+	            hint);
+}
+
+bool
+looks_like_interval(std::string_view text) noexcept
+{
+	while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+		text.remove_prefix(1);
+	if (text.empty())
+		return false;
+	char c = text.front();
+	return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == '@';
+}
+
+void
+write_calendar_key(ByteWriter &w, const CalendarKey &key)
+{
+	w.u8(static_cast<std::uint8_t>(key.unit));
+	w.u64(key.zone);
+}
+
+CalendarKey
+read_calendar_key(ByteReader &r)
+{
+	CalendarKey key;
+	std::uint8_t unit = r.u8();
+	if (unit < static_cast<std::uint8_t>(PeriodUnit::Day) || unit > static_cast<std::uint8_t>(PeriodUnit::Year))
+		throw_corrupt("bad period unit");
+	key.unit = static_cast<PeriodUnit>(unit);
+	key.zone = r.u64();
+	return key;
 }
 
 std::int64_t

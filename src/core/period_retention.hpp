@@ -3,6 +3,8 @@
 // with periods not yet complete at an "as of" time told apart (docs/retention.md).
 #pragma once
 
+#include "period.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
@@ -20,12 +22,13 @@ struct PeriodRetentionOptions {
 	bool on_or_after = false; ///< r[k] = a return in period k or any later one
 	bool has_as_of = false;   ///< periods not complete at as_of give NULL
 	std::int64_t as_of = 0;   ///< rolling: the time; calendar: the period index of that time
+	CalendarKey calendar;     ///< calendar only: the unit and zone the glue computes periods in
 
 	bool
 	operator==(const PeriodRetentionOptions &o) const noexcept
 	{
 		return rolling == o.rolling && length == o.length && periods == o.periods && on_or_after == o.on_or_after &&
-		       has_as_of == o.has_as_of && as_of == o.as_of;
+		       has_as_of == o.has_as_of && as_of == o.as_of && calendar == o.calendar;
 	}
 };
 
@@ -39,9 +42,14 @@ struct PeriodRetentionResult {
 	std::vector<std::int8_t> values; ///< 1, 0, or -1 for NULL
 };
 
-/// State: the earliest start (its time and, for calendar periods, its period) and the returns,
-/// kept as (period or time, latest time) with consecutive duplicates folded on arrival: one
-/// entry per period for calendar periods arriving in time order.
+/// State: the earliest start (its time and, for calendar periods, its period) and the returns.
+/// Calendar: (period, latest return time in it). Rolling: clusters [first, last] of returns whose
+/// consecutive gaps are at most one period length: a cluster covers exactly the periods of its
+/// returns whatever the start turns out to be, so the returns inside need not be kept. Returns
+/// past period N of the current start only matter as "a later return" (on_or_after), and stay past
+/// it when an earlier start arrives: they become one flag. Compacted as the state grows, so its
+/// size is bounded by the periods the returns span (N + 2 entries for rows in time order), never
+/// by the number of rows.
 class PeriodRetentionState {
 public:
 	PeriodRetentionState(const PeriodRetentionOptions &options, std::pmr::memory_resource *memory);
@@ -62,16 +70,28 @@ public:
 	                                        std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 	struct Return {
-		std::int64_t key;    ///< calendar period, or the time itself for rolling periods
-		std::int64_t latest; ///< latest return time with this key
+		std::int64_t key;    ///< calendar period, or the first return time of a rolling cluster
+		std::int64_t latest; ///< latest return time with this key / in this cluster
 	};
 
+	/// Entries kept (for tests of the bound).
+	std::size_t
+	entries() const noexcept
+	{
+		return returns_.size();
+	}
+
 private:
+	void compact_if_grown();
+	void compact();
+
 	PeriodRetentionOptions options_;
 	bool have_start_ = false;
 	std::int64_t start_ts_ = 0;
 	std::int64_t start_period_ = 0;
+	bool beyond_ = false; ///< a return after period N of the current start
 	std::pmr::vector<Return> returns_;
+	std::size_t compacted_ = 0; ///< entries after the last compaction
 };
 
 } // namespace pg_product_analytics::core

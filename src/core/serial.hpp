@@ -11,6 +11,9 @@
 
 namespace pg_product_analytics::core {
 
+/// Throws ErrorKind::CorruptState with a message that names what was wrong.
+[[noreturn]] void throw_corrupt(const char *what);
+
 /// Identifies which state type a serialized blob holds; a blob of another type is rejected.
 enum class StateTag : std::uint8_t {
 	Retention = 1,
@@ -19,6 +22,8 @@ enum class StateTag : std::uint8_t {
 	PeriodRetention = 4,
 	Lifecycle = 5,
 	ActivePeriods = 6,
+	Cohort = 7,
+	MinMaxBy = 8,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';
@@ -54,6 +59,13 @@ public:
 		for (int i = 0; i < 8; i++)
 			b[i] = static_cast<std::uint8_t>(v >> (8 * i));
 		put(b, 8);
+	}
+
+	/// `n` raw bytes (after their length, written by the caller).
+	void
+	bytes(const std::uint8_t *p, std::size_t n)
+	{
+		put(p, n);
 	}
 
 	/// Throws Internal unless exactly the whole buffer was written: a wrong serialized_size() is a bug.
@@ -94,6 +106,17 @@ public:
 		return v;
 	}
 
+	/// A view of the next `n` bytes (CorruptState if fewer are left); the caller copies them.
+	const std::uint8_t *
+	bytes(std::size_t n)
+	{
+		if (n > size_ - pos_)
+			throw_corrupt("truncated data");
+		const std::uint8_t *p = in_ + pos_;
+		pos_ += n;
+		return p;
+	}
+
 	std::size_t
 	remaining() const noexcept
 	{
@@ -110,8 +133,5 @@ private:
 	std::size_t size_;
 	std::size_t pos_ = 0;
 };
-
-/// Throws ErrorKind::CorruptState with a message that names what was wrong.
-[[noreturn]] void throw_corrupt(const char *what);
 
 } // namespace pg_product_analytics::core

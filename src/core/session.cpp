@@ -4,6 +4,7 @@
 #include "serial.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 namespace pg_product_analytics::core {
@@ -50,7 +51,7 @@ payload_of(bool boundary, std::int32_t day)
 	return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 1) | (boundary ? 0u : 1u);
 }
 
-constexpr std::size_t kSessionHeaderSize = kHeaderSize + 8 + 8 + 1;
+constexpr std::size_t kSessionHeaderSize = kHeaderSize + 8 + 8 + 1 + 8;
 
 } // namespace
 
@@ -68,16 +69,14 @@ SessionStatsState::SessionStatsState(const SessionStatsState &other, std::pmr::m
 void
 SessionStatsState::add(const SessionOptions &options, std::int64_t ts, bool boundary, std::int32_t day)
 {
-	if (!(options == options_))
-		throw Error(ErrorKind::InvalidArgument, "session parameters changed within a group");
+	require_same(options_, options, "session parameters");
 	log_.push(LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
 }
 
 void
 SessionStatsState::merge(const SessionStatsState &other)
 {
-	if (!(other.options_ == options_))
-		throw Error(ErrorKind::InvalidArgument, "session parameters changed within a group");
+	require_same(options_, other.options_, "session parameters");
 	log_.merge(other.log_);
 }
 
@@ -95,6 +94,7 @@ SessionStatsState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u64(static_cast<std::uint64_t>(options_.gap));
 	w.u64(static_cast<std::uint64_t>(options_.max_length));
 	w.u8(options_.split_days ? 1 : 0);
+	w.u64(options_.day_zone);
 	log_.serialize(w);
 	w.finish();
 }
@@ -111,6 +111,9 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	if (split > 1)
 		throw_corrupt("bad midnight flag");
 	options.split_days = split == 1;
+	options.day_zone = r.u64();
+	if (!options.split_days && options.day_zone != 0)
+		throw_corrupt("a midnight zone without the midnight split");
 	try {
 		check_session_options(options);
 	} catch (const Error &) {
@@ -121,6 +124,21 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	    r, [&](const LogEntry &e) { return (e.payload >> 33) == 0 && (options.split_days || (e.payload >> 1) == 0); });
 	r.finish();
 	return state;
+}
+
+void
+SessionStatsScan::close_session(std::int64_t start, std::int64_t last, SessionStats &stats) const
+{
+	// last >= start: the unsigned difference is exact, but may not fit in 64 signed bits.
+	std::uint64_t span = static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(start);
+	if (span > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+		throw Error(ErrorKind::OutOfRange, "session duration out of range",
+		            "A session lasts more than 2^63 - 1 time units (about 292 000 years in microseconds).");
+	auto duration = static_cast<std::int64_t>(span);
+	if (__builtin_add_overflow(stats.total_duration, duration, &stats.total_duration))
+		throw Error(ErrorKind::OutOfRange, "total session duration out of range",
+		            "The sessions of a group last more than 2^63 - 1 time units together.");
+	stats.longest_duration = std::max(stats.longest_duration, duration);
 }
 
 std::size_t
@@ -135,11 +153,7 @@ SessionStatsScan::process(const LogEntry *rows, std::size_t count, std::size_t p
 		bool had_session = cursor_.started;
 		if (session_advance(cursor_, options_, row.ts, boundary, day)) {
 			if (had_session) {
-				// Close the previous session: it lasted from its start to its last row.
-				auto duration = static_cast<std::int64_t>(static_cast<std::uint64_t>(previous_last) -
-				                                          static_cast<std::uint64_t>(previous_start));
-				stats_.total_duration += duration;
-				stats_.longest_duration = std::max(stats_.longest_duration, duration);
+				close_session(previous_start, previous_last, stats_);
 				stats_.bounces += current_events_ == 1;
 			}
 			stats_.sessions++;
@@ -152,14 +166,11 @@ SessionStatsScan::process(const LogEntry *rows, std::size_t count, std::size_t p
 }
 
 SessionStats
-SessionStatsScan::result() const noexcept
+SessionStatsScan::result() const
 {
 	SessionStats s = stats_;
 	if (cursor_.started) {
-		auto duration = static_cast<std::int64_t>(static_cast<std::uint64_t>(cursor_.last_ts) -
-		                                          static_cast<std::uint64_t>(cursor_.start_ts));
-		s.total_duration += duration;
-		s.longest_duration = std::max(s.longest_duration, duration);
+		close_session(cursor_.start_ts, cursor_.last_ts, s);
 		s.bounces += current_events_ == 1;
 	}
 	return s;

@@ -17,11 +17,12 @@ struct SessionOptions {
 	std::int64_t max_length =
 	    -1; ///< > 0, or -1 for no maximum; a row later than this after the session's start starts a new one
 	bool split_days = false; ///< a row on another day (as given per row) starts a new session
+	std::uint64_t day_zone = 0; ///< identity of the zone whose days split_days uses (0: local days)
 
 	bool
 	operator==(const SessionOptions &o) const noexcept
 	{
-		return gap == o.gap && max_length == o.max_length && split_days == o.split_days;
+		return gap == o.gap && max_length == o.max_length && split_days == o.split_days && day_zone == o.day_zone;
 	}
 };
 
@@ -100,14 +101,17 @@ public:
 
 	/// Processes rows[pos..) for at most `budget` rows; returns the new position.
 	std::size_t process(const LogEntry *rows, std::size_t count, std::size_t pos, std::size_t budget);
-	/// The statistics after every row was processed.
-	SessionStats result() const noexcept;
+	/// The statistics after every row was processed. Throws OutOfRange when a duration or the total
+	/// does not fit in 64 bits (sessions spanning about 292 000 years).
+	SessionStats result() const;
 
 private:
 	SessionOptions options_;
 	SessionCursor cursor_{};
 	SessionStats stats_;
 	std::int64_t current_events_ = 0; ///< rows in the current (last) session
+
+	void close_session(std::int64_t start, std::int64_t last, SessionStats &stats) const;
 };
 
 } // namespace pg_product_analytics::core

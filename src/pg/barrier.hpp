@@ -13,20 +13,36 @@
 
 namespace pg_product_analytics::pg {
 
-/// A failure as plain data: safe to keep on the stack across a longjmp.
+/// Copies `text` into `out` (`size` bytes, terminated), cut if needed at a UTF-8 character
+/// boundary: never in the middle of a multibyte character.
+inline void
+copy_clipped(char *out, std::size_t size, const char *text) noexcept
+{
+	std::size_t n = std::strlen(text);
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
+			n--; // text[n] continues a character: cut before its first byte
+	}
+	std::memcpy(out, text, n);
+	out[n] = '\0';
+}
+
+/// A failure as plain data: safe to keep on the stack across a longjmp. Empty detail or hint:
+/// none.
 struct ErrorReport {
 	core::ErrorKind kind;
-	char message[256];
+	char message[1024];
+	char detail[1024];
+	char hint[512];
 
 	void
-	set(core::ErrorKind k, const char *text) noexcept
+	set(core::ErrorKind k, const char *text, const char *detail_text = "", const char *hint_text = "") noexcept
 	{
 		kind = k;
-		std::size_t n = std::strlen(text);
-		if (n >= sizeof(message))
-			n = sizeof(message) - 1;
-		std::memcpy(message, text, n);
-		message[n] = '\0';
+		copy_clipped(message, sizeof(message), text);
+		copy_clipped(detail, sizeof(detail), detail_text);
+		copy_clipped(hint, sizeof(hint), hint_text);
 	}
 };
 
@@ -45,6 +61,8 @@ sqlstate_for(core::ErrorKind kind) noexcept
 		return "XX001"; // data_corrupted
 	case core::ErrorKind::OutOfMemory:
 		return "53200"; // out_of_memory
+	case core::ErrorKind::OutOfRange:
+		return "22003"; // numeric_value_out_of_range
 	case core::ErrorKind::Internal:
 		break;
 	}
@@ -61,7 +79,7 @@ run_captured(F &&f, ErrorReport &report) noexcept
 		f();
 		return true;
 	} catch (const core::Error &e) {
-		report.set(e.kind(), e.what());
+		report.set(e.kind(), e.what(), e.detail().c_str(), e.hint().c_str());
 	} catch (const std::bad_alloc &) {
 		report.set(core::ErrorKind::OutOfMemory, "out of memory");
 	} catch (const std::exception &e) {

@@ -1,6 +1,7 @@
 #include "boundary.hpp"
 
 extern "C" {
+#include "mb/pg_wchar.h"
 #include "utils/elog.h"
 }
 
@@ -10,7 +11,16 @@ void
 report_error(const ErrorReport &report)
 {
 	const char *s = sqlstate_for(report.kind);
-	ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])), errmsg("%s", report.message)));
+	// The barrier cut long texts on UTF-8 boundaries; in another server encoding, clip again to
+	// whole characters of that encoding.
+	auto clip = [](const char *text) {
+		int n = static_cast<int>(strlen(text));
+		return pg_mbcliplen(text, n, n);
+	};
+	ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
+	                errmsg("%.*s", clip(report.message), report.message),
+	                report.detail[0] != '\0' ? errdetail("%.*s", clip(report.detail), report.detail) : 0,
+	                report.hint[0] != '\0' ? errhint("%.*s", clip(report.hint), report.hint) : 0));
 	pg_unreachable();
 }
 

@@ -1,7 +1,8 @@
 // fmgr glue of the cohort family: min_by(value, key) / max_by(value, key), the value at the
-// smallest / largest key. Pure PostgreSQL datum handling (comparison through the types' btree
-// support), so there is no core part: no C++ object is created here, errors are ordinary ereports.
-#include "../core/period.hpp"
+// smallest / largest key (PostgreSQL datums compared through the types' btree support; the core
+// only carries their bytes, core::ByImage), period_index and cohort_period (core::CohortState).
+#include "../core/cohort.hpp"
+#include "aggregate.hpp"
 #include "boundary.hpp"
 #include "time.hpp"
 
@@ -15,6 +16,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(min_by_transfn);
@@ -30,7 +32,7 @@ PG_FUNCTION_INFO_V1(cohort_period_transfn);
 PG_FUNCTION_INFO_V1(cohort_period_combinefn);
 PG_FUNCTION_INFO_V1(cohort_period_serialfn);
 PG_FUNCTION_INFO_V1(cohort_period_deserialfn);
-PG_FUNCTION_INFO_V1(cohort_period_tz_finalfn);
+PG_FUNCTION_INFO_V1(cohort_period_local_transfn);
 PG_FUNCTION_INFO_V1(cohort_period_finalfn);
 }
 
@@ -154,23 +156,18 @@ accumulate(FunctionCallInfo fcinfo, bool largest)
 	PG_RETURN_POINTER(s);
 }
 
-// Serialized: largest u8, have u8, value_null u8, key_type, value_type, collation (u32 each), then
-// key length u32 + bytes, value length u32 + bytes (the datums' images).
+// A datum's image (its bytes) as the core format carries it.
 void
-put(StringInfo buf, const void *p, int n)
+image_of(Datum d, bool byval, int16 len, const std::uint8_t **bytes, std::size_t *size, Datum *scratch)
 {
-	appendBinaryStringInfo(buf, static_cast<const char *>(p), n);
-}
-
-void
-put_datum(StringInfo buf, Datum d, bool byval, int16 len)
-{
-	uint32 n = static_cast<uint32>(byval ? sizeof(Datum) : datumGetSize(d, false, len));
-	put(buf, &n, sizeof(n));
-	if (byval)
-		put(buf, &d, sizeof(Datum));
-	else
-		put(buf, DatumGetPointer(d), static_cast<int>(n));
+	if (byval) {
+		*scratch = d;
+		*bytes = reinterpret_cast<const std::uint8_t *>(scratch);
+		*size = sizeof(Datum);
+	} else {
+		*bytes = reinterpret_cast<const std::uint8_t *>(DatumGetPointer(d));
+		*size = datumGetSize(d, false, len);
+	}
 }
 
 [[noreturn]] void
@@ -180,44 +177,28 @@ corrupt(const char *what)
 	pg_unreachable();
 }
 
-struct Reader {
-	const char *p;
-	const char *end;
-	void
-	get(void *out, size_t n)
-	{
-		if (static_cast<size_t>(end - p) < n)
-			corrupt("truncated data");
-		std::memcpy(out, p, n);
-		p += n;
+// A datum from its image, checked against the type's length rules, copied into the current context.
+Datum
+datum_of(const std::uint8_t *bytes, std::size_t n, bool byval, int16 len)
+{
+	if (byval) {
+		if (n != sizeof(Datum))
+			corrupt("bad by-value datum size");
+		Datum d;
+		std::memcpy(&d, bytes, sizeof(d));
+		return d;
 	}
-	// A datum image, checked against the type's length rules, copied into the current context.
-	Datum
-	datum(bool byval, int16 len)
-	{
-		uint32 n;
-		get(&n, sizeof(n));
-		if (byval) {
-			if (n != sizeof(Datum))
-				corrupt("bad by-value datum size");
-			Datum d;
-			get(&d, sizeof(d));
-			return d;
-		}
-		if (static_cast<size_t>(end - p) < n)
-			corrupt("truncated datum");
-		if (len > 0 && n != static_cast<uint32>(len))
-			corrupt("bad fixed-length datum size");
-		if (len == -1 && (n < VARHDRSZ_SHORT || VARSIZE_ANY(p) != n))
-			corrupt("bad varlena size");
-		if (len == -2 && (n == 0 || strnlen(p, n) != n - 1))
-			corrupt("bad cstring");
-		char *copy = static_cast<char *>(palloc(n));
-		std::memcpy(copy, p, n);
-		p += n;
-		return PointerGetDatum(copy);
-	}
-};
+	const char *p = reinterpret_cast<const char *>(bytes);
+	if (len > 0 && n != static_cast<std::size_t>(len))
+		corrupt("bad fixed-length datum size");
+	if (len == -1 && (n < VARHDRSZ_SHORT || VARSIZE_ANY(p) != n))
+		corrupt("bad varlena size");
+	if (len == -2 && (n == 0 || strnlen(p, n) != n - 1))
+		corrupt("bad cstring");
+	char *copy = static_cast<char *>(palloc(n));
+	std::memcpy(copy, p, n);
+	return PointerGetDatum(copy);
+}
 
 } // namespace
 
@@ -255,65 +236,67 @@ by_combinefn(PG_FUNCTION_ARGS)
 		*left = *right;
 		left->have = false;
 	}
-	if (left->key_type != right->key_type || left->value_type != right->value_type || left->largest != right->largest)
-		elog(ERROR, "min_by/max_by states of different types cannot be combined");
+	if (left->key_type != right->key_type || left->value_type != right->value_type ||
+	    left->largest != right->largest || left->collation != right->collation)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("invalid aggregate state: min_by/max_by states of different types or collations")));
 	if (right->have)
 		offer(left, context, right->key, right->value, right->value_null);
 	PG_RETURN_POINTER(left);
 }
 
-/* by_serialfn(state internal) -> bytea: strict; the datums' images with their lengths. */
+/* by_serialfn(state internal) -> bytea: strict; the core format (core::ByImage): types and the datums' images. */
 extern "C" Datum
 by_serialfn(PG_FUNCTION_ARGS)
 {
 	auto *s = reinterpret_cast<ByState *>(PG_GETARG_POINTER(0));
-	StringInfoData buf;
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
-	uint8 flags[3] = {static_cast<uint8>(s->largest), static_cast<uint8>(s->have), static_cast<uint8>(s->value_null)};
-	put(&buf, flags, 3);
-	put(&buf, &s->key_type, sizeof(Oid));
-	put(&buf, &s->value_type, sizeof(Oid));
-	put(&buf, &s->collation, sizeof(Oid));
+	core::ByImage image;
+	image.largest = s->largest;
+	image.have = s->have;
+	image.value_null = s->value_null;
+	image.key_type = s->key_type;
+	image.value_type = s->value_type;
+	image.collation = s->collation;
+	Datum key_scratch, value_scratch;
 	if (s->have) {
-		put_datum(&buf, s->key, s->key_byval, s->key_len);
+		image_of(s->key, s->key_byval, s->key_len, &image.key, &image.key_size, &key_scratch);
 		if (!s->value_null)
-			put_datum(&buf, s->value, s->value_byval, s->value_len);
+			image_of(s->value, s->value_byval, s->value_len, &image.value, &image.value_size, &value_scratch);
 	}
-	SET_VARSIZE(buf.data, buf.len);
-	PG_RETURN_BYTEA_P(reinterpret_cast<bytea *>(buf.data));
+	std::size_t size = image.serialized_size();
+	std::uint8_t *payload;
+	bytea *out = pg::make_bytea(size, &payload);
+	pg::guard([&] { image.serialize(payload, size); });
+	PG_RETURN_BYTEA_P(out);
 }
 
 /*
  * by_deserialfn(bytes bytea, internal) -> internal
- * Strict. Checks every length against the bytes and the types' length rules (ERROR XX001).
+ * Strict. The core checks the format and every length against the bytes; here the types must
+ * exist and the images follow their length rules (ERROR XX001). The combine function checks the
+ * types against its own state's.
  */
 extern "C" Datum
 by_deserialfn(PG_FUNCTION_ARGS)
 {
 	bytea *in = PG_GETARG_BYTEA_PP(0);
-	Reader r{VARDATA_ANY(in), VARDATA_ANY(in) + VARSIZE_ANY_EXHDR(in)};
-	uint8 flags[3];
-	r.get(flags, 3);
-	Oid key_type, value_type, collation;
-	r.get(&key_type, sizeof(Oid));
-	r.get(&value_type, sizeof(Oid));
-	r.get(&collation, sizeof(Oid));
-	if (flags[0] > 1 || flags[1] > 1 || flags[2] > 1)
-		corrupt("bad flags");
-	if (get_typlen(key_type) == 0 || get_typlen(value_type) == 0)
+	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
+	std::size_t size = VARSIZE_ANY_EXHDR(in);
+	core::ByImage image;
+	pg::guard([&] { image = core::ByImage::deserialize(data, size); });
+	if (get_typlen(image.key_type) == 0 || get_typlen(image.value_type) == 0)
 		corrupt("unknown type");
+	if (image.collation != InvalidOid && !SearchSysCacheExists1(COLLOID, ObjectIdGetDatum(image.collation)))
+		corrupt("unknown collation");
 	auto *s = static_cast<ByState *>(palloc(sizeof(ByState)));
-	init_state(s, flags[0] == 1, value_type, key_type, collation);
-	s->have = flags[1] == 1;
-	s->value_null = flags[2] == 1;
+	init_state(s, image.largest, image.value_type, image.key_type, image.collation);
+	s->have = image.have;
+	s->value_null = image.value_null;
 	if (s->have) {
-		s->key = r.datum(s->key_byval, s->key_len);
+		s->key = datum_of(image.key, image.key_size, s->key_byval, s->key_len);
 		if (!s->value_null)
-			s->value = r.datum(s->value_byval, s->value_len);
+			s->value = datum_of(image.value, image.value_size, s->value_byval, s->value_len);
 	}
-	if (r.p != r.end)
-		corrupt("trailing bytes");
 	PG_RETURN_POINTER(s);
 }
 
@@ -344,16 +327,28 @@ index_result(std::int64_t index)
 }
 
 Datum
+rolling_index(FunctionCallInfo fcinfo, std::int64_t length)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	pg::require_finite(PG_GETARG_TIMESTAMP(0), "rolling period");
+	pg::require_finite(PG_GETARG_TIMESTAMP(1), "rolling period");
+	return index_result(core::rolling_period(PG_GETARG_TIMESTAMP(0), PG_GETARG_TIMESTAMP(1), length));
+}
+
+Datum
 calendar_index(FunctionCallInfo fcinfo, bool with_zone)
 {
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone = with_zone ? pg::zone_arg(fcinfo, 3) : nullptr;
+	pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(2));
+	if (period.rolling) // an interval bound as text: the rolling form (the zone plays no part)
+		return rolling_index(fcinfo, period.length);
+	pg_tz *zone = with_zone ? pg::zone_arg(fcinfo, 3).tz : nullptr;
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	std::int64_t ts = pg::calendar_period_of(unit, PG_GETARG_TIMESTAMP(0), zone);
-	std::int64_t anchor = pg::calendar_period_of(unit, PG_GETARG_TIMESTAMP(1), zone);
+	std::int64_t ts = pg::calendar_period_of(period.unit, PG_GETARG_TIMESTAMP(0), zone);
+	std::int64_t anchor = pg::calendar_period_of(period.unit, PG_GETARG_TIMESTAMP(1), zone);
 	return index_result(ts - anchor);
 }
 
@@ -390,164 +385,94 @@ period_index_rolling(PG_FUNCTION_ARGS)
 	std::int64_t length = pg::interval_micros(PG_GETARG_INTERVAL_P(2), "period");
 	if (length <= 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("period must be positive")));
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	return index_result(core::rolling_period(PG_GETARG_TIMESTAMP(0), PG_GETARG_TIMESTAMP(1), length));
+	return rolling_index(fcinfo, length);
 }
+
+using core::CohortState;
 
 namespace {
 
-// cohort_period's state: the earliest start time, the unit, and the zone's name (NULL: the
-// session's zone), which lives as long as the query: the call site's zone cache in a transition
-// state, the state's own memory after deserialization. Plain data.
-struct CohortState {
-	bool have;
-	core::PeriodUnit unit;
-	Timestamp first;
-	const char *zone;
-};
-
-} // namespace
-
-/*
- * cohort_period_transfn(state internal, ts, period text[, is_start boolean[, time_zone text]])
- * Not strict: state NULL on a group's first row, allocated in the aggregate context. Keeps the
- * earliest ts among rows with is_start true (all rows when omitted); NULL ts or is_start skip the
- * row. NULL period is ERROR 22004; period or zone changing within a group is ERROR 22023.
- */
-extern "C" Datum
-cohort_period_transfn(PG_FUNCTION_ARGS)
+// Arguments: (state, ts, period text[, is_start boolean[, time_zone text]]); timestamptz rows
+// use the zone (NULL or absent: the session's), timestamp rows none.
+Datum
+cohort_period_accumulate(FunctionCallInfo fcinfo, bool local)
 {
 	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	// The zone travels between processes by name; on later rows the cache gives the same pointer.
-	NullableDatum zone_name = pg::optional_arg(fcinfo, 4);
-	const char *zone = zone_name.isnull ? nullptr : pg::zone_ref(fcinfo, DatumGetTextPP(zone_name.value)).name;
-	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
-	if (s == nullptr) {
-		s = static_cast<CohortState *>(MemoryContextAlloc(context, sizeof(CohortState)));
-		*s = CohortState{false, unit, 0, zone};
-	} else if (s->unit != unit || s->zone != zone) {
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("cohort period or time zone changed within a group")));
-	}
-	bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
-	if (!PG_ARGISNULL(1) && start) {
-		Timestamp ts = PG_GETARG_TIMESTAMP(1);
-		if (!s->have || ts < s->first) {
-			s->first = ts;
-			s->have = true;
-		}
-	}
-	PG_RETURN_POINTER(s);
-}
-
-/* cohort_period_combinefn(internal, internal): not strict; the earlier first time wins. */
-extern "C" Datum
-cohort_period_combinefn(PG_FUNCTION_ARGS)
-{
-	MemoryContext context = pg::aggregate_context(fcinfo);
-	auto *left = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
-	auto *right = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(1));
-	if (right == nullptr)
-		PG_RETURN_POINTER(left);
-	if (left == nullptr) {
-		left = static_cast<CohortState *>(MemoryContextAlloc(context, sizeof(CohortState)));
-		*left = *right;
-		PG_RETURN_POINTER(left);
-	}
-	if (right->have && (!left->have || right->first < left->first)) {
-		left->first = right->first;
-		left->have = true;
-	}
-	PG_RETURN_POINTER(left);
-}
-
-/* cohort_period_serialfn(internal) -> bytea: strict; have, unit, first, then the zone name or nothing. */
-extern "C" Datum
-cohort_period_serialfn(PG_FUNCTION_ARGS)
-{
-	auto *s = reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
-	std::size_t zone_length = s->zone != nullptr ? strlen(s->zone) : 0;
-	std::uint8_t *payload;
-	bytea *out = pg::make_bytea(2 + sizeof(Timestamp) + zone_length, &payload);
-	payload[0] = s->have ? 1 : 0;
-	payload[1] = static_cast<std::uint8_t>(s->unit);
-	std::memcpy(payload + 2, &s->first, sizeof(Timestamp));
-	if (zone_length > 0)
-		std::memcpy(payload + 2 + sizeof(Timestamp), s->zone, zone_length);
-	PG_RETURN_BYTEA_P(out);
-}
-
-/* cohort_period_deserialfn(bytea, internal): strict; checks size, flag, unit and zone name (XX001). */
-extern "C" Datum
-cohort_period_deserialfn(PG_FUNCTION_ARGS)
-{
-	bytea *in = PG_GETARG_BYTEA_PP(0);
-	const char *raw = VARDATA_ANY(in);
-	std::size_t size = VARSIZE_ANY_EXHDR(in);
-	if (size < 2 + sizeof(Timestamp) || size > 2 + sizeof(Timestamp) + TZ_STRLEN_MAX)
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: wrong size")));
-	std::size_t zone_length = size - 2 - sizeof(Timestamp);
-	const char *zone = raw + 2 + sizeof(Timestamp);
-	auto unit = static_cast<std::uint8_t>(raw[1]);
-	if (static_cast<std::uint8_t>(raw[0]) > 1 || unit < 1 || unit > 5 || memchr(zone, '\0', zone_length) != nullptr)
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: bad flag, unit or zone")));
-	auto *s = static_cast<CohortState *>(palloc(sizeof(CohortState)));
-	s->have = raw[0] == 1;
-	s->unit = static_cast<core::PeriodUnit>(unit);
-	std::memcpy(&s->first, raw + 2, sizeof(Timestamp));
-	s->zone = zone_length > 0 ? pnstrdup(zone, zone_length) : nullptr;
-	PG_RETURN_POINTER(s);
-}
-
-namespace {
-
-const char *
-unit_name(core::PeriodUnit unit)
-{
-	switch (unit) {
-	case core::PeriodUnit::Day:
-		return "day";
-	case core::PeriodUnit::Week:
-		return "week";
-	case core::PeriodUnit::Month:
-		return "month";
-	case core::PeriodUnit::Quarter:
-		return "quarter";
-	case core::PeriodUnit::Year:
-		break;
-	}
-	return "year";
+	core::CalendarKey key;
+	key.unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
+	pg::Zone zone{nullptr, 0};
+	if (!local)
+		zone = pg::zone_arg(fcinfo, 4);
+	key.zone = zone.id;
+	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
+	const bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
+	const bool take = !PG_ARGISNULL(1) && start; // NULL ts or is_start: skipped
+	const Timestamp ts = take ? PG_GETARG_TIMESTAMP(1) : 0;
+	bool improves = false;
+	pg::guard([&] {
+		if (state == nullptr)
+			state = pg::make_in_context<CohortState>(context, key);
+		improves = state->improves(key, ts) && take;
+	});
+	if (improves) // rarely: the first row, then only earlier ones
+		state->set_first(ts, pg::period_start(key.unit, ts, zone.tz));
+	PG_RETURN_POINTER(state);
 }
 
 } // namespace
 
 /*
- * cohort_period_tz_finalfn(internal) -> timestamptz: the start of the period of the earliest start
- * time, in the state's zone (or the session's): date_trunc(unit, first, zone). NULL when no row
- * was a start. cohort_period_finalfn: the same for timestamp.
+ * cohort_period_transfn(state internal, ts timestamptz, period text[, is_start boolean[, time_zone text]])
+ * cohort_period_local_transfn(state internal, ts timestamp, period text[, is_start boolean])
+ * Not strict: state NULL on a group's first row; a fixed-size state in the aggregate context. Keeps
+ * the earliest ts among rows with is_start true (all rows when omitted) and the start of its
+ * period; NULL ts or is_start skip the row. NULL period is ERROR 22004; period or zone changing
+ * within a group is ERROR 22023; an infinite first start is ERROR 22008.
  */
 extern "C" Datum
-cohort_period_tz_finalfn(PG_FUNCTION_ARGS)
+cohort_period_transfn(PG_FUNCTION_ARGS)
 {
-	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
-	if (s == nullptr || !s->have)
-		PG_RETURN_NULL();
-	Datum unit = CStringGetTextDatum(unit_name(s->unit));
-	if (s->zone != nullptr)
-		return DirectFunctionCall3(timestamptz_trunc_zone, unit, TimestampTzGetDatum(s->first),
-		                           CStringGetTextDatum(s->zone));
-	return DirectFunctionCall2(timestamptz_trunc, unit, TimestampTzGetDatum(s->first));
+	return cohort_period_accumulate(fcinfo, false);
 }
 
+extern "C" Datum
+cohort_period_local_transfn(PG_FUNCTION_ARGS)
+{
+	return cohort_period_accumulate(fcinfo, true);
+}
+
+/* cohort_period_combinefn(internal, internal): not strict; the earlier first start wins. */
+extern "C" Datum
+cohort_period_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine<CohortState>(fcinfo);
+}
+
+/* cohort_period_serialfn(internal) -> bytea: strict; the core format. */
+extern "C" Datum
+cohort_period_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize<CohortState>(fcinfo, "cohort period");
+}
+
+/* cohort_period_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
+extern "C" Datum
+cohort_period_deserialfn(PG_FUNCTION_ARGS)
+{
+	return pg::deserialize<CohortState>(fcinfo);
+}
+
+/*
+ * cohort_period_finalfn(internal) -> timestamptz | timestamp: the start of the period of the
+ * earliest start time (date_trunc(unit, first, zone)); NULL when no row was a start. Not strict.
+ */
 extern "C" Datum
 cohort_period_finalfn(PG_FUNCTION_ARGS)
 {
 	auto *s = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
-	if (s == nullptr || !s->have)
+	if (s == nullptr || !s->have())
 		PG_RETURN_NULL();
-	return DirectFunctionCall2(timestamp_trunc, CStringGetTextDatum(unit_name(s->unit)), TimestampGetDatum(s->first));
+	PG_RETURN_INT64(s->period_start()); // timestamptz and timestamp are both int64 inside
 }

@@ -3,6 +3,7 @@
 #include "../core/funnel.hpp"
 #include "aggregate.hpp"
 #include "boundary.hpp"
+#include "call_site.hpp"
 #include "conditions.hpp"
 #include "time.hpp"
 
@@ -31,33 +32,20 @@ using core::FunnelState;
 
 namespace {
 
-// The last mode text parsed by this call site, kept in fn_extra: rows nearly always carry the
-// same constant, so parsing happens once per query, not per row.
-struct ModeCache {
-	std::uint32_t modes;
-	int length;
-	char text[FLEXIBLE_ARRAY_MEMBER];
-};
-
+// The modes of this call site: rows nearly always carry the same constant, so parsing happens
+// once per query, not per row.
 std::uint32_t
 modes_of(FunctionCallInfo fcinfo, int argno)
 {
 	text *t = PG_GETARG_TEXT_PP(argno);
-	auto *cache = static_cast<ModeCache *>(fcinfo->flinfo->fn_extra);
 	const char *data = VARDATA_ANY(t);
 	int length = VARSIZE_ANY_EXHDR(t);
-	if (cache != nullptr && cache->length == length && std::memcmp(cache->text, data, length) == 0)
-		return cache->modes;
+	pg::CallSite &site = pg::call_site(fcinfo);
+	if (const std::uint32_t *modes = site.modes.find(data, length))
+		return *modes;
 	std::uint32_t modes = 0;
 	pg::guard([&] { modes = core::parse_funnel_modes(std::string_view(data, static_cast<std::size_t>(length))); });
-	if (cache == nullptr || cache->length < length) {
-		cache = static_cast<ModeCache *>(
-		    MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, offsetof(ModeCache, text) + static_cast<std::size_t>(length)));
-		fcinfo->flinfo->fn_extra = cache;
-	}
-	cache->modes = modes;
-	cache->length = length;
-	std::memcpy(cache->text, data, static_cast<std::size_t>(length));
+	site.modes.put(data, length, modes);
 	return modes;
 }
 

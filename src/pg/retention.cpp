@@ -156,7 +156,8 @@ on_or_after(NullableDatum mode)
 
 // Arguments: (state, ts, period, periods, [mode, [is_start, is_return, [time_zone,] [as_of]]]);
 // calendar periods of timestamptz have a time_zone argument before as_of; rolling periods and
-// calendar periods of timestamp (local times, no zone) do not.
+// calendar periods of timestamp (local times, no zone) do not. A calendar period passed as an
+// interval literal (a BI tool binding '7 days' as text) is the rolling form.
 Datum
 period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false)
 {
@@ -165,29 +166,33 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 		ereport(ERROR,
 		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
 	PeriodRetentionOptions options;
-	options.rolling = rolling;
 	int32 periods = PG_GETARG_INT32(3);
 	if (periods < 0)
 		ereport(ERROR,
 		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("number of retention periods must not be negative")));
 	options.periods = static_cast<std::size_t>(periods);
 	options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 4));
-	core::PeriodUnit unit = core::PeriodUnit::Day;
 	pg_tz *zone = nullptr;
 	const int as_of_arg = rolling || local ? 7 : 8;
 	if (rolling) {
 		options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(2), "retention period");
 	} else {
-		unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-		if (!local) {
-			zone = pg::zone_arg(fcinfo, 7);
+		pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(2));
+		rolling = period.rolling;
+		options.length = period.length;
+		options.calendar.unit = period.unit;
+		if (!local && !rolling) {
+			pg::Zone z = pg::zone_arg(fcinfo, 7);
+			zone = z.tz;
+			options.calendar.zone = z.id;
 		}
 	}
+	options.rolling = rolling;
 	NullableDatum as_of = pg::optional_arg(fcinfo, as_of_arg);
 	if (!as_of.isnull) {
 		options.has_as_of = true;
 		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
-		                        : pg::calendar_period_of(unit, DatumGetTimestampTz(as_of.value), zone);
+		                        : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone);
 	}
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
@@ -196,7 +201,9 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 	// Omitted conditions mean "any event"; a NULL condition is false.
 	const bool is_start = PG_NARGS() <= 5 || (!start.isnull && DatumGetBool(start.value));
 	const bool is_return = PG_NARGS() <= 6 || (!ret.isnull && DatumGetBool(ret.value));
-	const std::int64_t period = (skip || rolling) ? 0 : pg::calendar_period_of(unit, ts, zone);
+	if (!skip && rolling)
+		pg::require_finite(ts, "rolling period");
+	const std::int64_t period = (skip || rolling) ? 0 : pg::calendar_period_of(options.calendar.unit, ts, zone);
 	pg::guard([&] {
 		if (state == nullptr)
 			state = pg::make_in_context_with<PeriodRetentionState>(
@@ -315,15 +322,15 @@ lifecycle_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("lifecycle period, range start and number of periods must not be null")));
 	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone = pg::zone_arg(fcinfo, 5);
+	pg::Zone zone = pg::zone_arg(fcinfo, 5);
 	int32 periods = PG_GETARG_INT32(4);
 	if (periods < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
-	LifecycleRange range{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(3), zone),
-	                     static_cast<std::size_t>(periods)};
+	LifecycleRange range{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(3), zone.tz),
+	                     static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}};
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<LifecycleState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
-	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone);
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone.tz);
 	pg::guard([&] {
 		if (state == nullptr)
 			state = pg::make_in_context<LifecycleState>(context, range);
@@ -395,17 +402,18 @@ active_periods_transfn(PG_FUNCTION_ARGS)
 	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg_tz *zone = pg::zone_arg(fcinfo, 3);
+	const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
+	const pg::Zone zone = pg::zone_arg(fcinfo, 3);
+	const core::CalendarKey key{unit, zone.id};
 	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActivePeriodsState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
-	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone);
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone.tz);
 	pg::guard([&] {
 		if (state == nullptr)
 			state = pg::make_in_context_with<ActivePeriodsState>(
-			    context, [&](std::pmr::memory_resource *r) { return ActivePeriodsState(r); });
+			    context, [&](std::pmr::memory_resource *r) { return ActivePeriodsState(key, r); });
 		if (!skip)
-			state->add(period);
+			state->add(key, period);
 	});
 	PG_RETURN_POINTER(state);
 }

@@ -3,6 +3,7 @@
 #include "../core/session.hpp"
 #include "aggregate.hpp"
 #include "boundary.hpp"
+#include "call_site.hpp"
 #include "time.hpp"
 
 #include <cstring>
@@ -46,7 +47,6 @@ enum class TimeKind { TimestampTz, Timestamp, Integer };
 struct SessionPartition {
 	bool initialized;
 	core::SessionOptions options;
-	pg_tz *zone; // of the midnight split (timestamptz)
 	core::SessionCursor cursor;
 };
 
@@ -73,7 +73,9 @@ session_params(FunctionCallInfo fcinfo, TimeKind kind, NullableDatum gap, Nullab
 		                           : pg::interval_micros(DatumGetIntervalP(max_length.value), "maximum session length");
 	if (kind != TimeKind::Integer && !midnight.isnull) {
 		if (kind == TimeKind::TimestampTz) {
-			p.zone = pg::zone_by_name(fcinfo, DatumGetTextPP(midnight.value));
+			pg::Zone zone = pg::zone_by_name(fcinfo, DatumGetTextPP(midnight.value));
+			p.zone = zone.tz;
+			p.options.day_zone = zone.id;
 			p.options.split_days = true;
 		} else {
 			p.options.split_days = DatumGetBool(midnight.value);
@@ -115,14 +117,13 @@ advance(FunctionCallInfo fcinfo, TimeKind kind, SessionPartition *&part)
 	NullableDatum boundary = window_arg(win, 2);
 	const bool is_boundary = !boundary.isnull && DatumGetBool(boundary.value);
 	const std::int64_t day = day_of(p, DatumGetInt64(ts.value));
-	if (part->initialized && (!(p.options == part->options) || p.zone != part->zone))
+	if (part->initialized && !(p.options == part->options))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("session parameters changed within a window partition")));
 	pg::guard([&] {
 		if (!part->initialized) {
 			core::check_session_options(p.options);
 			part->options = p.options;
-			part->zone = p.zone;
 			part->initialized = true;
 		}
 		core::session_advance(part->cursor, part->options, DatumGetInt64(ts.value), is_boundary, day);
@@ -227,7 +228,7 @@ conditional_change_event(PG_FUNCTION_ARGS)
 	Datum previous = WinGetFuncArgInPartition(win, 0, -1, WINDOW_SEEK_CURRENT, false, &previous_isnull, &isout);
 	if (isnull || previous_isnull || isout)
 		PG_RETURN_INT64(*count);
-	auto *eq = static_cast<FmgrInfo *>(fcinfo->flinfo->fn_extra);
+	FmgrInfo *&eq = pg::call_site(fcinfo).equality;
 	if (eq == nullptr) {
 		Oid type = get_fn_expr_argtype(fcinfo->flinfo, 0);
 		TypeCacheEntry *entry = lookup_type_cache(type, TYPECACHE_EQ_OPR_FINFO);
@@ -235,7 +236,6 @@ conditional_change_event(PG_FUNCTION_ARGS)
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
 			                errmsg("could not identify an equality operator for type %s", format_type_be(type))));
 		eq = &entry->eq_opr_finfo;
-		fcinfo->flinfo->fn_extra = eq;
 	}
 	if (!DatumGetBool(FunctionCall2Coll(eq, PG_GET_COLLATION(), previous, current)))
 		(*count)++;
@@ -288,7 +288,9 @@ session_stats_of(FunctionCallInfo fcinfo)
 		pg::guard([&] { pos = scan.process(rows.data(), rows.size(), pos, pg::kInterruptBudget); });
 		CHECK_FOR_INTERRUPTS();
 	}
-	return scan.result();
+	core::SessionStats stats;
+	pg::guard([&] { stats = scan.result(); }); // a duration out of range throws
+	return stats;
 }
 
 Interval *

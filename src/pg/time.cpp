@@ -14,50 +14,60 @@ namespace pg_product_analytics::pg {
 
 namespace {
 
-struct ZoneCache {
-	pg_tz *zone;
-	int length;
-	char name[FLEXIBLE_ARRAY_MEMBER];
-};
+// FNV-1a: the same in every process, never 0 (0 means "no zone").
+std::uint64_t
+zone_identity(const char *name)
+{
+	std::uint64_t h = 14695981039346656037ull;
+	for (const char *p = name; *p != '\0'; p++) {
+		h ^= static_cast<unsigned char>(*p);
+		h *= 1099511628211ull;
+	}
+	return h == 0 ? 1 : h;
+}
+
+Zone
+zone_of(pg_tz *tz)
+{
+	return Zone{tz, zone_identity(pg_get_timezone_name(tz))};
+}
 
 } // namespace
 
-ZoneRef
-zone_ref(FunctionCallInfo fcinfo, text *name)
-{
-	auto *cache = static_cast<ZoneCache *>(fcinfo->flinfo->fn_extra);
-	const char *data = VARDATA_ANY(name);
-	int length = VARSIZE_ANY_EXHDR(name);
-	if (cache != nullptr && cache->length == length && std::memcmp(cache->name, data, length) == 0)
-		return ZoneRef{cache->zone, cache->name};
-	char *cname = text_to_cstring(name);
-	pg_tz *zone = pg_tzset(cname);
-	if (zone == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", cname),
-		                errhint("Use a full time zone name such as 'Europe/Berlin' or 'UTC'.")));
-	cache = static_cast<ZoneCache *>(
-	    MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, offsetof(ZoneCache, name) + static_cast<std::size_t>(length) + 1));
-	cache->zone = zone;
-	cache->length = length;
-	std::memcpy(cache->name, data, static_cast<std::size_t>(length));
-	cache->name[length] = '\0';
-	fcinfo->flinfo->fn_extra = cache;
-	return ZoneRef{zone, cache->name};
-}
-
-pg_tz *
+Zone
 zone_by_name(FunctionCallInfo fcinfo, text *name)
 {
 	if (name == nullptr)
-		return session_timezone;
-	return zone_ref(fcinfo, name).zone;
+		return zone_of(session_timezone);
+	CallSite &site = call_site(fcinfo);
+	const char *data = VARDATA_ANY(name);
+	int length = VARSIZE_ANY_EXHDR(name);
+	if (const Zone *z = site.zones.find(data, length))
+		return *z;
+	char *cname = text_to_cstring(name);
+	pg_tz *tz = pg_tzset(cname);
+	if (tz == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("time zone \"%s\" not recognized", cname),
+		                errhint("Use a full time zone name such as 'Europe/Berlin' or 'UTC'.")));
+	pfree(cname);
+	Zone zone = zone_of(tz);
+	site.zones.put(data, length, zone);
+	return zone;
 }
 
-pg_tz *
+Zone
 zone_arg(FunctionCallInfo fcinfo, int argno)
 {
 	NullableDatum name = optional_arg(fcinfo, argno);
 	return zone_by_name(fcinfo, name.isnull ? nullptr : DatumGetTextPP(name.value));
+}
+
+void
+require_finite(Timestamp ts, const char *what)
+{
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range"),
+		                errdetail("An infinite timestamp has no %s.", what)));
 }
 
 core::PeriodUnit
@@ -68,6 +78,27 @@ period_unit_of(text *name)
 	auto length = static_cast<std::size_t>(VARSIZE_ANY_EXHDR(name));
 	guard([&] { unit = core::parse_period_unit(std::string_view(data, length)); });
 	return unit;
+}
+
+PeriodArg
+period_arg(FunctionCallInfo fcinfo, text *period)
+{
+	const char *data = VARDATA_ANY(period);
+	int length = VARSIZE_ANY_EXHDR(period);
+	if (!core::looks_like_interval(std::string_view(data, static_cast<std::size_t>(length))))
+		return PeriodArg{false, period_unit_of(period), 0};
+	CallSite &site = call_site(fcinfo);
+	if (const std::int64_t *micros = site.intervals.find(data, length))
+		return PeriodArg{true, core::PeriodUnit::Day, *micros};
+	char *literal = text_to_cstring(period);
+	Datum parsed = DirectFunctionCall3(interval_in, CStringGetDatum(literal), ObjectIdGetDatum(InvalidOid),
+	                                   Int32GetDatum(-1));
+	pfree(literal);
+	std::int64_t micros = interval_micros(DatumGetIntervalP(parsed), "period");
+	if (micros <= 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("period must be positive")));
+	site.intervals.put(data, length, micros);
+	return PeriodArg{true, core::PeriodUnit::Day, micros};
 }
 
 namespace {
@@ -92,7 +123,9 @@ fixed_offset_day(Timestamp ts, pg_tz *zone, std::int64_t *julian)
 			return false;
 		offset_seconds = last_offset;
 	}
-	std::int64_t local = ts + static_cast<std::int64_t>(offset_seconds) * USECS_PER_SEC;
+	std::int64_t local;
+	if (__builtin_add_overflow(ts, static_cast<std::int64_t>(offset_seconds) * USECS_PER_SEC, &local))
+		return false; // out of range: the general path reports it
 	std::int64_t days = local / USECS_PER_DAY - (local % USECS_PER_DAY < 0 ? 1 : 0);
 	*julian = days + POSTGRES_EPOCH_JDATE;
 	return *julian >= 0 && *julian <= INT_MAX;
@@ -103,6 +136,7 @@ fixed_offset_day(Timestamp ts, pg_tz *zone, std::int64_t *julian)
 core::LocalDate
 local_date(Timestamp ts, pg_tz *zone)
 {
+	require_finite(ts, "calendar period");
 	std::int64_t julian;
 	if (fixed_offset_day(ts, zone, &julian)) {
 		int year, month, day;
@@ -123,9 +157,54 @@ std::int64_t
 calendar_period_of(core::PeriodUnit unit, Timestamp ts, pg_tz *zone)
 {
 	std::int64_t julian;
+	require_finite(ts, "calendar period");
 	if ((unit == core::PeriodUnit::Day || unit == core::PeriodUnit::Week) && fixed_offset_day(ts, zone, &julian))
 		return core::calendar_period(unit, core::LocalDate{0, 1, julian});
 	return core::calendar_period(unit, local_date(ts, zone));
+}
+
+Timestamp
+period_start(core::PeriodUnit unit, Timestamp ts, pg_tz *zone)
+{
+	require_finite(ts, "calendar period");
+	struct pg_tm tm;
+	fsec_t fsec;
+	int offset;
+	if ((zone != nullptr ? timestamp2tm(ts, &offset, &tm, &fsec, nullptr, zone)
+	                     : timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr)) != 0)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	int julian = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	switch (unit) {
+	case core::PeriodUnit::Day:
+		break;
+	case core::PeriodUnit::Week:
+		julian -= (j2day(julian) + 6) % 7; // back to Monday (j2day: 0 = Sunday)
+		j2date(julian, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+		break;
+	case core::PeriodUnit::Month:
+		tm.tm_mday = 1;
+		break;
+	case core::PeriodUnit::Quarter:
+		tm.tm_mon = (tm.tm_mon - 1) / 3 * 3 + 1;
+		tm.tm_mday = 1;
+		break;
+	case core::PeriodUnit::Year:
+		tm.tm_mon = 1;
+		tm.tm_mday = 1;
+		break;
+	}
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	Timestamp result;
+	int failed;
+	if (zone != nullptr) {
+		offset = DetermineTimeZoneOffset(&tm, zone);
+		failed = tm2timestamp(&tm, 0, &offset, &result);
+	} else {
+		failed = tm2timestamp(&tm, 0, nullptr, &result);
+	}
+	if (failed != 0)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	return result;
 }
 
 } // namespace pg_product_analytics::pg

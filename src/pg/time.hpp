@@ -32,6 +32,7 @@ interval_micros(const Interval *interval, const char *what)
 } // namespace pg_product_analytics::pg
 
 #include "../core/period.hpp"
+#include "call_site.hpp"
 
 extern "C" {
 #include "fmgr.h"
@@ -41,31 +42,42 @@ extern "C" {
 namespace pg_product_analytics::pg {
 
 /// The time zone named `name` (a full name such as 'Europe/Berlin'), or the session's TimeZone
-/// when `name` is NULL. ERROR 22023 for an unknown name. The last lookup is cached in the call
-/// site's fn_extra, so per-row calls with a constant name cost a comparison.
-pg_tz *zone_by_name(FunctionCallInfo fcinfo, text *name);
+/// when `name` is NULL. ERROR 22023 for an unknown name. The call site caches a few zones, so
+/// per-row names (users in different zones) cost a comparison, in constant memory.
+Zone zone_by_name(FunctionCallInfo fcinfo, text *name);
 
 /// The zone named by optional text argument `argno`: the session's TimeZone when it is absent
 /// or NULL.
-pg_tz *zone_arg(FunctionCallInfo fcinfo, int argno);
+Zone zone_arg(FunctionCallInfo fcinfo, int argno);
 
-/// The same lookup, also giving the name as a NUL-terminated string that lives as long as the
-/// call site (the query): equal names on later rows give the same pointer.
-struct ZoneRef {
-	pg_tz *zone;
-	const char *name;
-};
-ZoneRef zone_ref(FunctionCallInfo fcinfo, text *name);
-
-/// The calendar unit named by a period text ('week', 'Months', ...): ERROR 22023 otherwise.
+/// The calendar unit named by a period text ('week', 'Months', ...): ERROR 22023 otherwise; an
+/// interval literal ('7 days') gets a hint naming the rolling form.
 core::PeriodUnit period_unit_of(text *name);
 
+/// A period argument passed as text: a calendar unit ('week'), or an interval literal ('7 days',
+/// what a BI tool sends when it binds an interval parameter as text): a rolling period of that
+/// many microseconds (ERROR 22023 unless positive and without a month part).
+struct PeriodArg {
+	bool rolling;
+	core::PeriodUnit unit;
+	std::int64_t length;
+};
+PeriodArg period_arg(FunctionCallInfo fcinfo, text *period);
+
 /// The local calendar date of ts in `zone`, or of a timestamp without time zone when zone is
-/// NULL. ERROR 22008 when out of range. DST-aware: PostgreSQL's zone rules.
+/// NULL. ERROR 22008 for ±infinity and out-of-range results. DST-aware: PostgreSQL's zone rules.
 core::LocalDate local_date(Timestamp ts, pg_tz *zone);
 
 /// The number of the calendar period of ts in `zone` (see local_date); skips the year and
 /// month when the unit does not need them.
 std::int64_t calendar_period_of(core::PeriodUnit unit, Timestamp ts, pg_tz *zone);
+
+/// The start of the calendar period containing ts: local midnight of its first day in `zone`
+/// (DST-aware, as date_trunc(unit, ts, zone)), or of a timestamp without time zone when zone is
+/// NULL. ERROR 22008 for ±infinity and out-of-range results.
+Timestamp period_start(core::PeriodUnit unit, Timestamp ts, pg_tz *zone);
+
+/// ERROR 22008 when ts is ±infinity: `what` has no calendar or rolling period.
+void require_finite(Timestamp ts, const char *what);
 
 } // namespace pg_product_analytics::pg

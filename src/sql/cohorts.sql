@@ -87,8 +87,8 @@ RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_deserialfn'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION cohort_period_deserialfn(bytea, internal) IS 'deserialization function of cohort_period';
 CREATE FUNCTION cohort_period_tz_finalfn(state internal)
-RETURNS timestamptz AS 'MODULE_PATHNAME', 'cohort_period_tz_finalfn'
-LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+RETURNS timestamptz AS 'MODULE_PATHNAME', 'cohort_period_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION cohort_period_tz_finalfn(internal) IS 'final function of cohort_period';
 CREATE FUNCTION cohort_period_finalfn(state internal)
 RETURNS timestamp AS 'MODULE_PATHNAME', 'cohort_period_finalfn'
@@ -103,19 +103,20 @@ DECLARE
     params text[];
     names text[] := ARRAY['ts', 'period', 'is_start', 'time_zone'];
 BEGIN
-    FOR t IN SELECT * FROM (VALUES ('timestamptz', 4, 'cohort_period_tz_finalfn', 'STABLE'),
-                                   ('timestamp', 3, 'cohort_period_finalfn', 'IMMUTABLE')) v(ts_type, most, finalfn, volatility) LOOP
+    FOR t IN SELECT * FROM (VALUES ('timestamptz', 4, 'cohort_period_tz_finalfn', 'STABLE', 'cohort_period_transfn'),
+                                   ('timestamp', 3, 'cohort_period_finalfn', 'IMMUTABLE', 'cohort_period_local_transfn'))
+                           v(ts_type, most, finalfn, volatility, symbol) LOOP
         params := ARRAY[t.ts_type, 'text', 'boolean', 'text'];
         FOR n IN 2..t.most LOOP
             EXECUTE format($sql$
                 CREATE FUNCTION cohort_period_transfn(state internal, %1$s)
-                RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_transfn'
+                RETURNS internal AS 'MODULE_PATHNAME', %5$L
                 LANGUAGE C CALLED ON NULL INPUT %4$s PARALLEL SAFE;
                 COMMENT ON FUNCTION cohort_period_transfn(internal, %2$s) IS 'transition function of cohort_period';
                 CREATE AGGREGATE cohort_period(%1$s) (
                     SFUNC = cohort_period_transfn,
                     STYPE = internal,
-                    SSPACE = 96,
+                    SSPACE = 48,
                     FINALFUNC = %3$s,
                     COMBINEFUNC = cohort_period_combinefn,
                     SERIALFUNC = cohort_period_serialfn,
@@ -127,7 +128,7 @@ BEGIN
             $sql$,
                 (SELECT string_agg(format('%s %s', names[i], params[i]), ', ' ORDER BY i) FROM generate_series(1, n) i),
                 (SELECT string_agg(params[i], ', ' ORDER BY i) FROM generate_series(1, n) i),
-                t.finalfn, t.volatility);
+                t.finalfn, t.volatility, t.symbol);
         END LOOP;
     END LOOP;
 END

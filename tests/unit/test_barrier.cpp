@@ -36,7 +36,7 @@ TEST(Barrier, NormalReturnReportsNothing)
 TEST(Barrier, CoreErrorKeepsKindAndMessage)
 {
 	for (auto kind : {core::ErrorKind::InvalidArgument, core::ErrorKind::NullParameter, core::ErrorKind::LimitExceeded,
-	                  core::ErrorKind::CorruptState, core::ErrorKind::OutOfMemory, core::ErrorKind::Internal}) {
+	                  core::ErrorKind::CorruptState, core::ErrorKind::OutOfMemory, core::ErrorKind::OutOfRange, core::ErrorKind::Internal}) {
 		auto r = capture_failure([&] { throw core::Error(kind, "some message"); });
 		EXPECT_EQ(r.kind, kind);
 		EXPECT_STREQ(r.message, "some message");
@@ -62,10 +62,42 @@ TEST(Barrier, OtherExceptionsAreInternal)
 
 TEST(Barrier, LongMessagesAreCutAndTerminated)
 {
-	std::string longer(1000, 'x');
-	auto r = capture_failure([&] { throw core::Error(core::ErrorKind::InvalidArgument, longer); });
+	std::string longer(5000, 'x');
+	auto r = capture_failure([&] { throw std::runtime_error(longer); });
 	EXPECT_EQ(std::strlen(r.message), sizeof(r.message) - 1);
 	EXPECT_EQ(std::string(r.message), longer.substr(0, sizeof(r.message) - 1));
+}
+
+TEST(Barrier, DetailAndHintCrossTheBarrier)
+{
+	auto r = capture_failure([&] {
+		throw core::Error(core::ErrorKind::InvalidArgument, "bad thing", "It was bad.", "Do it differently.");
+	});
+	EXPECT_STREQ(r.message, "bad thing");
+	EXPECT_STREQ(r.detail, "It was bad.");
+	EXPECT_STREQ(r.hint, "Do it differently.");
+	auto plain = capture_failure([&] { throw core::Error(core::ErrorKind::InvalidArgument, "bad thing"); });
+	EXPECT_STREQ(plain.detail, "");
+	EXPECT_STREQ(plain.hint, "");
+}
+
+TEST(Barrier, CutsNeverSplitAMultibyteCharacter)
+{
+	// "é" is two bytes and "€" three in UTF-8: at every offset, the cut text is whole characters.
+	for (std::size_t pad = 0; pad < 4; pad++) {
+		std::string text(pad, 'a');
+		while (text.size() < 3000)
+			text += "é€";
+		auto r = capture_failure([&] { throw core::Error(core::ErrorKind::InvalidArgument, text, text, text); });
+		for (const char *cut : {r.message, r.detail, r.hint}) {
+			std::string s(cut);
+			EXPECT_LT(s.size(), 1024u);
+			EXPECT_GT(s.size(), 500u);
+			EXPECT_EQ(text.compare(0, s.size(), s), 0) << "a prefix";
+			unsigned char next = static_cast<unsigned char>(text[s.size()]);
+			EXPECT_NE(next & 0xC0, 0x80) << "cut inside a character at pad " << pad;
+		}
+	}
 }
 
 TEST(Barrier, SqlstatesAreThePromisedOnes)
@@ -75,6 +107,7 @@ TEST(Barrier, SqlstatesAreThePromisedOnes)
 	EXPECT_STREQ(pg::sqlstate_for(core::ErrorKind::LimitExceeded), "54000");
 	EXPECT_STREQ(pg::sqlstate_for(core::ErrorKind::CorruptState), "XX001");
 	EXPECT_STREQ(pg::sqlstate_for(core::ErrorKind::OutOfMemory), "53200");
+	EXPECT_STREQ(pg::sqlstate_for(core::ErrorKind::OutOfRange), "22003");
 	EXPECT_STREQ(pg::sqlstate_for(core::ErrorKind::Internal), "XX000");
 }
 

@@ -39,7 +39,7 @@ TEST(Lifecycle, MatchesDefinitionInAnyOrderAndSplit)
 	std::mt19937_64 rng(51);
 	int counted[5] = {};
 	for (int trial = 0; trial < 20000; trial++) {
-		LifecycleRange range{static_cast<std::int64_t>(rng() % 20) - 10, 1 + rng() % 12};
+		LifecycleRange range{static_cast<std::int64_t>(rng() % 20) - 10, 1 + rng() % 12, {}};
 		std::vector<std::int64_t> periods(rng() % 15);
 		for (auto &p : periods)
 			p = static_cast<std::int64_t>(rng() % 40) - 20;
@@ -63,13 +63,16 @@ TEST(Lifecycle, MatchesDefinitionInAnyOrderAndSplit)
 
 TEST(Lifecycle, LimitsAndCorruptBytes)
 {
-	expect_error(core::ErrorKind::InvalidArgument, [] { LifecycleState s(LifecycleRange{0, 0}); });
-	expect_error(core::ErrorKind::LimitExceeded, [] { LifecycleState s(LifecycleRange{0, 256}); });
-	LifecycleState s(LifecycleRange{5, 255});
-	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(LifecycleRange{6, 255}, 7); });
-	s.add(LifecycleRange{5, 255}, 4);
-	s.add(LifecycleRange{5, 255}, 259);
-	s.add(LifecycleRange{5, 255}, 100);
+	expect_error(core::ErrorKind::InvalidArgument, [] { LifecycleState s(LifecycleRange{0, 0, {}}); });
+	expect_error(core::ErrorKind::LimitExceeded, [] { LifecycleState s(LifecycleRange{0, 256, {}}); });
+	LifecycleState s(LifecycleRange{5, 255, {}});
+	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(LifecycleRange{6, 255, {}}, 7); });
+	// The calendar (unit, zone) is part of the parameters: a change is the same error.
+	expect_error(core::ErrorKind::InvalidArgument,
+	             [&] { s.add(LifecycleRange{5, 255, core::CalendarKey{core::PeriodUnit::Week, 3}}, 7); });
+	s.add(LifecycleRange{5, 255, {}}, 4);
+	s.add(LifecycleRange{5, 255, {}}, 259);
+	s.add(LifecycleRange{5, 255, {}}, 100);
 	EXPECT_EQ(s.status(0), LifecycleStatus::Dormant);
 	EXPECT_EQ(s.status(254), LifecycleStatus::Resurrecting);
 	check_corruption_rejected<LifecycleState>(serialize(s), [](const LifecycleState &x) {

@@ -108,7 +108,7 @@ TEST(PeriodRetention, MatchesReferenceInAnyOrderAndSplit)
 	int retained = 0;
 	for (int trial = 0; trial < 20000; trial++) {
 		auto o = random_options(rng);
-		std::vector<Row> rows(rng() % 25);
+		std::vector<Row> rows(rng() % 60); // past 16 entries: compaction
 		for (auto &r : rows)
 			r = Row{static_cast<std::int64_t>(rng() % 100) - 10, rng() % 4 == 0, rng() % 2 == 0};
 		auto expected = reference(rows, o);
@@ -163,4 +163,37 @@ TEST(PeriodRetention, CorruptBytesAreRejected)
 		x.result(); // must not misbehave on whatever was accepted
 		return true;
 	});
+}
+
+TEST(PeriodRetention, StateIsBoundedByPeriodsNotRows)
+{
+	std::mt19937_64 rng(42);
+	for (bool rolling : {false, true}) {
+		for (bool on_or_after : {false, true}) {
+			PeriodRetentionOptions o;
+			o.rolling = rolling;
+			o.length = rolling ? 10 : 0;
+			o.periods = 5;
+			o.on_or_after = on_or_after;
+			// In time order after the start: at most N + 2 entries (periods 0..N, one cluster each
+			// at worst twice), whatever the row count; returns after period N are one flag.
+			std::vector<Row> rows{{0, true, false}};
+			for (int i = 1; i < 100000; i++)
+				rows.push_back({i % 3 == 0 ? i * 3 : i / 10, false, true});
+			auto s = state_of(rows, o);
+			EXPECT_LE(s.entries(), 2 * (o.periods + 2) + 16) << rolling;
+			EXPECT_TRUE(same(s.result(), reference(rows, o)));
+			// Any order, split and merged: bounded by the periods spanned (200 time units: 20 rolling
+			// lengths, 29 calendar weeks), not by the 5000 rows, and still exact.
+			std::vector<Row> random(5000);
+			for (auto &r : random)
+				r = Row{static_cast<std::int64_t>(rng() % 200), rng() % 50 == 0, rng() % 2 == 0};
+			auto expected = reference(random, o);
+			auto a = state_of(std::vector<Row>(random.begin(), random.begin() + 2500), o);
+			auto b = state_of(std::vector<Row>(random.begin() + 2500, random.end()), o);
+			a.merge(b);
+			EXPECT_LE(a.entries(), 2 * 2 * 30 + 16) << rolling;
+			EXPECT_TRUE(same(a.result(), expected)) << rolling;
+		}
+	}
 }

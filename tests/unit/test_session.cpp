@@ -260,6 +260,9 @@ TEST(SessionStats, OptionsAndCorruptBytes)
 	core::SessionOptions other = o;
 	other.gap = 11;
 	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(other, 1, false, 0); });
+	other = o;
+	other.day_zone = 99; // the midnight split's zone is a parameter too
+	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(other, 1, false, 0); });
 	s.add(o, 1, false, 3);
 	s.add(o, 20, true, 4);
 	check_corruption_rejected<SessionStatsState>(serialize(s), [](const SessionStatsState &x) {
@@ -270,4 +273,29 @@ TEST(SessionStats, OptionsAndCorruptBytes)
 		}
 		return true;
 	});
+}
+
+TEST(SessionStats, DurationsBeyond64BitsAreAnErrorNotAWrap)
+{
+	const std::int64_t lo = std::numeric_limits<std::int64_t>::min(), hi = std::numeric_limits<std::int64_t>::max();
+	core::SessionOptions o;
+	o.gap = hi; // every row joins the session
+	// One session from the smallest to the largest time (gaps of at most 2^63 - 1): 2^64 - 1 units.
+	SessionStatsState one(o, std::pmr::new_delete_resource());
+	for (std::int64_t t : {lo, std::int64_t{-1}, hi - 1, hi})
+		one.add(o, t, false, 0);
+	expect_error(core::ErrorKind::OutOfRange, [&] { stats_of(one); });
+	// Three sessions of 2^62 units each sum to 3 * 2^62: the total does not fit.
+	const std::int64_t m = std::int64_t{1} << 62;
+	core::SessionOptions split = o;
+	split.max_length = m;
+	SessionStatsState three(split, std::pmr::new_delete_resource());
+	for (std::int64_t t : {lo, lo + m, lo + m + 1, lo + m + (m + 1), lo + m + (m + 2), lo + m + m + (m + 2)})
+		three.add(split, t, false, 0);
+	expect_error(core::ErrorKind::OutOfRange, [&] { stats_of(three); });
+	// Right at the limit: one session of exactly 2^63 - 1 units is fine.
+	SessionStatsState edge(o, std::pmr::new_delete_resource());
+	edge.add(o, 0, false, 0);
+	edge.add(o, hi, false, 0);
+	EXPECT_EQ(stats_of(edge).total_duration, hi);
 }

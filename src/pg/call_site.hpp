@@ -1,0 +1,80 @@
+// What one call site (one function call in a query: one FmgrInfo) remembers between rows, in
+// fn_extra: parsed constant arguments (funnel modes, period units), looked-up time zones, an
+// equality function. One struct for every kind, so several caches of one function share fn_extra;
+// fixed size, allocated zeroed once per call site in fn_mcxt (it lives as long as the query), so
+// its memory is constant whatever the rows carry. Plain C-style code, call outside guard().
+#pragma once
+
+#include "../core/period.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+#include "fmgr.h"
+#include "pgtime.h"
+}
+
+namespace pg_product_analytics::pg {
+
+/// A few (key text → value) pairs, replaced round robin. Keys longer than kKeyMax bytes are not
+/// cached (looked up or parsed on every row: correct, only slower).
+template <class Value, int N>
+struct TextCache {
+	static constexpr int kKeyMax = 64;
+	struct Slot {
+		int length; // -1: empty
+		Value value;
+		char key[kKeyMax];
+	};
+	Slot slots[N];
+	int next;
+
+	void
+	init() noexcept
+	{
+		for (auto &s : slots)
+			s.length = -1;
+		next = 0;
+	}
+	const Value *
+	find(const char *data, int length) const noexcept
+	{
+		for (const auto &s : slots)
+			if (s.length == length && std::memcmp(s.key, data, static_cast<std::size_t>(length)) == 0)
+				return &s.value;
+		return nullptr;
+	}
+	void
+	put(const char *data, int length, const Value &value) noexcept
+	{
+		if (length > kKeyMax)
+			return;
+		Slot &s = slots[next];
+		next = (next + 1) % N;
+		s.length = length;
+		s.value = value;
+		std::memcpy(s.key, data, static_cast<std::size_t>(length));
+	}
+};
+
+/// A time zone as the states compare it: PostgreSQL's zone (for the calendar), and a 64-bit
+/// identity that is the same in every process (a hash of the zone's canonical name; 0 for local
+/// times, which have no zone). States keep the identity, never the pointer or the name.
+struct Zone {
+	pg_tz *tz;
+	std::uint64_t id;
+};
+
+struct CallSite {
+	TextCache<Zone, 8> zones;         ///< zones by the name given (per-row zones: users in several zones)
+	TextCache<std::uint32_t, 2> modes; ///< funnel modes
+	TextCache<std::int64_t, 2> intervals; ///< interval literals passed as text: microseconds
+	FmgrInfo *equality; ///< conditional_change_event: the argument type's equality (type cache)
+};
+
+/// The call site's cache, created on first use.
+CallSite &call_site(FunctionCallInfo fcinfo);
+
+} // namespace pg_product_analytics::pg
