@@ -12,7 +12,7 @@ cmd=${1:-}
 profile=${2:-test}
 port=${PPA_PORT:-55432}
 base=/tmp/pg_product_analytics-$port
-bindir=$(pg_config --bindir)
+bindir=$(${PG_CONFIG:-pg_config} --bindir) # PG_CONFIG: another PostgreSQL (the checked build)
 
 as_server_user() {
     if [ "$(id -u)" = 0 ]; then

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: core unit tests (ctest -L unit, also built with ASan and UBSan), pg_regress
-# (make installcheck) and the libpqxx integration tests (ctest -L integration) against a
-# throwaway server, and checks that every SQL example of README.md and docs/ is part of a
-# regression test. Installs what it needs.
+# Runs every test: core unit tests (ctest -L unit, also built with ASan and UBSan), a short
+# libFuzzer run of every deserializer and text parser (scripts/fuzz.sh, PPA_FUZZ_SECONDS per
+# target, default 5), pg_regress (make installcheck) and the libpqxx integration tests (ctest -L
+# integration) against a throwaway server, and checks that every SQL example of README.md and
+# docs/ is part of a regression test. With PPA_CHECKED=1 it also runs pg_regress and the
+# integration tests against a PostgreSQL built with assertions (scripts/checked.sh). Installs what
+# it needs.
 # Exit status is non-zero when anything fails; the last line is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +43,23 @@ tail -n 3 "$log/sanitize"
 count_ctest "$log/sanitize"
 grep -q '100% tests passed' "$log/sanitize" || cat "$log/sanitize"
 
+# A summary line "N passed, N failed" (the last line of a script's log) into the totals.
+count_summary() {
+    local line
+    line=$(tail -n 1 "$1")
+    if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+    else
+        failed=$((failed + 1))
+    fi
+}
+
+echo "== fuzzing (libFuzzer, ${PPA_FUZZ_SECONDS:-5} s per target)"
+scripts/fuzz.sh "${PPA_FUZZ_SECONDS:-5}" >"$log/fuzz" 2>&1 || true
+grep -E '^(ok|FAILED) ' "$log/fuzz" || tail -n 30 "$log/fuzz"
+count_summary "$log/fuzz"
+
 echo "== pg_regress"
 make -s installcheck >"$log/regress" 2>&1 || true
 grep -E '^(test| ) ' "$log/regress" || true
@@ -61,13 +81,14 @@ grep -q '100% tests passed' "$log/integration" || cat "$log/integration"
 
 echo "== docs examples (each one in an expected regression output)"
 python3 scripts/check_docs.py >"$log/docs" 2>&1 || true
-cat "$log/docs"
-line=$(tail -n 1 "$log/docs")
-if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-    passed=$((passed + BASH_REMATCH[1]))
-    failed=$((failed + BASH_REMATCH[2]))
-else
-    failed=$((failed + 1))
+grep -v '^ok ' "$log/docs"
+count_summary "$log/docs"
+
+if [ "${PPA_CHECKED:-0}" = 1 ]; then
+    echo "== memory-checked run (PostgreSQL with assertions; scripts/checked.sh)"
+    scripts/checked.sh >"$log/checked" 2>&1 || true
+    grep -E '^(==|test | )|passed|FAILED|TRAP' "$log/checked" || true
+    count_summary "$log/checked"
 fi
 
 echo

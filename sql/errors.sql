@@ -21,7 +21,8 @@ SELECT pg_temp.error_of($$SELECT g, retention(VARIADIC CASE WHEN g = 2 THEN '{}'
 
 -- Support functions take or return internal, so SQL cannot call them with a forged state
 -- (corrupt serialized states, XX001, are covered by the unit tests).
-SELECT pg_temp.error_of($$SELECT retention_transfn(NULL::internal, ARRAY[true])$$);
+-- (The message differs between PostgreSQL minor versions: only the rejection is compared.)
+SELECT pg_temp.error_of($$SELECT retention_transfn(NULL::internal, ARRAY[true])$$) <> 'no error' AS rejected;
 
 -- The backend is still alive and the function still works.
 SELECT retention(x = 1, x = 2) FROM (VALUES (1), (2)) t(x);

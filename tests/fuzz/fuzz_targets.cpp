@@ -1,0 +1,334 @@
+// libFuzzer targets: every deserializer of an aggregate state and every text parser of the core.
+// One source, one binary per target: PPA_FUZZ_TARGET names the target (scripts/fuzz.sh builds
+// them with clang++ -fsanitize=fuzzer,address,undefined). Properties checked on every input:
+//  - a deserializer either throws core::Error of kind CorruptState or returns a state that
+//    serializes back to exactly the input bytes, and that the state's own algorithms (merge,
+//    sort, evaluate, result) accept without any other failure;
+//  - a text parser either throws InvalidArgument or returns a value within its domain.
+// Built with PPA_FUZZ_SEEDS instead, the same file is a program that writes valid
+// serializations and texts as the seed corpus of each target.
+#include "core/active_periods.hpp"
+#include "core/cohort.hpp"
+#include "core/error.hpp"
+#include "core/funnel.hpp"
+#include "core/lifecycle.hpp"
+#include "core/period.hpp"
+#include "core/period_retention.hpp"
+#include "core/retention.hpp"
+#include "core/session.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory_resource>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace core = pg_product_analytics::core;
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+template <class State>
+Bytes
+bytes_of(const State &s)
+{
+	Bytes b(s.serialized_size());
+	s.serialize(b.data(), b.size());
+	return b;
+}
+
+void
+require(bool ok, const char *what)
+{
+	if (!ok) {
+		std::fprintf(stderr, "fuzz property violated: %s\n", what);
+		std::abort();
+	}
+}
+
+void
+require_round_trip(const Bytes &again, const std::uint8_t *data, std::size_t size)
+{
+	require(again.size() == size && (size == 0 || std::memcmp(again.data(), data, size) == 0),
+	        "a state does not serialize back to the bytes it was read from");
+}
+
+// Runs `f`; a core::Error must be of kind `expected` (anything else escapes and is a finding).
+template <class F>
+void
+expect_only(core::ErrorKind expected, F f)
+{
+	try {
+		f();
+	} catch (const core::Error &e) {
+		require(e.kind() == expected, "an error of an unexpected kind");
+	}
+}
+
+std::pmr::memory_resource *
+heap()
+{
+	return std::pmr::new_delete_resource();
+}
+
+void
+fuzz_retention(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::RetentionState::deserialize(data, size);
+		require_round_trip(bytes_of(s), data, size);
+		std::int32_t out[core::kMaxConditions];
+		s.result(out);
+		s.merge(s);
+	});
+}
+
+void
+fuzz_funnel(const std::uint8_t *data, std::size_t size)
+{
+	bool ok = false;
+	core::FunnelState s(core::FunnelOptions{0, 0, 1}, heap());
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		s = core::FunnelState::deserialize(data, size, heap());
+		ok = true;
+	});
+	if (!ok)
+		return;
+	require_round_trip(bytes_of(s), data, size);
+	while (!s.sort_step(64)) {
+	}
+	for (bool track : {false, true}) {
+		core::FunnelEvaluator ev(s.options(), track, heap());
+		std::size_t pos = 0;
+		while (!ev.done())
+			pos = ev.process(s.events().data(), s.events().size(), pos, 1 + size % 97);
+		std::int64_t chain[core::kMaxConditions];
+		require(ev.chain(chain) <= s.options().steps && ev.level() <= s.options().steps, "level beyond the steps");
+	}
+	core::FunnelState copy(s, heap());
+	copy.merge(s);
+}
+
+void
+fuzz_session_stats(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::SessionStatsState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		while (!s.sort_step(64)) {
+		}
+		core::SessionStatsScan scan(s.options());
+		std::size_t pos = 0;
+		while (pos < s.rows().size())
+			pos = scan.process(s.rows().data(), s.rows().size(), pos, 50);
+		try {
+			scan.result();
+		} catch (const core::Error &e) {
+			require(e.kind() == core::ErrorKind::OutOfRange, "session result failed other than out of range");
+		}
+	});
+}
+
+void
+fuzz_period_retention(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::PeriodRetentionState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		auto r = s.result();
+		require(!r.in_cohort || r.values.size() <= core::kMaxRetentionPeriods + 1, "too many result values");
+		core::PeriodRetentionState copy(s, heap());
+		copy.merge(s);
+		copy.result();
+	});
+}
+
+void
+fuzz_lifecycle(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::LifecycleState::deserialize(data, size);
+		require_round_trip(bytes_of(s), data, size);
+		for (std::size_t k = 0; k < s.range().count; k++)
+			require(static_cast<int>(s.status(k)) <= static_cast<int>(core::LifecycleStatus::Dormant), "bad status");
+		s.merge(s);
+	});
+}
+
+void
+fuzz_active_periods(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::ActivePeriodsState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		core::ActivePeriodsState copy(s, heap());
+		copy.merge(s);
+		while (!copy.sort_step(64)) {
+		}
+		require(copy.count() >= 0, "negative count");
+	});
+}
+
+void
+fuzz_cohort(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::CohortState::deserialize(data, size);
+		require_round_trip(bytes_of(s), data, size);
+		s.merge(s);
+	});
+}
+
+void
+fuzz_min_max_by(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto image = core::ByImage::deserialize(data, size);
+		auto inside = [&](const std::uint8_t *p, std::size_t n) {
+			return p == nullptr || (p >= data && n <= size && p + n <= data + size);
+		};
+		require(inside(image.key, image.key_size) && inside(image.value, image.value_size), "view outside the input");
+		require_round_trip(bytes_of(image), data, size);
+	});
+}
+
+void
+fuzz_funnel_modes(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::InvalidArgument, [&] {
+		std::uint32_t modes = core::parse_funnel_modes(std::string_view(reinterpret_cast<const char *>(data), size));
+		core::check_funnel_options(core::FunnelOptions{0, modes, 1}); // whatever parses is valid
+	});
+}
+
+void
+fuzz_period_unit(const std::uint8_t *data, std::size_t size)
+{
+	std::string_view text(reinterpret_cast<const char *>(data), size);
+	core::looks_like_interval(text);
+	expect_only(core::ErrorKind::InvalidArgument, [&] {
+		auto unit = core::parse_period_unit(text);
+		require(unit >= core::PeriodUnit::Day && unit <= core::PeriodUnit::Year, "unit out of range");
+	});
+}
+
+// ---- seeds: valid serializations and texts -------------------------------------------------------
+
+std::vector<Bytes>
+seeds(const std::string &target)
+{
+	std::vector<Bytes> out;
+	auto text = [&](const char *t) { out.emplace_back(t, t + std::strlen(t)); };
+	if (target == "retention") {
+		core::RetentionState s(3);
+		s.add(3, 5);
+		out.push_back(bytes_of(s));
+	} else if (target == "funnel") {
+		for (std::uint32_t modes : {0u, 1u, 3u, 8u, 9u, 17u}) {
+			core::FunnelState s(core::FunnelOptions{10, modes, 4}, heap());
+			for (std::int64_t t : {1, 1, 2, 5, 5, 5, 9})
+				s.add(core::FunnelOptions{10, modes, 4}, t, static_cast<std::uint64_t>(t % 16));
+			out.push_back(bytes_of(s));
+		}
+	} else if (target == "session_stats") {
+		core::SessionOptions o;
+		o.gap = 5;
+		o.split_days = true;
+		o.day_zone = 77;
+		core::SessionStatsState s(o, heap());
+		for (std::int64_t t : {1, 3, 20, 21, 40})
+			s.add(o, t, t == 21, static_cast<std::int32_t>(t / 10));
+		out.push_back(bytes_of(s));
+	} else if (target == "period_retention") {
+		for (bool rolling : {false, true}) {
+			core::PeriodRetentionOptions o;
+			o.rolling = rolling;
+			o.length = rolling ? 7 : 0;
+			o.periods = 4;
+			o.on_or_after = true;
+			o.calendar = core::CalendarKey{core::PeriodUnit::Week, rolling ? 0u : 99u};
+			core::PeriodRetentionState s(o, heap());
+			for (std::int64_t t : {3, 10, 12, 30, 100})
+				s.add(o, t, t / 7, t == 3, true);
+			out.push_back(bytes_of(s));
+		}
+	} else if (target == "lifecycle") {
+		core::LifecycleRange range{10, 6, core::CalendarKey{core::PeriodUnit::Month, 5}};
+		core::LifecycleState s(range);
+		for (std::int64_t p : {8, 10, 11, 14})
+			s.add(range, p);
+		out.push_back(bytes_of(s));
+	} else if (target == "active_periods") {
+		core::CalendarKey key{core::PeriodUnit::Day, 3};
+		core::ActivePeriodsState s(key, heap());
+		for (std::int64_t p : {5, 3, 5, 9})
+			s.add(key, p);
+		out.push_back(bytes_of(s));
+	} else if (target == "cohort") {
+		core::CalendarKey key{core::PeriodUnit::Week, 12};
+		core::CohortState s(key);
+		out.push_back(bytes_of(s));
+		s.set_first(100, 98);
+		out.push_back(bytes_of(s));
+	} else if (target == "min_max_by") {
+		const std::uint8_t key[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+		const std::uint8_t value[9] = {0x12, 'a', 'b', 'c', 'd'};
+		core::ByImage image;
+		image.have = true;
+		image.key_type = 20;
+		image.value_type = 25;
+		image.collation = 100;
+		image.key = key;
+		image.key_size = 8;
+		image.value = value;
+		image.value_size = 5;
+		out.push_back(bytes_of(image));
+	} else if (target == "funnel_modes") {
+		text("strict_order, allow_reentry");
+		text("strict_once,strict_increase");
+		text("strict_deduplication");
+	} else if (target == "period_unit") {
+		text("week");
+		text("Months");
+		text("7 days");
+	}
+	return out;
+}
+
+} // namespace
+
+#define PPA_STRINGIFY2(x) #x
+#define PPA_STRINGIFY(x) PPA_STRINGIFY2(x)
+#define PPA_CONCAT2(a, b) a##b
+#define PPA_CONCAT(a, b) PPA_CONCAT2(a, b)
+
+#ifdef PPA_FUZZ_SEEDS
+// Writes the seeds of target argv[1] into directory argv[2].
+int
+main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	int n = 0;
+	for (const auto &seed : seeds(argv[1])) {
+		std::string path = std::string(argv[2]) + "/seed-" + std::to_string(n++);
+		FILE *f = std::fopen(path.c_str(), "wb");
+		if (f == nullptr)
+			return 1;
+		std::fwrite(seed.data(), 1, seed.size(), f);
+		std::fclose(f);
+	}
+	return n > 0 ? 0 : 1;
+}
+#else
+extern "C" int
+LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+{
+	PPA_CONCAT(fuzz_, PPA_FUZZ_TARGET)(data, size);
+	return 0;
+}
+#endif
