@@ -1,9 +1,9 @@
--- window_funnel / window_funnel_events: semantics of every mode (docs/funnels.md).
+-- window_funnel / window_funnel_events: semantics of every mode (docs/funnel.md).
 SET TimeZone = 'UTC';
 SET DateStyle = ISO;
 SET IntervalStyle = postgres;
 
--- The examples of docs/funnels.md.
+-- The examples of docs/funnel.md.
 CREATE TABLE clicks (uid int, ts timestamptz, event text);
 INSERT INTO clicks VALUES
     (1, '2024-05-01 10:00', 'view'), (1, '2024-05-01 10:02', 'cart'), (1, '2024-05-01 10:30', 'buy'),

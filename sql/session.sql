@@ -1,10 +1,10 @@
 -- Sessionization window functions: session_number, session_start, conditional_true_event,
--- conditional_change_event (docs/sessions.md).
+-- conditional_change_event (docs/session.md).
 SET TimeZone = 'UTC';
 SET DateStyle = ISO;
 SET IntervalStyle = postgres;
 
--- The examples of docs/sessions.md.
+-- The examples of docs/session.md.
 CREATE TABLE hits (uid int, ts timestamptz, page text, campaign text);
 INSERT INTO hits VALUES
     (1, '2024-03-01 09:00', '/home', 'mail'), (1, '2024-03-01 09:10', '/pricing', 'mail'),

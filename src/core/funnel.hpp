@@ -1,5 +1,5 @@
 // window_funnel / window_funnel_events: the deepest step of an ordered chain of events inside a
-// window anchored at the chain's first step, with ClickHouse's modes (docs/funnels.md).
+// window anchored at the chain's first step, with ClickHouse's modes (docs/funnel.md).
 #pragma once
 
 #include "event_log.hpp"

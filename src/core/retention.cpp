@@ -3,9 +3,11 @@
 #include "error.hpp"
 #include "serial.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace pg_product_analytics::core {
+
 
 RetentionState::RetentionState(std::size_t conditions) : conditions_(conditions)
 {
@@ -58,6 +60,394 @@ RetentionState::deserialize(const std::uint8_t *in, std::size_t size)
 	if ((seen & ~state.valid_bits()) != 0)
 		throw_corrupt("condition bit beyond the condition count");
 	state.seen_ = seen;
+	return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// period_retention
+
+void
+check_period_retention_options(const PeriodRetentionOptions &o)
+{
+	if (o.periods > kMaxRetentionPeriods)
+		throw Error(ErrorKind::LimitExceeded, "too many retention periods: " + std::to_string(o.periods) +
+		                                          " given, the limit is " + std::to_string(kMaxRetentionPeriods));
+	if (o.rolling && o.length <= 0)
+		throw Error(ErrorKind::InvalidArgument, "retention period must be positive");
+}
+
+PeriodRetentionState::PeriodRetentionState(const PeriodRetentionOptions &options, std::pmr::memory_resource *memory)
+    : options_(options), returns_(memory)
+{
+	check_period_retention_options(options);
+}
+
+PeriodRetentionState::PeriodRetentionState(const PeriodRetentionState &other, std::pmr::memory_resource *memory)
+    : options_(other.options_), have_start_(other.have_start_), start_ts_(other.start_ts_),
+      start_period_(other.start_period_), beyond_(other.beyond_), returns_(other.returns_, memory),
+      compacted_(other.compacted_)
+{
+}
+
+void
+PeriodRetentionState::add(const PeriodRetentionOptions &options, std::int64_t ts, std::int64_t period, bool is_start,
+                          bool is_return)
+{
+	require_same(options_, options, "retention parameters");
+	if (is_start && (!have_start_ || ts < start_ts_)) {
+		have_start_ = true;
+		start_ts_ = ts;
+		start_period_ = period;
+	}
+	if (!is_return)
+		return;
+	Return r{options_.rolling ? ts : period, ts};
+	if (!returns_.empty()) {
+		Return &last = returns_.back();
+		// In time order, returns fold into the last entry: its period, or its cluster.
+		if (!options_.rolling && last.key == r.key) {
+			last.latest = std::max(last.latest, ts);
+			return;
+		}
+		if (options_.rolling && ts >= last.key &&
+		    (ts <= last.latest || static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(last.latest) <=
+		                              static_cast<std::uint64_t>(options_.length))) {
+			last.latest = std::max(last.latest, ts);
+			return;
+		}
+	} else {
+		returns_.reserve(8);
+	}
+	returns_.push_back(r);
+	compact_if_grown();
+}
+
+void
+PeriodRetentionState::merge(const PeriodRetentionState &other)
+{
+	require_same(options_, other.options_, "retention parameters");
+	if (other.have_start_ && (!have_start_ || other.start_ts_ < start_ts_)) {
+		have_start_ = true;
+		start_ts_ = other.start_ts_;
+		start_period_ = other.start_period_;
+	}
+	beyond_ = beyond_ || other.beyond_;
+	returns_.insert(returns_.end(), other.returns_.begin(), other.returns_.end());
+	compact_if_grown();
+}
+
+void
+PeriodRetentionState::compact_if_grown()
+{
+	if (returns_.size() > 2 * compacted_ + 16)
+		compact();
+}
+
+void
+PeriodRetentionState::compact()
+{
+	std::sort(returns_.begin(), returns_.end(), [](const Return &a, const Return &b) { return a.key < b.key; });
+	std::size_t out = 0;
+	for (std::size_t i = 0; i < returns_.size(); i++) {
+		const Return &r = returns_[i];
+		if (out > 0) {
+			Return &last = returns_[out - 1];
+			const bool joins = options_.rolling
+			                       ? (r.key <= last.latest || static_cast<std::uint64_t>(r.key) -
+			                                                          static_cast<std::uint64_t>(last.latest) <=
+			                                                      static_cast<std::uint64_t>(options_.length))
+			                       : r.key == last.key;
+			if (joins) {
+				last.latest = std::max(last.latest, r.latest);
+				continue;
+			}
+		}
+		returns_[out++] = r;
+	}
+	returns_.resize(out);
+	if (have_start_) {
+		// Past period N of the current start: one flag. Rolling: from start + (N + 1) * length.
+		const auto next = static_cast<std::int64_t>(options_.periods) + 1;
+		std::int64_t limit, span;
+		const bool fits = options_.rolling ? !__builtin_mul_overflow(next, options_.length, &span) &&
+		                                         !__builtin_add_overflow(start_ts_, span, &limit)
+		                                   : !__builtin_add_overflow(start_period_, next, &limit);
+		while (fits && !returns_.empty() && returns_.back().key >= limit) {
+			returns_.pop_back();
+			beyond_ = true;
+		}
+		if (fits && options_.rolling && !returns_.empty() && returns_.back().latest >= limit) {
+			returns_.back().latest = limit - 1; // the cluster still reaches period N
+			beyond_ = true;
+		}
+	}
+	compacted_ = returns_.size();
+}
+
+PeriodRetentionResult
+PeriodRetentionState::result() const
+{
+	PeriodRetentionResult r;
+	if (!have_start_)
+		return r;
+	r.in_cohort = true;
+	const std::size_t n = options_.periods;
+	std::vector<bool> hit(n + 1, false);
+	bool beyond = beyond_; // a return after period N (for on_or_after)
+	auto mark = [&](std::int64_t low, std::int64_t high) {
+		if (high > static_cast<std::int64_t>(n))
+			beyond = true;
+		for (std::int64_t k = std::max<std::int64_t>(low, 0); k <= high && k <= static_cast<std::int64_t>(n); k++)
+			hit[static_cast<std::size_t>(k)] = true;
+	};
+	for (const auto &ret : returns_) {
+		if (ret.latest < start_ts_)
+			continue; // every return of this entry is before the first start
+		if (options_.rolling) {
+			// A cluster cut at the start still has a return within one length after it.
+			std::int64_t from = std::max(ret.key, start_ts_);
+			mark(rolling_period(from, start_ts_, options_.length),
+			     rolling_period(ret.latest, start_ts_, options_.length));
+		} else if (ret.key >= start_period_) {
+			mark(ret.key - start_period_, ret.key - start_period_);
+		}
+	}
+	r.values.assign(n + 1, 0);
+	bool later = beyond;
+	for (std::size_t k = n + 1; k-- > 0;) {
+		later = later || hit[k];
+		r.values[k] = (options_.on_or_after ? later : hit[k]) ? 1 : 0;
+	}
+	if (options_.has_as_of) {
+		// Period k is complete when the as-of time is in period k + 1 or later.
+		std::int64_t now = options_.rolling ? rolling_period(options_.as_of, start_ts_, options_.length)
+		                                    : options_.as_of - start_period_;
+		for (std::size_t k = 0; k <= n; k++)
+			if (now <= static_cast<std::int64_t>(k))
+				r.values[k] = -1;
+	}
+	return r;
+}
+
+namespace {
+constexpr std::size_t kFixedSize = kHeaderSize + 1 + 8 + 2 + 1 + 1 + 8 + kCalendarKeySize + 1 + 8 + 8 + 1 + 8;
+}
+
+std::size_t
+PeriodRetentionState::serialized_size() const noexcept
+{
+	return kFixedSize + 16 * returns_.size();
+}
+
+void
+PeriodRetentionState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::PeriodRetention);
+	w.u8(options_.rolling ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(options_.length));
+	w.u8(static_cast<std::uint8_t>(options_.periods & 0xff));
+	w.u8(static_cast<std::uint8_t>(options_.periods >> 8));
+	w.u8(options_.on_or_after ? 1 : 0);
+	w.u8(options_.has_as_of ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(options_.as_of));
+	write_calendar_key(w, options_.calendar);
+	w.u8(have_start_ ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(start_ts_));
+	w.u64(static_cast<std::uint64_t>(start_period_));
+	w.u8(beyond_ ? 1 : 0);
+	w.u64(returns_.size());
+	for (const auto &r : returns_) {
+		w.u64(static_cast<std::uint64_t>(r.key));
+		w.u64(static_cast<std::uint64_t>(r.latest));
+	}
+	w.finish();
+}
+
+PeriodRetentionState
+PeriodRetentionState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::PeriodRetention);
+	PeriodRetentionOptions o;
+	std::uint8_t flags[4];
+	flags[0] = r.u8();
+	o.rolling = flags[0] == 1;
+	o.length = static_cast<std::int64_t>(r.u64());
+	o.periods = r.u8();
+	o.periods |= static_cast<std::size_t>(r.u8()) << 8;
+	flags[1] = r.u8();
+	o.on_or_after = flags[1] == 1;
+	flags[2] = r.u8();
+	o.has_as_of = flags[2] == 1;
+	o.as_of = static_cast<std::int64_t>(r.u64());
+	o.calendar = read_calendar_key(r);
+	flags[3] = r.u8();
+	for (auto f : flags)
+		if (f > 1)
+			throw_corrupt("bad flag");
+	try {
+		check_period_retention_options(o);
+	} catch (const Error &) {
+		throw_corrupt("invalid retention options");
+	}
+	PeriodRetentionState state(o, memory);
+	state.have_start_ = flags[3] == 1;
+	state.start_ts_ = static_cast<std::int64_t>(r.u64());
+	state.start_period_ = static_cast<std::int64_t>(r.u64());
+	std::uint8_t beyond = r.u8();
+	if (beyond > 1 || (beyond == 1 && flags[3] == 0))
+		throw_corrupt("bad beyond flag");
+	state.beyond_ = beyond == 1;
+	std::uint64_t count = r.u64();
+	if (count > r.remaining() / 16)
+		throw_corrupt("return count does not match the size");
+	state.returns_.reserve(count);
+	for (std::uint64_t i = 0; i < count; i++) {
+		Return ret{static_cast<std::int64_t>(r.u64()), static_cast<std::int64_t>(r.u64())};
+		if (o.rolling && ret.key > ret.latest)
+			throw_corrupt("rolling cluster ending before it starts");
+		state.returns_.push_back(ret);
+	}
+	r.finish();
+	state.compacted_ = state.returns_.size();
+	return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// lifecycle
+
+LifecycleState::LifecycleState(const LifecycleRange &range) : range_(range)
+{
+	if (range.count == 0)
+		throw Error(ErrorKind::InvalidArgument, "lifecycle needs at least one period");
+	if (range.count > kMaxLifecyclePeriods)
+		throw Error(ErrorKind::LimitExceeded, "too many lifecycle periods: " + std::to_string(range.count) +
+		                                          " given, the limit is " + std::to_string(kMaxLifecyclePeriods));
+}
+
+void
+LifecycleState::add(const LifecycleRange &range, std::int64_t period)
+{
+	require_same(range_, range, "lifecycle parameters");
+	if (!have_ || period < first_active_) {
+		first_active_ = period;
+		have_ = true;
+	}
+	// Bit 0 is the period before the range; periods outside [first - 1, first + count) only
+	// matter through first_active_. The subtraction is done unsigned so it cannot overflow.
+	std::uint64_t bit = static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(range_.first - 1);
+	if (period >= range_.first - 1 && bit <= range_.count)
+		active_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+}
+
+void
+LifecycleState::merge(const LifecycleState &other)
+{
+	require_same(range_, other.range_, "lifecycle parameters");
+	if (other.have_ && (!have_ || other.first_active_ < first_active_)) {
+		first_active_ = other.first_active_;
+		have_ = true;
+	}
+	for (int i = 0; i < 4; i++)
+		active_[i] |= other.active_[i];
+}
+
+LifecycleStatus
+LifecycleState::status(std::size_t k) const noexcept
+{
+	if (!have_)
+		return LifecycleStatus::None;
+	const std::int64_t period = range_.first + static_cast<std::int64_t>(k);
+	const bool now = active(k + 1), before = active(k);
+	if (now) {
+		if (first_active_ == period)
+			return LifecycleStatus::New;
+		return before ? LifecycleStatus::Returning : LifecycleStatus::Resurrecting;
+	}
+	return before ? LifecycleStatus::Dormant : LifecycleStatus::None;
+}
+
+void
+LifecycleState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::Lifecycle);
+	w.u64(static_cast<std::uint64_t>(range_.first));
+	w.u8(static_cast<std::uint8_t>(range_.count & 0xff));
+	w.u8(static_cast<std::uint8_t>(range_.count >> 8));
+	write_calendar_key(w, range_.calendar);
+	w.u8(have_ ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(first_active_));
+	for (auto word : active_)
+		w.u64(word);
+	w.finish();
+}
+
+LifecycleState
+LifecycleState::deserialize(const std::uint8_t *in, std::size_t size)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::Lifecycle);
+	LifecycleRange range;
+	range.first = static_cast<std::int64_t>(r.u64());
+	range.count = r.u8();
+	range.count |= static_cast<std::size_t>(r.u8()) << 8;
+	range.calendar = read_calendar_key(r);
+	std::uint8_t have = r.u8();
+	std::int64_t first_active = static_cast<std::int64_t>(r.u64());
+	std::uint64_t words[4];
+	for (auto &word : words)
+		word = r.u64();
+	r.finish();
+	if (have > 1 || range.count == 0 || range.count > kMaxLifecyclePeriods)
+		throw_corrupt("bad lifecycle flag or range");
+	LifecycleState state(range);
+	state.have_ = have == 1;
+	state.first_active_ = first_active;
+	// No bit beyond the range (bits 0 .. count are used).
+	for (std::size_t b = range.count + 1; b < 256; b++)
+		if ((words[b / 64] >> (b % 64)) & 1u)
+			throw_corrupt("activity bit beyond the range");
+	if (!state.have_ && (words[0] | words[1] | words[2] | words[3]) != 0)
+		throw_corrupt("activity without a first period");
+	for (int i = 0; i < 4; i++)
+		state.active_[i] = words[i];
+	return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// active_periods
+
+std::int64_t
+ActivePeriodsState::count() const noexcept
+{
+	const auto &e = log_.entries();
+	std::int64_t n = 0;
+	for (std::size_t i = 0; i < e.size(); i++)
+		n += i == 0 || e[i].ts != e[i - 1].ts;
+	return n;
+}
+
+void
+ActivePeriodsState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::ActivePeriods);
+	write_calendar_key(w, calendar_);
+	log_.serialize(w);
+	w.finish();
+}
+
+ActivePeriodsState
+ActivePeriodsState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::ActivePeriods);
+	ActivePeriodsState state(read_calendar_key(r), memory);
+	state.log_.deserialize(r, [](const LogEntry &e) { return e.payload == 0; });
+	r.finish();
+	state.compacted_ = state.log_.entries().size() / 2;
 	return state;
 }
 

@@ -1,14 +1,22 @@
-// retention(c1, ..., cN): ClickHouse's existential retention. The state is which conditions were
-// true on at least one row of the group; r[1] = any(c1), r[k] = any(c1) AND any(ck) for k > 1.
+// The retention family (docs/retention.md): retention(c1, ..., cN), ClickHouse's existential
+// retention; period_retention, the cohort triangle's building block; lifecycle, PostHog's
+// new / returning / resurrecting / dormant statuses; active_periods, stickiness.
 #pragma once
 
+#include "event_log.hpp"
 #include "limits.hpp"
+#include "period.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
+#include <vector>
 
 namespace pg_product_analytics::core {
 
+// ---------------------------------------------------------------------------------------------
+// retention(c1, ..., cN): the state is which conditions were true on at least one row of the
+// group; r[1] = any(c1), r[k] = any(c1) AND any(ck) for k > 1.
 /// Invariant: 1 <= conditions() <= kMaxConditions and no bit at or above conditions() is set.
 /// Merging is a bitwise OR, so the result never depends on row order or on how rows are split.
 class RetentionState {
@@ -69,6 +77,232 @@ private:
 
 	std::uint64_t seen_ = 0;
 	std::size_t conditions_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// period_retention: for one user, the cohort period (the period of the first start event) and,
+// for periods k = 0..N after it, whether a return event happened in period k (or in k or later),
+// with periods not yet complete at an "as of" time told apart (docs/retention.md).
+
+inline constexpr std::size_t kMaxRetentionPeriods = 255;
+
+/// Rules of one aggregate call; every row of a group must carry the same (InvalidArgument).
+struct PeriodRetentionOptions {
+	bool rolling = false;     ///< periods of `length` from the first start (else calendar periods given per row)
+	std::int64_t length = 0;  ///< rolling only, > 0
+	std::size_t periods = 0;  ///< N: the result has N + 1 elements, k = 0..N
+	bool on_or_after = false; ///< r[k] = a return in period k or any later one
+	bool has_as_of = false;   ///< periods not complete at as_of give NULL
+	std::int64_t as_of = 0;   ///< rolling: the time; calendar: the period index of that time
+	CalendarKey calendar;     ///< calendar only: the unit and zone the glue computes periods in
+
+	bool
+	operator==(const PeriodRetentionOptions &o) const noexcept
+	{
+		return rolling == o.rolling && length == o.length && periods == o.periods && on_or_after == o.on_or_after &&
+		       has_as_of == o.has_as_of && as_of == o.as_of && calendar == o.calendar;
+	}
+};
+
+/// Throws LimitExceeded above kMaxRetentionPeriods, InvalidArgument for a rolling length <= 0.
+void check_period_retention_options(const PeriodRetentionOptions &options);
+
+/// The result for one user: N + 1 elements, each 1 (returned), 0 (did not) or null (period not
+/// complete at as_of).
+struct PeriodRetentionResult {
+	bool in_cohort = false;          ///< false: the user never did the start event (the SQL result is NULL)
+	std::vector<std::int8_t> values; ///< 1, 0, or -1 for NULL
+};
+
+/// State: the earliest start (its time and, for calendar periods, its period) and the returns.
+/// Calendar: (period, latest return time in it). Rolling: clusters [first, last] of returns whose
+/// consecutive gaps are at most one period length: a cluster covers exactly the periods of its
+/// returns whatever the start turns out to be, so the returns inside need not be kept. Returns
+/// past period N of the current start only matter as "a later return" (on_or_after), and stay past
+/// it when an earlier start arrives: they become one flag. Compacted as the state grows, so its
+/// size is bounded by the periods the returns span (N + 2 entries for rows in time order), never
+/// by the number of rows.
+class PeriodRetentionState {
+public:
+	PeriodRetentionState(const PeriodRetentionOptions &options, std::pmr::memory_resource *memory);
+	PeriodRetentionState(const PeriodRetentionState &other, std::pmr::memory_resource *memory);
+
+	/// One row: its time, its calendar period (ignored for rolling periods), and whether it is a
+	/// start and/or a return event. Throws InvalidArgument if the options differ.
+	void add(const PeriodRetentionOptions &options, std::int64_t ts, std::int64_t period, bool is_start,
+	         bool is_return);
+	void merge(const PeriodRetentionState &other);
+
+	/// Computes the result; O(returns log returns). Does not change the state.
+	PeriodRetentionResult result() const;
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static PeriodRetentionState deserialize(const std::uint8_t *in, std::size_t size,
+	                                        std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+	struct Return {
+		std::int64_t key;    ///< calendar period, or the first return time of a rolling cluster
+		std::int64_t latest; ///< latest return time with this key / in this cluster
+	};
+
+	/// Entries kept (for tests of the bound).
+	std::size_t
+	entries() const noexcept
+	{
+		return returns_.size();
+	}
+
+private:
+	void compact_if_grown();
+	void compact();
+
+	PeriodRetentionOptions options_;
+	bool have_start_ = false;
+	std::int64_t start_ts_ = 0;
+	std::int64_t start_period_ = 0;
+	bool beyond_ = false; ///< a return after period N of the current start
+	std::pmr::vector<Return> returns_;
+	std::size_t compacted_ = 0; ///< entries after the last compaction
+};
+
+// ---------------------------------------------------------------------------------------------
+// lifecycle: PostHog's lifecycle chart per user. For each period of a reporting range the user is
+// new (first activity ever in that period), returning (active in it and in the previous one),
+// resurrecting (active in it, not in the previous one, active at some earlier time) or dormant
+// (not active in it, active in the previous one); otherwise not counted (docs/retention.md).
+
+inline constexpr std::size_t kMaxLifecyclePeriods = 255;
+
+enum class LifecycleStatus : std::uint8_t { None = 0, New, Returning, Resurrecting, Dormant };
+
+/// The reporting range: periods [first, first + count) of the calendar (unit and zone) the glue
+/// computes periods in.
+struct LifecycleRange {
+	std::int64_t first = 0;
+	std::size_t count = 0;
+	CalendarKey calendar;
+
+	bool
+	operator==(const LifecycleRange &o) const noexcept
+	{
+		return first == o.first && count == o.count && calendar == o.calendar;
+	}
+};
+
+/// Plain data (trivially copyable): the user's first active period ever, and which periods of
+/// [range.first - 1, range.first + count) they were active in. Merging is exact (min and OR).
+class LifecycleState {
+public:
+	/// Throws InvalidArgument for 0 periods, LimitExceeded above kMaxLifecyclePeriods.
+	explicit LifecycleState(const LifecycleRange &range);
+
+	/// One active row in `period`. Throws InvalidArgument if the range differs from the group's.
+	void add(const LifecycleRange &range, std::int64_t period);
+	void merge(const LifecycleState &other);
+
+	const LifecycleRange &
+	range() const noexcept
+	{
+		return range_;
+	}
+	/// The status in period range.first + k, k < range.count.
+	LifecycleStatus status(std::size_t k) const noexcept;
+
+	static constexpr std::size_t kSerializedSize = kHeaderSize + 8 + 2 + kCalendarKeySize + 1 + 8 + 8 * 4;
+	std::size_t
+	serialized_size() const noexcept
+	{
+		return kSerializedSize;
+	}
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static LifecycleState deserialize(const std::uint8_t *in, std::size_t size);
+
+private:
+	bool
+	active(std::size_t bit) const noexcept
+	{
+		return (active_[bit / 64] >> (bit % 64)) & 1u;
+	}
+
+	LifecycleRange range_;
+	bool have_ = false;
+	std::int64_t first_active_ = 0;
+	std::uint64_t active_[4] = {}; ///< bit b: active in period range.first - 1 + b
+};
+
+// ---------------------------------------------------------------------------------------------
+// active_periods: the number of distinct calendar periods (e.g. days) with activity in a group:
+// stickiness, "active days per user and week".
+
+/// The periods seen, in the shared row store (period in the time field, payload 0): repeats of
+/// the last period fold on arrival, and the store is compacted to distinct periods whenever it
+/// doubles, so it holds at most about twice the answer, whatever the row count or order.
+class ActivePeriodsState {
+public:
+	ActivePeriodsState(const CalendarKey &calendar, std::pmr::memory_resource *memory)
+	    : calendar_(calendar), log_(memory)
+	{
+	}
+	ActivePeriodsState(const ActivePeriodsState &other, std::pmr::memory_resource *memory)
+	    : calendar_(other.calendar_), log_(other.log_, memory), compacted_(other.compacted_)
+	{
+	}
+
+	/// One active row in `period`. Throws InvalidArgument when the calendar differs from the group's.
+	void
+	add(const CalendarKey &calendar, std::int64_t period)
+	{
+		require_same(calendar_, calendar, "period or time zone");
+		if (!log_.entries().empty() && log_.entries().back().ts == period)
+			return;
+		log_.push(LogEntry{period, 0});
+		compact_if_grown();
+	}
+	void
+	merge(const ActivePeriodsState &other)
+	{
+		require_same(calendar_, other.calendar_, "period or time zone");
+		log_.merge(other.log_);
+		compact_if_grown();
+	}
+	/// Entries kept (for tests of the bound).
+	std::size_t
+	entries() const noexcept
+	{
+		return log_.entries().size();
+	}
+	/// See EventLog::sort_step; count() needs the entries sorted.
+	bool
+	sort_step(std::size_t budget)
+	{
+		return log_.sort_step(budget);
+	}
+	/// Distinct periods; call when sort_step() has returned true.
+	std::int64_t count() const noexcept;
+
+	std::size_t
+	serialized_size() const noexcept
+	{
+		return kHeaderSize + kCalendarKeySize + log_.serialized_size();
+	}
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static ActivePeriodsState deserialize(const std::uint8_t *in, std::size_t size,
+	                                      std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+private:
+	void
+	compact_if_grown()
+	{
+		if (log_.entries().size() > 2 * compacted_ + 64) {
+			log_.sort_unique();
+			compacted_ = log_.entries().size();
+		}
+	}
+
+	CalendarKey calendar_;
+	EventLog log_;
+	std::size_t compacted_ = 0; ///< distinct periods at the last compaction
 };
 
 } // namespace pg_product_analytics::core

@@ -1,6 +1,6 @@
 // Sessionization: a new session starts when the gap to the previous event is strictly greater
 // than `gap`, on a boundary row, when the session would exceed a maximum length, or at midnight
-// in a given time zone (docs/sessions.md). Also conditional_true_event's counter.
+// in a given time zone (docs/session.md). Also conditional_true_event's counter.
 #pragma once
 
 #include "event_log.hpp"

@@ -1,9 +1,6 @@
 // fmgr glue of retention(VARIADIC conds boolean[]) -> integer[]; the algorithm is core/retention.
-#include "../core/active_periods.hpp"
-#include "../core/lifecycle.hpp"
-#include "../core/period.hpp"
-#include "../core/period_retention.hpp"
 #include "../core/retention.hpp"
+#include "../core/period.hpp"
 #include "aggregate.hpp"
 #include "boundary.hpp"
 #include "conditions.hpp"

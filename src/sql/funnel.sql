@@ -1,4 +1,4 @@
--- window_funnel and window_funnel_events   (docs/funnels.md)
+-- window_funnel and window_funnel_events   (docs/funnel.md)
 -- One state for both; timestamptz, timestamp and bigint time; with and without a mode.
 
 CREATE FUNCTION window_funnel_transfn(state internal, "window" interval, ts timestamptz, steps boolean[])

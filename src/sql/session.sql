@@ -1,4 +1,4 @@
--- Sessionization window functions   (docs/sessions.md)
+-- Sessionization window functions   (docs/session.md)
 
 CREATE FUNCTION session_number(ts timestamptz, gap interval, boundary boolean DEFAULT false,
                                max_length interval DEFAULT NULL, midnight_in text DEFAULT NULL)

@@ -7,14 +7,11 @@
 //  - a text parser either throws InvalidArgument or returns a value within its domain.
 // Built with PPA_FUZZ_SEEDS instead, the same file is a program that writes valid
 // serializations and texts as the seed corpus of each target.
-#include "core/active_periods.hpp"
+#include "core/retention.hpp"
 #include "core/cohort.hpp"
 #include "core/error.hpp"
 #include "core/funnel.hpp"
-#include "core/lifecycle.hpp"
 #include "core/period.hpp"
-#include "core/period_retention.hpp"
-#include "core/retention.hpp"
 #include "core/session.hpp"
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // core::ActivePeriodsState: distinct periods in any order and split, serialization, corrupt bytes.
-#include "core/active_periods.hpp"
+#include "core/retention.hpp"
 #include "state_checks.hpp"
 
 #include <gtest/gtest.h>

@@ -76,7 +76,7 @@ state_of(const FunnelOptions &o, const std::vector<FunnelEvent> &rows)
 	return s;
 }
 
-// ---- The reference: the definition in docs/funnels.md, by enumeration ----------------------------
+// ---- The reference: the definition in docs/funnel.md, by enumeration ----------------------------
 
 struct Entry {
 	std::int64_t ts;

@@ -1,6 +1,6 @@
 // core::LifecycleState against the definition on random activity, any order and split, and
 // serialization with corrupt bytes.
-#include "core/lifecycle.hpp"
+#include "core/retention.hpp"
 #include "state_checks.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // core::PeriodRetentionState against a reference written from the definition, for calendar and
 // rolling periods, both modes and as-of times; any input order and split; serialization.
-#include "core/period_retention.hpp"
+#include "core/retention.hpp"
 #include "state_checks.hpp"
 
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
--- Cohort attributes: min_by / max_by (docs/cohorts.md).
+-- Cohort attributes: min_by / max_by (docs/cohort.md).
 SET TimeZone = 'UTC';
 SET DateStyle = ISO;
 
--- The examples of docs/cohorts.md.
+-- The examples of docs/cohort.md.
 CREATE TABLE touches (uid int, ts timestamptz, channel text, country text);
 INSERT INTO touches VALUES
     (1, '2024-04-01 10:00', 'ads', 'DE'), (1, '2024-04-03 09:00', 'mail', 'DE'), (1, '2024-04-09 18:00', 'direct', 'FR'),

@@ -1,4 +1,4 @@
--- Cohort attributes: min_by / max_by   (docs/cohorts.md)
+-- Cohort attributes: min_by / max_by   (docs/cohort.md)
 
 CREATE FUNCTION min_by_transfn(state internal, value anyelement, key anycompatible)
 RETURNS internal AS 'MODULE_PATHNAME', 'min_by_transfn'
