@@ -23,6 +23,29 @@ inline constexpr std::size_t kInterruptBudget = 1 << 16;
 template <class State>
 inline constexpr bool kGrows = std::is_constructible_v<State, const State &, std::pmr::memory_resource *>;
 
+/// The one transition step of every aggregate: takes the group's state (argument 0), or makes it
+/// in the aggregate context on the group's first row with `make(resource)` (a growing State
+/// allocates from the resource; a fixed-size one ignores it), then runs `add(state)` for the row.
+/// Both run inside the barrier; the caller reads and checks the row's arguments before, in plain
+/// C style. Returns the state for PG_RETURN_POINTER.
+template <class State, class Make, class Add>
+State *
+transition(FunctionCallInfo fcinfo, Make &&make, Add &&add)
+{
+	MemoryContext context = aggregate_context(fcinfo);
+	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<State *>(PG_GETARG_POINTER(0));
+	guard([&] {
+		if (state == nullptr) {
+			if constexpr (kGrows<State>)
+				state = make_in_context_with<State>(context, make);
+			else
+				state = make_in_context<State>(context, make(nullptr));
+		}
+		add(*state);
+	});
+	return state;
+}
+
 /// combinefn(state1 internal, state2 internal): not strict; copies state2 into the aggregate
 /// context when state1 is NULL, never keeps a pointer to it.
 template <class State>
@@ -103,3 +126,26 @@ sort_in_slices(State &state)
 }
 
 } // namespace pg_product_analytics::pg
+
+/// Defines the parallel-support entry points of an aggregate whose state is the core type
+/// `State`: <prefix>_combinefn(internal, internal) (not strict), <prefix>_serialfn(internal) ->
+/// bytea (strict; `what` names the state in the size error) and <prefix>_deserialfn(bytea,
+/// internal) (strict; corrupt bytes are ERROR XX001). See combine, serialize and deserialize.
+#define PPA_STATE_SUPPORT_FUNCTIONS(prefix, State, what)                                                              \
+	extern "C" {                                                                                                       \
+	PG_FUNCTION_INFO_V1(prefix##_combinefn);                                                                           \
+	PG_FUNCTION_INFO_V1(prefix##_serialfn);                                                                            \
+	PG_FUNCTION_INFO_V1(prefix##_deserialfn);                                                                          \
+	}                                                                                                                  \
+	extern "C" Datum prefix##_combinefn(PG_FUNCTION_ARGS)                                                              \
+	{                                                                                                                  \
+		return pg_product_analytics::pg::combine<State>(fcinfo);                                                       \
+	}                                                                                                                  \
+	extern "C" Datum prefix##_serialfn(PG_FUNCTION_ARGS)                                                               \
+	{                                                                                                                  \
+		return pg_product_analytics::pg::serialize<State>(fcinfo, what);                                               \
+	}                                                                                                                  \
+	extern "C" Datum prefix##_deserialfn(PG_FUNCTION_ARGS)                                                             \
+	{                                                                                                                  \
+		return pg_product_analytics::pg::deserialize<State>(fcinfo);                                                   \
+	}

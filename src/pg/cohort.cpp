@@ -29,9 +29,6 @@ PG_FUNCTION_INFO_V1(period_index_calendar_tz);
 PG_FUNCTION_INFO_V1(period_index_calendar);
 PG_FUNCTION_INFO_V1(period_index_rolling);
 PG_FUNCTION_INFO_V1(cohort_period_transfn);
-PG_FUNCTION_INFO_V1(cohort_period_combinefn);
-PG_FUNCTION_INFO_V1(cohort_period_serialfn);
-PG_FUNCTION_INFO_V1(cohort_period_deserialfn);
 PG_FUNCTION_INFO_V1(cohort_period_local_transfn);
 PG_FUNCTION_INFO_V1(cohort_period_finalfn);
 }
@@ -397,7 +394,6 @@ namespace {
 Datum
 cohort_period_accumulate(FunctionCallInfo fcinfo, bool local)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	core::CalendarKey key;
@@ -406,16 +402,13 @@ cohort_period_accumulate(FunctionCallInfo fcinfo, bool local)
 	if (!local)
 		zone = pg::zone_arg(fcinfo, 4);
 	key.zone = zone.id;
-	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<CohortState *>(PG_GETARG_POINTER(0));
 	const bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
 	const bool take = !PG_ARGISNULL(1) && start; // NULL ts or is_start: skipped
 	const Timestamp ts = take ? PG_GETARG_TIMESTAMP(1) : 0;
 	bool improves = false;
-	pg::guard([&] {
-		if (state == nullptr)
-			state = pg::make_in_context<CohortState>(context, key);
-		improves = state->improves(key, ts) && take;
-	});
+	CohortState *state = pg::transition<CohortState>(
+	    fcinfo, [&](std::pmr::memory_resource *) { return CohortState(key); },
+	    [&](CohortState &s) { improves = s.improves(key, ts) && take; });
 	if (improves) // rarely: the first row, then only earlier ones
 		state->set_first(ts, pg::period_start(key.unit, ts, zone.tz));
 	PG_RETURN_POINTER(state);
@@ -443,26 +436,7 @@ cohort_period_local_transfn(PG_FUNCTION_ARGS)
 	return cohort_period_accumulate(fcinfo, true);
 }
 
-/* cohort_period_combinefn(internal, internal): not strict; the earlier first start wins. */
-extern "C" Datum
-cohort_period_combinefn(PG_FUNCTION_ARGS)
-{
-	return pg::combine<CohortState>(fcinfo);
-}
-
-/* cohort_period_serialfn(internal) -> bytea: strict; the core format. */
-extern "C" Datum
-cohort_period_serialfn(PG_FUNCTION_ARGS)
-{
-	return pg::serialize<CohortState>(fcinfo, "cohort period");
-}
-
-/* cohort_period_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
-extern "C" Datum
-cohort_period_deserialfn(PG_FUNCTION_ARGS)
-{
-	return pg::deserialize<CohortState>(fcinfo);
-}
+PPA_STATE_SUPPORT_FUNCTIONS(cohort_period, CohortState, "cohort period")
 
 /*
  * cohort_period_finalfn(internal) -> timestamptz | timestamp: the start of the period of the

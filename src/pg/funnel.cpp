@@ -17,9 +17,6 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(window_funnel_transfn);
 PG_FUNCTION_INFO_V1(window_funnel_int_transfn);
-PG_FUNCTION_INFO_V1(window_funnel_combinefn);
-PG_FUNCTION_INFO_V1(window_funnel_serialfn);
-PG_FUNCTION_INFO_V1(window_funnel_deserialfn);
 PG_FUNCTION_INFO_V1(window_funnel_finalfn);
 PG_FUNCTION_INFO_V1(window_funnel_events_finalfn);
 }
@@ -54,7 +51,6 @@ modes_of(FunctionCallInfo fcinfo, int argno)
 Datum
 accumulate(FunctionCallInfo fcinfo, std::int64_t window)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
 	const bool has_mode = PG_NARGS() == 5;
 	const int ts_arg = has_mode ? 3 : 2;
 	const int steps_arg = ts_arg + 1;
@@ -67,17 +63,14 @@ accumulate(FunctionCallInfo fcinfo, std::int64_t window)
 	options.modes = has_mode ? modes_of(fcinfo, 2) : 0;
 	pg::ConditionMask row = pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
 	options.steps = row.count;
-	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<FunnelState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(ts_arg); // a row without a timestamp is not an event
 	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(ts_arg);
-	pg::guard([&] {
-		if (state == nullptr)
-			state = pg::make_in_context_with<FunnelState>(
-			    context, [&](std::pmr::memory_resource *r) { return FunnelState(options, r); });
-		if (!skip)
-			state->add(options, ts, row.mask);
-	});
-	PG_RETURN_POINTER(state);
+	PG_RETURN_POINTER(pg::transition<FunnelState>(
+	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelState(options, r); },
+	    [&](FunnelState &state) {
+		    if (!skip)
+			    state.add(options, ts, row.mask);
+	    }));
 }
 
 // Sorts the state and runs the evaluator in slices, checking for interrupts between slices (no
@@ -109,6 +102,8 @@ evaluate(FunnelState *state, bool track_steps)
 
 } // namespace
 
+PPA_STATE_SUPPORT_FUNCTIONS(window_funnel, FunnelState, "funnel")
+
 /*
  * window_funnel_transfn(state internal, window interval, [mode text,] ts timestamp[tz], steps boolean[])
  * Not strict: state is NULL on a group's first row; allocated in the aggregate context. NULL
@@ -132,27 +127,6 @@ window_funnel_int_transfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel window must not be null")));
 	return accumulate(fcinfo, PG_GETARG_INT64(1));
-}
-
-/* window_funnel_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
-extern "C" Datum
-window_funnel_combinefn(PG_FUNCTION_ARGS)
-{
-	return pg::combine<FunnelState>(fcinfo);
-}
-
-/* window_funnel_serialfn(internal) -> bytea: strict; over 1 GB is ERROR 54000. */
-extern "C" Datum
-window_funnel_serialfn(PG_FUNCTION_ARGS)
-{
-	return pg::serialize<FunnelState>(fcinfo, "funnel");
-}
-
-/* window_funnel_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
-extern "C" Datum
-window_funnel_deserialfn(PG_FUNCTION_ARGS)
-{
-	return pg::deserialize<FunnelState>(fcinfo);
 }
 
 /*

@@ -16,26 +16,14 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(retention_transfn);
 PG_FUNCTION_INFO_V1(retention_args_transfn);
-PG_FUNCTION_INFO_V1(retention_combinefn);
-PG_FUNCTION_INFO_V1(retention_serialfn);
-PG_FUNCTION_INFO_V1(retention_deserialfn);
 PG_FUNCTION_INFO_V1(retention_finalfn);
 PG_FUNCTION_INFO_V1(period_retention_transfn);
 PG_FUNCTION_INFO_V1(period_retention_rolling_transfn);
 PG_FUNCTION_INFO_V1(period_retention_local_transfn);
-PG_FUNCTION_INFO_V1(period_retention_combinefn);
-PG_FUNCTION_INFO_V1(period_retention_serialfn);
-PG_FUNCTION_INFO_V1(period_retention_deserialfn);
 PG_FUNCTION_INFO_V1(period_retention_finalfn);
 PG_FUNCTION_INFO_V1(lifecycle_transfn);
-PG_FUNCTION_INFO_V1(lifecycle_combinefn);
-PG_FUNCTION_INFO_V1(lifecycle_serialfn);
-PG_FUNCTION_INFO_V1(lifecycle_deserialfn);
 PG_FUNCTION_INFO_V1(lifecycle_finalfn);
 PG_FUNCTION_INFO_V1(active_periods_transfn);
-PG_FUNCTION_INFO_V1(active_periods_combinefn);
-PG_FUNCTION_INFO_V1(active_periods_serialfn);
-PG_FUNCTION_INFO_V1(active_periods_deserialfn);
 PG_FUNCTION_INFO_V1(active_periods_finalfn);
 }
 
@@ -44,17 +32,13 @@ namespace pg = pg_product_analytics::pg;
 
 namespace {
 
-// Adds one row to the group's state, creating the state in the aggregate context on the first row.
+// Adds one row to the group's state.
 inline Datum
-accumulate(FunctionCallInfo fcinfo, MemoryContext context, pg::ConditionMask row)
+accumulate(FunctionCallInfo fcinfo, pg::ConditionMask row)
 {
-	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<RetentionState *>(PG_GETARG_POINTER(0));
-	pg::guard([&] {
-		if (state == nullptr)
-			state = pg::make_in_context<RetentionState>(context, row.count);
-		state->add(row.count, row.mask);
-	});
-	PG_RETURN_POINTER(state);
+	PG_RETURN_POINTER(pg::transition<RetentionState>(
+	    fcinfo, [&](std::pmr::memory_resource *) { return RetentionState(row.count); },
+	    [&](RetentionState &state) { state.add(row.count, row.mask); }));
 }
 
 } // namespace
@@ -67,10 +51,9 @@ accumulate(FunctionCallInfo fcinfo, MemoryContext context, pg::ConditionMask row
 extern "C" Datum
 retention_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("conditions array must not be null")));
-	return accumulate(fcinfo, context, pg::read_conditions(PG_GETARG_ARRAYTYPE_P(1)));
+	return accumulate(fcinfo, pg::read_conditions(PG_GETARG_ARRAYTYPE_P(1)));
 }
 
 /*
@@ -81,30 +64,10 @@ retention_transfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 retention_args_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
-	return accumulate(fcinfo, context, pg::read_condition_args(fcinfo, 1));
+	return accumulate(fcinfo, pg::read_condition_args(fcinfo, 1));
 }
 
-/* retention_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
-extern "C" Datum
-retention_combinefn(PG_FUNCTION_ARGS)
-{
-	return pg::combine<RetentionState>(fcinfo);
-}
-
-/* retention_serialfn(internal) -> bytea: strict. */
-extern "C" Datum
-retention_serialfn(PG_FUNCTION_ARGS)
-{
-	return pg::serialize<RetentionState>(fcinfo, "retention");
-}
-
-/* retention_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
-extern "C" Datum
-retention_deserialfn(PG_FUNCTION_ARGS)
-{
-	return pg::deserialize<RetentionState>(fcinfo);
-}
+PPA_STATE_SUPPORT_FUNCTIONS(retention, RetentionState, "retention")
 
 /*
  * retention_finalfn(state internal) -> integer[]
@@ -158,7 +121,6 @@ on_or_after(NullableDatum mode)
 Datum
 period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		ereport(ERROR,
 		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
@@ -191,7 +153,6 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
 		                        : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone);
 	}
-	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(1);
 	NullableDatum start = pg::optional_arg(fcinfo, 5), ret = pg::optional_arg(fcinfo, 6);
@@ -201,14 +162,12 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 	if (!skip && rolling)
 		pg::require_finite(ts, "rolling period");
 	const std::int64_t period = (skip || rolling) ? 0 : pg::calendar_period_of(options.calendar.unit, ts, zone);
-	pg::guard([&] {
-		if (state == nullptr)
-			state = pg::make_in_context_with<PeriodRetentionState>(
-			    context, [&](std::pmr::memory_resource *r) { return PeriodRetentionState(options, r); });
-		if (!skip)
-			state->add(options, ts, period, is_start, is_return);
-	});
-	PG_RETURN_POINTER(state);
+	PG_RETURN_POINTER(pg::transition<PeriodRetentionState>(
+	    fcinfo, [&](std::pmr::memory_resource *r) { return PeriodRetentionState(options, r); },
+	    [&](PeriodRetentionState &state) {
+		    if (!skip)
+			    state.add(options, ts, period, is_start, is_return);
+	    }));
 }
 
 } // namespace
@@ -247,26 +206,7 @@ period_retention_local_transfn(PG_FUNCTION_ARGS)
 	return period_retention_accumulate(fcinfo, false, true);
 }
 
-/* period_retention_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
-extern "C" Datum
-period_retention_combinefn(PG_FUNCTION_ARGS)
-{
-	return pg::combine<PeriodRetentionState>(fcinfo);
-}
-
-/* period_retention_serialfn(internal) -> bytea: strict. */
-extern "C" Datum
-period_retention_serialfn(PG_FUNCTION_ARGS)
-{
-	return pg::serialize<PeriodRetentionState>(fcinfo, "retention");
-}
-
-/* period_retention_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
-extern "C" Datum
-period_retention_deserialfn(PG_FUNCTION_ARGS)
-{
-	return pg::deserialize<PeriodRetentionState>(fcinfo);
-}
+PPA_STATE_SUPPORT_FUNCTIONS(period_retention, PeriodRetentionState, "retention")
 
 /*
  * period_retention_finalfn(state internal) -> integer[]
@@ -314,7 +254,6 @@ using core::LifecycleState;
 extern "C" Datum
 lifecycle_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("lifecycle period, range start and number of periods must not be null")));
@@ -325,38 +264,17 @@ lifecycle_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
 	LifecycleRange range{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(3), zone.tz),
 	                     static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}};
-	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<LifecycleState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone.tz);
-	pg::guard([&] {
-		if (state == nullptr)
-			state = pg::make_in_context<LifecycleState>(context, range);
-		if (!skip)
-			state->add(range, period);
-	});
-	PG_RETURN_POINTER(state);
+	PG_RETURN_POINTER(pg::transition<LifecycleState>(
+	    fcinfo, [&](std::pmr::memory_resource *) { return LifecycleState(range); },
+	    [&](LifecycleState &state) {
+		    if (!skip)
+			    state.add(range, period);
+	    }));
 }
 
-/* lifecycle_combinefn(internal, internal): not strict; min of the first periods, OR of activity. */
-extern "C" Datum
-lifecycle_combinefn(PG_FUNCTION_ARGS)
-{
-	return pg::combine<LifecycleState>(fcinfo);
-}
-
-/* lifecycle_serialfn(internal) -> bytea: strict. */
-extern "C" Datum
-lifecycle_serialfn(PG_FUNCTION_ARGS)
-{
-	return pg::serialize<LifecycleState>(fcinfo, "lifecycle");
-}
-
-/* lifecycle_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
-extern "C" Datum
-lifecycle_deserialfn(PG_FUNCTION_ARGS)
-{
-	return pg::deserialize<LifecycleState>(fcinfo);
-}
+PPA_STATE_SUPPORT_FUNCTIONS(lifecycle, LifecycleState, "lifecycle")
 
 /*
  * lifecycle_finalfn(state internal) -> text[]
@@ -396,45 +314,22 @@ using core::ActivePeriodsState;
 extern "C" Datum
 active_periods_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
 	const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
 	const pg::Zone zone = pg::zone_arg(fcinfo, 3);
 	const core::CalendarKey key{unit, zone.id};
-	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ActivePeriodsState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone.tz);
-	pg::guard([&] {
-		if (state == nullptr)
-			state = pg::make_in_context_with<ActivePeriodsState>(
-			    context, [&](std::pmr::memory_resource *r) { return ActivePeriodsState(key, r); });
-		if (!skip)
-			state->add(key, period);
-	});
-	PG_RETURN_POINTER(state);
+	PG_RETURN_POINTER(pg::transition<ActivePeriodsState>(
+	    fcinfo, [&](std::pmr::memory_resource *r) { return ActivePeriodsState(key, r); },
+	    [&](ActivePeriodsState &state) {
+		    if (!skip)
+			    state.add(key, period);
+	    }));
 }
 
-/* active_periods_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
-extern "C" Datum
-active_periods_combinefn(PG_FUNCTION_ARGS)
-{
-	return pg::combine<ActivePeriodsState>(fcinfo);
-}
-
-/* active_periods_serialfn(internal) -> bytea: strict. */
-extern "C" Datum
-active_periods_serialfn(PG_FUNCTION_ARGS)
-{
-	return pg::serialize<ActivePeriodsState>(fcinfo, "active periods");
-}
-
-/* active_periods_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
-extern "C" Datum
-active_periods_deserialfn(PG_FUNCTION_ARGS)
-{
-	return pg::deserialize<ActivePeriodsState>(fcinfo);
-}
+PPA_STATE_SUPPORT_FUNCTIONS(active_periods, ActivePeriodsState, "active periods")
 
 /*
  * active_periods_finalfn(state internal) -> integer

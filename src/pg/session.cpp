@@ -29,9 +29,6 @@ PG_FUNCTION_INFO_V1(conditional_change_event);
 PG_FUNCTION_INFO_V1(session_stats_tz_transfn);
 PG_FUNCTION_INFO_V1(session_stats_ts_transfn);
 PG_FUNCTION_INFO_V1(session_stats_int_transfn);
-PG_FUNCTION_INFO_V1(session_stats_combinefn);
-PG_FUNCTION_INFO_V1(session_stats_serialfn);
-PG_FUNCTION_INFO_V1(session_stats_deserialfn);
 PG_FUNCTION_INFO_V1(session_stats_finalfn);
 PG_FUNCTION_INFO_V1(session_stats_int_finalfn);
 }
@@ -253,23 +250,19 @@ using core::SessionStatsState;
 Datum
 session_stats_accumulate(FunctionCallInfo fcinfo, TimeKind kind)
 {
-	MemoryContext context = pg::aggregate_context(fcinfo);
 	SessionParams p = session_params(fcinfo, kind, pg::optional_arg(fcinfo, 2), pg::optional_arg(fcinfo, 4),
 	                                 pg::optional_arg(fcinfo, 5));
-	auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<SessionStatsState *>(PG_GETARG_POINTER(0));
 	const bool skip = PG_ARGISNULL(1); // a row without a timestamp is not an event
 	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(1);
 	NullableDatum boundary = pg::optional_arg(fcinfo, 3);
 	const bool is_boundary = !boundary.isnull && DatumGetBool(boundary.value);
 	const auto day = static_cast<std::int32_t>(skip ? 0 : day_of(p, ts));
-	pg::guard([&] {
-		if (state == nullptr)
-			state = pg::make_in_context_with<SessionStatsState>(
-			    context, [&](std::pmr::memory_resource *r) { return SessionStatsState(p.options, r); });
-		if (!skip)
-			state->add(p.options, ts, is_boundary, day);
-	});
-	PG_RETURN_POINTER(state);
+	PG_RETURN_POINTER(pg::transition<SessionStatsState>(
+	    fcinfo, [&](std::pmr::memory_resource *r) { return SessionStatsState(p.options, r); },
+	    [&](SessionStatsState &state) {
+		    if (!skip)
+			    state.add(p.options, ts, is_boundary, day);
+	    }));
 }
 
 // Sorts and scans in slices, checking for interrupts between them. The scan is plain data on
@@ -350,26 +343,7 @@ session_stats_int_transfn(PG_FUNCTION_ARGS)
 	return session_stats_accumulate(fcinfo, TimeKind::Integer);
 }
 
-/* session_stats_combinefn(internal, internal): not strict; copies state2 when state1 is NULL. */
-extern "C" Datum
-session_stats_combinefn(PG_FUNCTION_ARGS)
-{
-	return pg::combine<SessionStatsState>(fcinfo);
-}
-
-/* session_stats_serialfn(internal) -> bytea: strict; over 1 GB is ERROR 54000. */
-extern "C" Datum
-session_stats_serialfn(PG_FUNCTION_ARGS)
-{
-	return pg::serialize<SessionStatsState>(fcinfo, "session statistics");
-}
-
-/* session_stats_deserialfn(bytea, internal): strict; corrupt bytes are ERROR XX001. */
-extern "C" Datum
-session_stats_deserialfn(PG_FUNCTION_ARGS)
-{
-	return pg::deserialize<SessionStatsState>(fcinfo);
-}
+PPA_STATE_SUPPORT_FUNCTIONS(session_stats, core::SessionStatsState, "session statistics")
 
 /*
  * session_stats_finalfn(internal) -> session_stats; session_stats_int_finalfn -> session_stats_int
