@@ -8,7 +8,8 @@ CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 
-# The install script is assembled from the per-family files (header first).
+# The install script is assembled from the per-family files (header first); scripts/expand_sql.py
+# expands their overload loops (-- @for ... -- @end) at build time.
 SQL_PARTS = src/sql/00_header.sql $(filter-out src/sql/00_header.sql,$(sort $(wildcard src/sql/*.sql)))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(OBJS:.o=.d)
@@ -31,5 +32,5 @@ include $(PGXS)
 
 -include $(OBJS:.o=.d)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
-	cat $^ > $@
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) scripts/expand_sql.py
+	python3 scripts/expand_sql.py $(SQL_PARTS) > $@

@@ -97,39 +97,23 @@ COMMENT ON FUNCTION cohort_period_finalfn(internal) IS 'final function of cohort
 
 -- cohort_period(ts, period[, is_start[, time_zone]]): no DEFAULT arguments for aggregates, so
 -- one overload per optional argument.
-DO $$
-DECLARE
-    t record;
-    params text[];
-    names text[] := ARRAY['ts', 'period', 'is_start', 'time_zone'];
-BEGIN
-    FOR t IN SELECT * FROM (VALUES ('timestamptz', 4, 'cohort_period_tz_finalfn', 'STABLE', 'cohort_period_transfn'),
-                                   ('timestamp', 3, 'cohort_period_finalfn', 'IMMUTABLE', 'cohort_period_local_transfn'))
-                           v(ts_type, most, finalfn, volatility, symbol) LOOP
-        params := ARRAY[t.ts_type, 'text', 'boolean', 'text'];
-        FOR n IN 2..t.most LOOP
-            EXECUTE format($sql$
-                CREATE FUNCTION cohort_period_transfn(state internal, %1$s)
-                RETURNS internal AS 'MODULE_PATHNAME', %5$L
-                LANGUAGE C CALLED ON NULL INPUT %4$s PARALLEL SAFE;
-                COMMENT ON FUNCTION cohort_period_transfn(internal, %2$s) IS 'transition function of cohort_period';
-                CREATE AGGREGATE cohort_period(%1$s) (
-                    SFUNC = cohort_period_transfn,
-                    STYPE = internal,
-                    SSPACE = 48,
-                    FINALFUNC = %3$s,
-                    COMBINEFUNC = cohort_period_combinefn,
-                    SERIALFUNC = cohort_period_serialfn,
-                    DESERIALFUNC = cohort_period_deserialfn,
-                    PARALLEL = SAFE
-                );
-                COMMENT ON AGGREGATE cohort_period(%2$s) IS
-                    'start of the period (day, week, month, quarter, year) of the group''s first start event';
-            $sql$,
-                (SELECT string_agg(format('%s %s', names[i], params[i]), ', ' ORDER BY i) FROM generate_series(1, n) i),
-                (SELECT string_agg(params[i], ', ' ORDER BY i) FROM generate_series(1, n) i),
-                t.finalfn, t.volatility, t.symbol);
-        END LOOP;
-    END LOOP;
-END
-$$;
+-- @for transfn, finalfn, volatility, args in [("cohort_period_transfn", "cohort_period_tz_finalfn", "STABLE", ["ts timestamptz", "period text", "is_start boolean", "time_zone text"]), ("cohort_period_local_transfn", "cohort_period_finalfn", "IMMUTABLE", ["ts timestamp", "period text", "is_start boolean"])]
+-- @for params in prefixes(args, 2)
+CREATE FUNCTION cohort_period_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
+LANGUAGE C CALLED ON NULL INPUT {{volatility}} PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_period_transfn(state internal, {{params}}) IS 'transition function of cohort_period';
+CREATE AGGREGATE cohort_period({{params}}) (
+    SFUNC = cohort_period_transfn,
+    STYPE = internal,
+    SSPACE = 48,
+    FINALFUNC = {{finalfn}},
+    COMBINEFUNC = cohort_period_combinefn,
+    SERIALFUNC = cohort_period_serialfn,
+    DESERIALFUNC = cohort_period_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE cohort_period({{params}}) IS
+    'start of the period (day, week, month, quarter, year) of the group''s first start event';
+-- @end
+-- @end

@@ -60,44 +60,34 @@ COMMENT ON FUNCTION window_funnel_events_tz_finalfn(internal) IS 'final function
 COMMENT ON FUNCTION window_funnel_events_ts_finalfn(internal) IS 'final function of window_funnel_events (timestamp)';
 COMMENT ON FUNCTION window_funnel_events_int_finalfn(internal) IS 'final function of window_funnel_events (bigint)';
 
--- The twelve aggregates, generated: {window_funnel, window_funnel_events} x {timestamptz,
--- timestamp, bigint} x {without, with mode}. SSPACE: a typical group keeps a few dozen rows of 16
--- bytes; without it the planner assumes 8 kB per state and hash aggregation spills early.
-DO $$
-DECLARE
-    t record;
-    f record;
-    params text;
-    types text;
-BEGIN
-    FOR t IN SELECT * FROM (VALUES
-            ('timestamptz', 'interval', 'tz'),
-            ('timestamp', 'interval', 'ts'),
-            ('bigint', 'bigint', 'int')) v(ts_type, window_type, suffix) LOOP
-        FOR f IN SELECT * FROM (VALUES
-                ('window_funnel', 'window_funnel_finalfn', 'deepest step reached by a chain of steps within the window'),
-                ('window_funnel_events', 'window_funnel_events_' || t.suffix || '_finalfn',
-                 'timestamps of the steps of the chain that reached the deepest step')) v(name, finalfn, what) LOOP
-            FOR with_mode IN 0..1 LOOP
-                params := format('"window" %s, %s ts %s, VARIADIC steps boolean[]', t.window_type,
-                                 CASE WHEN with_mode = 1 THEN 'mode text,' ELSE '' END, t.ts_type);
-                types := format('%s, %s %s, boolean[]', t.window_type,
-                                CASE WHEN with_mode = 1 THEN 'text,' ELSE '' END, t.ts_type);
-                EXECUTE format($sql$
-                    CREATE AGGREGATE %1$s(%2$s) (
-                        SFUNC = window_funnel_transfn,
-                        STYPE = internal,
-                        SSPACE = 512,
-                        FINALFUNC = %3$s,
-                        COMBINEFUNC = window_funnel_combinefn,
-                        SERIALFUNC = window_funnel_serialfn,
-                        DESERIALFUNC = window_funnel_deserialfn,
-                        PARALLEL = SAFE
-                    );
-                    COMMENT ON AGGREGATE %1$s(%4$s) IS %5$L;
-                $sql$, f.name, params, f.finalfn, types, f.what);
-            END LOOP;
-        END LOOP;
-    END LOOP;
-END
-$$;
+-- The twelve aggregates: {window_funnel, window_funnel_events} x {timestamptz, timestamp, bigint}
+-- x {without, with mode}. SSPACE: a typical group keeps a few dozen rows of 16 bytes; without it
+-- the planner assumes 8 kB per state and hash aggregation spills early.
+-- @for ts_type, window_type, suffix in [("timestamptz", "interval", "tz"), ("timestamp", "interval", "ts"), ("bigint", "bigint", "int")]
+-- @for mode in ["", "mode text, "]
+-- @let params = f'"window" {window_type}, {mode}ts {ts_type}, VARIADIC steps boolean[]'
+CREATE AGGREGATE window_funnel({{params}}) (
+    SFUNC = window_funnel_transfn,
+    STYPE = internal,
+    SSPACE = 512,
+    FINALFUNC = window_funnel_finalfn,
+    COMBINEFUNC = window_funnel_combinefn,
+    SERIALFUNC = window_funnel_serialfn,
+    DESERIALFUNC = window_funnel_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE window_funnel({{params}}) IS 'deepest step reached by a chain of steps within the window';
+CREATE AGGREGATE window_funnel_events({{params}}) (
+    SFUNC = window_funnel_transfn,
+    STYPE = internal,
+    SSPACE = 512,
+    FINALFUNC = window_funnel_events_{{suffix}}_finalfn,
+    COMBINEFUNC = window_funnel_combinefn,
+    SERIALFUNC = window_funnel_serialfn,
+    DESERIALFUNC = window_funnel_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE window_funnel_events({{params}}) IS
+    'timestamps of the steps of the chain that reached the deepest step';
+-- @end
+-- @end

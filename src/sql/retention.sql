@@ -48,37 +48,25 @@ COMMENT ON AGGREGATE retention(boolean[]) IS
 -- Fixed-arity overloads retention(c1 boolean, ..., cN boolean), N = 1..64. When the conditions are
 -- written out, the parser prefers these over the VARIADIC form, so no boolean[] is built per row
 -- (about a sixth of the query time with nine conditions; docs/benchmarks.md). Same semantics.
-DO $$
-DECLARE
-    params text;
-    types text;
-BEGIN
-    FOR n IN 1..64 LOOP
-        SELECT string_agg(format('c%s boolean', i), ', ' ORDER BY i), string_agg('boolean', ', ')
-        INTO params, types
-        FROM generate_series(1, n) i;
-        EXECUTE format($sql$
-            CREATE FUNCTION retention_transfn(state internal, %1$s)
-            RETURNS internal
-            AS 'MODULE_PATHNAME', 'retention_args_transfn'
-            LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-            COMMENT ON FUNCTION retention_transfn(internal, %2$s) IS 'transition function of retention';
-            CREATE AGGREGATE retention(%1$s) (
-                SFUNC = retention_transfn,
-                STYPE = internal,
-                SSPACE = 32,
-                FINALFUNC = retention_finalfn,
-                COMBINEFUNC = retention_combinefn,
-                SERIALFUNC = retention_serialfn,
-                DESERIALFUNC = retention_deserialfn,
-                PARALLEL = SAFE
-            );
-            COMMENT ON AGGREGATE retention(%2$s) IS
-                'ClickHouse retention: r[1] = any(c1), r[k] = any(c1) AND any(ck); NULL counts as false';
-        $sql$, params, types);
-    END LOOP;
-END
-$$;
+-- @for n in range(1, 65)
+CREATE FUNCTION retention_transfn(state internal, {{conds(n)}})
+RETURNS internal
+AS 'MODULE_PATHNAME', 'retention_args_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_transfn(internal, {{conds(n)}}) IS 'transition function of retention';
+CREATE AGGREGATE retention({{conds(n)}}) (
+    SFUNC = retention_transfn,
+    STYPE = internal,
+    SSPACE = 32,
+    FINALFUNC = retention_finalfn,
+    COMBINEFUNC = retention_combinefn,
+    SERIALFUNC = retention_serialfn,
+    DESERIALFUNC = retention_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE retention({{conds(n)}}) IS
+    'ClickHouse retention: r[1] = any(c1), r[k] = any(c1) AND any(ck); NULL counts as false';
+-- @end
 
 -- period_retention: the cohort-triangle building block   (docs/retention.md)
 CREATE FUNCTION period_retention_combinefn(state1 internal, state2 internal)
@@ -101,50 +89,26 @@ COMMENT ON FUNCTION period_retention_finalfn(internal) IS 'final function of per
 -- Overloads by the optional arguments given (aggregates take no DEFAULT arguments):
 -- calendar periods (period text) ... [, time_zone text [, as_of timestamptz]], rolling periods
 -- (period interval) ... [, as_of timestamptz]; for timestamp (local times) neither has a zone.
-DO $$
-DECLARE
-    v record;
-    params text;
-    types text;
-BEGIN
-    FOR v IN SELECT * FROM (VALUES
-            ('period_retention_transfn', 'text',
-             ARRAY['ts timestamptz', 'period text', 'periods integer', 'mode text', 'is_start boolean, is_return boolean',
-                   'time_zone text', 'as_of timestamptz']),
-            ('period_retention_rolling_transfn', 'interval',
-             ARRAY['ts timestamptz', 'period interval', 'periods integer', 'mode text',
-                   'is_start boolean, is_return boolean', 'as_of timestamptz']),
-            ('period_retention_local_transfn', 'text',
-             ARRAY['ts timestamp', 'period text', 'periods integer', 'mode text',
-                   'is_start boolean, is_return boolean', 'as_of timestamp']),
-            ('period_retention_rolling_transfn', 'interval',
-             ARRAY['ts timestamp', 'period interval', 'periods integer', 'mode text',
-                   'is_start boolean, is_return boolean', 'as_of timestamp'])) x(transfn, kind, args) LOOP
-        FOR n IN 3..cardinality(v.args) LOOP
-            params := array_to_string(v.args[1:n], ', ');
-            types := regexp_replace(params, '(^|, )[a-z_]+ ', '\1', 'g');
-            EXECUTE format($sql$
-                CREATE FUNCTION %1$s(state internal, %2$s)
-                RETURNS internal AS 'MODULE_PATHNAME', %1$L
-                LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
-                COMMENT ON FUNCTION %1$s(internal, %3$s) IS 'transition function of period_retention';
-                CREATE AGGREGATE period_retention(%2$s) (
-                    SFUNC = %1$s,
-                    STYPE = internal,
-                    SSPACE = 128,
-                    FINALFUNC = period_retention_finalfn,
-                    COMBINEFUNC = period_retention_combinefn,
-                    SERIALFUNC = period_retention_serialfn,
-                    DESERIALFUNC = period_retention_deserialfn,
-                    PARALLEL = SAFE
-                );
-                COMMENT ON AGGREGATE period_retention(%3$s) IS
-                    'per user: for periods 0..periods after the first start event''s period, whether a return event happened there';
-            $sql$, v.transfn, params, types);
-        END LOOP;
-    END LOOP;
-END
-$$;
+-- @for transfn, args in [("period_retention_transfn", ["ts timestamptz", "period text", "periods integer", "mode text", "is_start boolean, is_return boolean", "time_zone text", "as_of timestamptz"]), ("period_retention_rolling_transfn", ["ts timestamptz", "period interval", "periods integer", "mode text", "is_start boolean, is_return boolean", "as_of timestamptz"]), ("period_retention_local_transfn", ["ts timestamp", "period text", "periods integer", "mode text", "is_start boolean, is_return boolean", "as_of timestamp"]), ("period_retention_rolling_transfn", ["ts timestamp", "period interval", "periods integer", "mode text", "is_start boolean, is_return boolean", "as_of timestamp"])]
+-- @for params in prefixes(args, 3)
+CREATE FUNCTION {{transfn}}(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of period_retention';
+CREATE AGGREGATE period_retention({{params}}) (
+    SFUNC = {{transfn}},
+    STYPE = internal,
+    SSPACE = 128,
+    FINALFUNC = period_retention_finalfn,
+    COMBINEFUNC = period_retention_combinefn,
+    SERIALFUNC = period_retention_serialfn,
+    DESERIALFUNC = period_retention_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE period_retention({{params}}) IS
+    'per user: for periods 0..periods after the first start event''s period, whether a return event happened there';
+-- @end
+-- @end
 
 -- lifecycle: PostHog's lifecycle statuses per user and period   (docs/retention.md)
 CREATE FUNCTION lifecycle_combinefn(state1 internal, state2 internal)

@@ -92,42 +92,23 @@ COMMENT ON FUNCTION session_stats_int_finalfn(internal) IS 'final function of se
 
 -- Aggregates take no DEFAULT arguments: one overload per number of split rules given, for each
 -- time type: (ts, gap[, boundary[, max_length[, midnight]]]).
-DO $$
-DECLARE
-    t record;
-    params text[];
-    names text[] := ARRAY['ts', 'gap', 'boundary', 'max_length', NULL];
-BEGIN
-    FOR t IN SELECT * FROM (VALUES
-            ('timestamptz', 'interval', 'text', 'midnight_in', 'tz', 'session_stats_finalfn'),
-            ('timestamp', 'interval', 'boolean', 'split_at_midnight', 'ts', 'session_stats_finalfn'),
-            ('bigint', 'bigint', NULL, NULL, 'int', 'session_stats_int_finalfn')) v(ts_type, span_type, midnight_type,
-                                                                                  midnight_name, suffix, finalfn) LOOP
-        params := ARRAY[t.ts_type, t.span_type, 'boolean', t.span_type, t.midnight_type];
-        FOR n IN 2..CASE WHEN t.midnight_type IS NULL THEN 4 ELSE 5 END LOOP
-            EXECUTE format($sql$
-                CREATE FUNCTION session_stats_%1$s_transfn(state internal, %2$s)
-                RETURNS internal AS 'MODULE_PATHNAME', 'session_stats_%1$s_transfn'
-                LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-                COMMENT ON FUNCTION session_stats_%1$s_transfn(internal, %3$s) IS 'transition function of session_stats';
-                CREATE AGGREGATE session_stats(%2$s) (
-                    SFUNC = session_stats_%1$s_transfn,
-                    STYPE = internal,
-                    SSPACE = 512,
-                    FINALFUNC = %4$s,
-                    COMBINEFUNC = session_stats_combinefn,
-                    SERIALFUNC = session_stats_serialfn,
-                    DESERIALFUNC = session_stats_deserialfn,
-                    PARALLEL = SAFE
-                );
-                COMMENT ON AGGREGATE session_stats(%3$s) IS
-                    'sessions, events, bounces and total, mean and longest session duration of a group, in one pass';
-            $sql$, t.suffix,
-                (SELECT string_agg(format('%s %s', CASE WHEN i = 5 THEN t.midnight_name ELSE names[i] END, params[i]), ', '
-                                   ORDER BY i) FROM generate_series(1, n) i),
-                (SELECT string_agg(params[i], ', ' ORDER BY i) FROM generate_series(1, n) i),
-                t.finalfn);
-        END LOOP;
-    END LOOP;
-END
-$$;
+-- @for suffix, finalfn, args in [("tz", "session_stats_finalfn", ["ts timestamptz", "gap interval", "boundary boolean", "max_length interval", "midnight_in text"]), ("ts", "session_stats_finalfn", ["ts timestamp", "gap interval", "boundary boolean", "max_length interval", "split_at_midnight boolean"]), ("int", "session_stats_int_finalfn", ["ts bigint", "gap bigint", "boundary boolean", "max_length bigint"])]
+-- @for params in prefixes(args, 2)
+CREATE FUNCTION session_stats_{{suffix}}_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', 'session_stats_{{suffix}}_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_stats_{{suffix}}_transfn(state internal, {{params}}) IS 'transition function of session_stats';
+CREATE AGGREGATE session_stats({{params}}) (
+    SFUNC = session_stats_{{suffix}}_transfn,
+    STYPE = internal,
+    SSPACE = 512,
+    FINALFUNC = {{finalfn}},
+    COMBINEFUNC = session_stats_combinefn,
+    SERIALFUNC = session_stats_serialfn,
+    DESERIALFUNC = session_stats_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE session_stats({{params}}) IS
+    'sessions, events, bounces and total, mean and longest session duration of a group, in one pass';
+-- @end
+-- @end
