@@ -151,3 +151,14 @@ FROM cohort_parallel;
 RESET ALL;
 
 DROP TABLE touches, by_random;
+
+-- Per-user time zones (docs/cohort.md): each group's period in its own zone.
+SET TimeZone = 'UTC';
+SET DateStyle = ISO;
+SELECT uid, zone, cohort_period(ts, 'day', true, zone) AS first_local_day
+FROM (VALUES (1, 'Asia/Tokyo', timestamptz '2024-01-01 20:00+00'), (2, 'UTC', '2024-01-01 20:00+00'),
+             (1, 'Asia/Tokyo', '2024-01-02 01:00+00')) t(uid, zone, ts)
+GROUP BY uid, zone
+ORDER BY uid;
+RESET TimeZone;
+RESET DateStyle;
