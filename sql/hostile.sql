@@ -127,6 +127,15 @@ SELECT pg_temp.error_of($$SELECT session_stats(ts, 9223372036854775807::bigint)
     FROM unnest(ARRAY[-9223372036854775807, -1, 9223372036854775806]) ts$$);
 SELECT pg_temp.error_of($$SELECT session_stats(ts, interval '106751991 days')
     FROM unnest(ARRAY[timestamptz '4713-01-01 00:00+00 BC', '2000-01-01', '294276-12-31 23:59+00']) ts$$);
+-- Funnels and sessions order ±infinity before and after every finite time; no finite window or
+-- gap reaches them.
+SELECT window_funnel(interval '1 day', ts, ts < '2030-01-01', ts > '2030-01-01') AS level,
+       window_funnel_events(interval '1 day', ts, ts < '2030-01-01', ts > '2030-01-01') AS chain,
+       window_funnel(interval '1 day', ts, ts = '-infinity', ts = 'infinity') AS infinite_level,
+       (session_stats(ts, interval '1 hour')).sessions AS sessions
+FROM unnest(ARRAY['-infinity', '2024-01-01', 'infinity']::timestamptz[]) ts;
+SELECT ts, session_number(ts, interval '1 hour') OVER (ORDER BY ts)
+FROM unnest(ARRAY['-infinity', '2024-01-01', 'infinity']::timestamptz[]) ts;
 -- A session just inside the range is fine.
 SELECT (session_stats(ts, 9223372036854775807::bigint)).total_duration
 FROM unnest(ARRAY[0, 9223372036854775807]) ts;
