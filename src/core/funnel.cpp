@@ -355,7 +355,7 @@ FunnelEvaluator::evaluate_group()
 	std::size_t window[kLevels];
 	std::size_t head = 0, tail = 0;
 	std::size_t last = kLevels; // the previous step taken in this group (kLevels: none)
-	std::size_t run_low = 0; // lowest step of the current run (once: of the current matching)
+	std::size_t run_low = 0;    // lowest step of the current run (once: of the current matching)
 	for (std::uint64_t left = present_; left != 0; left &= left - 1) {
 		const std::size_t s = static_cast<std::size_t>(__builtin_ctzll(left)) + 1;
 		if (s >= 2) {

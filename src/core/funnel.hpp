@@ -165,14 +165,15 @@ private:
 	void unmatch(std::size_t step);
 	void clear_matching() noexcept;
 	bool matchable(std::size_t low, std::size_t high, std::size_t high_positions);
-	std::uint32_t candidate(std::size_t step, std::size_t position) const noexcept
+	std::uint32_t
+	candidate(std::size_t step, std::size_t position) const noexcept
 	{
 		return candidates_[(step - 1) * options_.steps + position];
 	}
 
 	FunnelOptions options_;
 	bool track_;
-	bool once_;    ///< strict_once without strict_increase: rows of a group must be distinct
+	bool once_; ///< strict_once without strict_increase: rows of a group must be distinct
 	bool collecting_ = false;
 	std::int64_t group_ts_ = 0;
 	bool in_group_ = false;
@@ -191,7 +192,7 @@ private:
 	std::uint8_t rows_of_step_[kLevels];
 	std::uint64_t present_ = 0;
 	// strict_once: each step's first `steps` candidate rows (compact row numbers), the matching.
-	std::uint32_t group_rows_ = 0; ///< compact numbers given to rows of the group so far
+	std::uint32_t group_rows_ = 0;               ///< compact numbers given to rows of the group so far
 	std::pmr::vector<std::uint32_t> candidates_; ///< steps x steps
 	std::pmr::vector<std::uint32_t> row_step_;   ///< per compact row: matched step, 0 = free
 	std::pmr::vector<std::uint32_t> row_visit_;  ///< per compact row: last search that visited it

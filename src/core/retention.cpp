@@ -8,7 +8,6 @@
 
 namespace pg_product_analytics::core {
 
-
 RetentionState::RetentionState(std::size_t conditions) : conditions_(conditions)
 {
 	check_condition_count(conditions, "condition");
@@ -102,22 +101,13 @@ PeriodRetentionState::add(const PeriodRetentionOptions &options, std::int64_t ts
 	if (!is_return)
 		return;
 	Return r{options_.rolling ? ts : period, ts};
-	if (!returns_.empty()) {
-		Return &last = returns_.back();
+	if (!returns_.empty() && joins(returns_.back(), r.key)) {
 		// In time order, returns fold into the last entry: its period, or its cluster.
-		if (!options_.rolling && last.key == r.key) {
-			last.latest = std::max(last.latest, ts);
-			return;
-		}
-		if (options_.rolling && ts >= last.key &&
-		    (ts <= last.latest || static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(last.latest) <=
-		                              static_cast<std::uint64_t>(options_.length))) {
-			last.latest = std::max(last.latest, ts);
-			return;
-		}
-	} else {
-		returns_.reserve(8);
+		returns_.back().latest = std::max(returns_.back().latest, ts);
+		return;
 	}
+	if (returns_.empty())
+		returns_.reserve(8);
 	returns_.push_back(r);
 	compact_if_grown();
 }
@@ -136,6 +126,17 @@ PeriodRetentionState::merge(const PeriodRetentionState &other)
 	compact_if_grown();
 }
 
+bool
+PeriodRetentionState::joins(const Return &last, std::int64_t key) const noexcept
+{
+	if (!options_.rolling)
+		return key == last.key;
+	// A return from the cluster's first on, less than a period length after its last.
+	return key >= last.key &&
+	       (key <= last.latest || static_cast<std::uint64_t>(key) - static_cast<std::uint64_t>(last.latest) <=
+	                                  static_cast<std::uint64_t>(options_.length));
+}
+
 void
 PeriodRetentionState::compact_if_grown()
 {
@@ -150,17 +151,9 @@ PeriodRetentionState::compact()
 	std::size_t out = 0;
 	for (std::size_t i = 0; i < returns_.size(); i++) {
 		const Return &r = returns_[i];
-		if (out > 0) {
-			Return &last = returns_[out - 1];
-			const bool joins = options_.rolling
-			                       ? (r.key <= last.latest || static_cast<std::uint64_t>(r.key) -
-			                                                          static_cast<std::uint64_t>(last.latest) <=
-			                                                      static_cast<std::uint64_t>(options_.length))
-			                       : r.key == last.key;
-			if (joins) {
-				last.latest = std::max(last.latest, r.latest);
-				continue;
-			}
+		if (out > 0 && joins(returns_[out - 1], r.key)) {
+			returns_[out - 1].latest = std::max(returns_[out - 1].latest, r.latest);
+			continue;
 		}
 		returns_[out++] = r;
 	}

@@ -154,6 +154,7 @@ public:
 	}
 
 private:
+	bool joins(const Return &last, std::int64_t key) const noexcept;
 	void compact_if_grown();
 	void compact();
 

@@ -16,7 +16,7 @@ struct SessionOptions {
 	std::int64_t gap = 0; ///< >= 0; a gap of exactly this much continues the session
 	std::int64_t max_length =
 	    -1; ///< > 0, or -1 for no maximum; a row later than this after the session's start starts a new one
-	bool split_days = false; ///< a row on another day (as given per row) starts a new session
+	bool split_days = false;    ///< a row on another day (as given per row) starts a new session
 	std::uint64_t day_zone = 0; ///< identity of the zone whose days split_days uses (0: local days)
 
 	bool

@@ -131,7 +131,7 @@ sort_in_slices(State &state)
 /// `State`: <prefix>_combinefn(internal, internal) (not strict), <prefix>_serialfn(internal) ->
 /// bytea (strict; `what` names the state in the size error) and <prefix>_deserialfn(bytea,
 /// internal) (strict; corrupt bytes are ERROR XX001). See combine, serialize and deserialize.
-#define PPA_STATE_SUPPORT_FUNCTIONS(prefix, State, what)                                                              \
+#define PPA_STATE_SUPPORT_FUNCTIONS(prefix, State, what)                                                               \
 	extern "C" {                                                                                                       \
 	PG_FUNCTION_INFO_V1(prefix##_combinefn);                                                                           \
 	PG_FUNCTION_INFO_V1(prefix##_serialfn);                                                                            \

@@ -17,10 +17,10 @@ report_error(const ErrorReport &report)
 		int n = static_cast<int>(strlen(text));
 		return pg_mbcliplen(text, n, n);
 	};
-	ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
-	                errmsg("%.*s", clip(report.message), report.message),
-	                report.detail[0] != '\0' ? errdetail("%.*s", clip(report.detail), report.detail) : 0,
-	                report.hint[0] != '\0' ? errhint("%.*s", clip(report.hint), report.hint) : 0));
+	ereport(ERROR,
+	        (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])), errmsg("%.*s", clip(report.message), report.message),
+	         report.detail[0] != '\0' ? errdetail("%.*s", clip(report.detail), report.detail) : 0,
+	         report.hint[0] != '\0' ? errhint("%.*s", clip(report.hint), report.hint) : 0));
 	pg_unreachable();
 }
 

@@ -68,10 +68,10 @@ struct Zone {
 };
 
 struct CallSite {
-	TextCache<Zone, 8> zones;         ///< zones by the name given (per-row zones: users in several zones)
-	TextCache<std::uint32_t, 2> modes; ///< funnel modes
+	TextCache<Zone, 8> zones;             ///< zones by the name given (per-row zones: users in several zones)
+	TextCache<std::uint32_t, 2> modes;    ///< funnel modes
 	TextCache<std::int64_t, 2> intervals; ///< interval literals passed as text: microseconds
-	FmgrInfo *equality; ///< conditional_change_event: the argument type's equality (type cache)
+	FmgrInfo *equality;                   ///< conditional_change_event: the argument type's equality (type cache)
 };
 
 /// The call site's cache, created on first use.

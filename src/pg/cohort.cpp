@@ -233,8 +233,8 @@ by_combinefn(PG_FUNCTION_ARGS)
 		*left = *right;
 		left->have = false;
 	}
-	if (left->key_type != right->key_type || left->value_type != right->value_type ||
-	    left->largest != right->largest || left->collation != right->collation)
+	if (left->key_type != right->key_type || left->value_type != right->value_type || left->largest != right->largest ||
+	    left->collation != right->collation)
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 		                errmsg("invalid aggregate state: min_by/max_by states of different types or collations")));
 	if (right->have)

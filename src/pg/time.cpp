@@ -91,8 +91,8 @@ period_arg(FunctionCallInfo fcinfo, text *period)
 	if (const std::int64_t *micros = site.intervals.find(data, length))
 		return PeriodArg{true, core::PeriodUnit::Day, *micros};
 	char *literal = text_to_cstring(period);
-	Datum parsed = DirectFunctionCall3(interval_in, CStringGetDatum(literal), ObjectIdGetDatum(InvalidOid),
-	                                   Int32GetDatum(-1));
+	Datum parsed =
+	    DirectFunctionCall3(interval_in, CStringGetDatum(literal), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	pfree(literal);
 	std::int64_t micros = interval_micros(DatumGetIntervalP(parsed), "period");
 	if (micros <= 0)

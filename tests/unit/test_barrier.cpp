@@ -36,7 +36,8 @@ TEST(Barrier, NormalReturnReportsNothing)
 TEST(Barrier, CoreErrorKeepsKindAndMessage)
 {
 	for (auto kind : {core::ErrorKind::InvalidArgument, core::ErrorKind::NullParameter, core::ErrorKind::LimitExceeded,
-	                  core::ErrorKind::CorruptState, core::ErrorKind::OutOfMemory, core::ErrorKind::OutOfRange, core::ErrorKind::Internal}) {
+	                  core::ErrorKind::CorruptState, core::ErrorKind::OutOfMemory, core::ErrorKind::OutOfRange,
+	                  core::ErrorKind::Internal}) {
 		auto r = capture_failure([&] { throw core::Error(kind, "some message"); });
 		EXPECT_EQ(r.kind, kind);
 		EXPECT_STREQ(r.message, "some message");
@@ -70,9 +71,8 @@ TEST(Barrier, LongMessagesAreCutAndTerminated)
 
 TEST(Barrier, DetailAndHintCrossTheBarrier)
 {
-	auto r = capture_failure([&] {
-		throw core::Error(core::ErrorKind::InvalidArgument, "bad thing", "It was bad.", "Do it differently.");
-	});
+	auto r = capture_failure(
+	    [&] { throw core::Error(core::ErrorKind::InvalidArgument, "bad thing", "It was bad.", "Do it differently."); });
 	EXPECT_STREQ(r.message, "bad thing");
 	EXPECT_STREQ(r.detail, "It was bad.");
 	EXPECT_STREQ(r.hint, "Do it differently.");

@@ -63,7 +63,9 @@ TEST(Cohort, PeriodOrZoneChangingWithinAGroupIsAnError)
 	expect_error(core::ErrorKind::InvalidArgument, [&] { s.improves(CalendarKey{core::PeriodUnit::Day, 6}, 1); });
 	expect_error(core::ErrorKind::InvalidArgument, [&] { s.improves(CalendarKey{core::PeriodUnit::Week, 5}, 1); });
 	// A state of another zone (a worker that saw only other rows) cannot be merged in either.
-	expect_error(core::ErrorKind::InvalidArgument, [&] { s.merge(CohortState(CalendarKey{core::PeriodUnit::Day, 6})); });
+	expect_error(core::ErrorKind::InvalidArgument, [&] {
+		s.merge(CohortState(CalendarKey{core::PeriodUnit::Day, 6}));
+	});
 }
 
 TEST(Cohort, SerializationRoundTripAndCorruptBytes)

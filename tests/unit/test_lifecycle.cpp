@@ -68,8 +68,9 @@ TEST(Lifecycle, LimitsAndCorruptBytes)
 	LifecycleState s(LifecycleRange{5, 255, {}});
 	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(LifecycleRange{6, 255, {}}, 7); });
 	// The calendar (unit, zone) is part of the parameters: a change is the same error.
-	expect_error(core::ErrorKind::InvalidArgument,
-	             [&] { s.add(LifecycleRange{5, 255, core::CalendarKey{core::PeriodUnit::Week, 3}}, 7); });
+	expect_error(core::ErrorKind::InvalidArgument, [&] {
+		s.add(LifecycleRange{5, 255, core::CalendarKey{core::PeriodUnit::Week, 3}}, 7);
+	});
 	s.add(LifecycleRange{5, 255, {}}, 4);
 	s.add(LifecycleRange{5, 255, {}}, 259);
 	s.add(LifecycleRange{5, 255, {}}, 100);
