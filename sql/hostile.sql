@@ -14,7 +14,7 @@ SELECT uid, CASE WHEN uid % 2 = 0 THEN 'Asia/Kolkata' ELSE 'UTC' END AS zone,
 FROM (SELECT (random() * 2999)::int AS uid FROM generate_series(1, 200000)) g;
 ANALYZE zoned;
 
-CREATE FUNCTION pg_temp.per_user() RETURNS TABLE (uid int, answer text) LANGUAGE sql AS $$
+CREATE VIEW per_user AS
 SELECT uid, concat_ws(' | ',
     cohort_period(ts, 'week', true, zone) FILTER (WHERE step = 1),
     cohort_period(ts, 'day', is_start, zone) FILTER (WHERE step <> 1),
@@ -23,18 +23,17 @@ SELECT uid, concat_ws(' | ',
     active_periods(ts, 'day', zone),
     session_stats(ts, interval '2 hours', step = 3, NULL, zone)::text,
     window_funnel(interval '3 days', ts, step = 0, step = 1, step = 2),
-    min_by(zone || step, ts), max_by(step, ts))
-FROM zoned GROUP BY uid
-$$;
+    min_by(zone || step, ts), max_by(step, ts)) AS answer
+FROM zoned GROUP BY uid;
 
 -- Serial, sorted grouping: the reference.
 SET max_parallel_workers_per_gather = 0;
 SET enable_hashagg = off;
-CREATE TABLE answer_sorted AS SELECT * FROM pg_temp.per_user();
+CREATE TABLE answer_sorted AS SELECT * FROM per_user;
 -- Hash aggregation: groups interleave, so a call site sees the zone change from row to row.
 SET enable_hashagg = on;
 SET enable_sort = off;
-CREATE TABLE answer_hashed AS SELECT * FROM pg_temp.per_user();
+CREATE TABLE answer_hashed AS SELECT * FROM per_user;
 RESET enable_sort;
 -- Forced parallel plan: every state is serialized by workers, deserialized and combined by the
 -- leader (Finalize over Partial).
@@ -43,20 +42,8 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-EXPLAIN (COSTS OFF) SELECT * FROM pg_temp.per_user();
-EXPLAIN (COSTS OFF)
-SELECT uid, cohort_period(ts, 'week', true, zone) FILTER (WHERE step = 1) FROM zoned GROUP BY uid;
-CREATE TABLE answer_parallel AS
-SELECT uid, concat_ws(' | ',
-    cohort_period(ts, 'week', true, zone) FILTER (WHERE step = 1),
-    cohort_period(ts, 'day', is_start, zone) FILTER (WHERE step <> 1),
-    period_retention(ts, 'week', 4, 'on', step = 0, step = 2, zone)::text,
-    lifecycle(ts, 'week', '2024-03-04', 5, zone)::text,
-    active_periods(ts, 'day', zone),
-    session_stats(ts, interval '2 hours', step = 3, NULL, zone)::text,
-    window_funnel(interval '3 days', ts, step = 0, step = 1, step = 2),
-    min_by(zone || step, ts), max_by(step, ts))
-FROM zoned GROUP BY uid;
+EXPLAIN (COSTS OFF) SELECT * FROM per_user;
+CREATE TABLE answer_parallel AS SELECT * FROM per_user;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -162,4 +149,5 @@ $$;
 SELECT pg_temp.error_of($$SELECT period_index(now(), now(), '1 month')$$);
 SELECT pg_temp.error_of($$SELECT period_index(now(), now(), '-3 days')$$);
 
+DROP VIEW per_user;
 DROP TABLE zoned, answer_sorted, answer_hashed, answer_parallel, two_users;

@@ -25,8 +25,9 @@ RETURNS anyelement AS 'MODULE_PATHNAME', 'by_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION by_finalfn(internal, anyelement, anycompatible) IS 'final function of min_by and max_by';
 
-CREATE AGGREGATE min_by(value anyelement, key anycompatible) (
-    SFUNC = min_by_transfn,
+-- @for name, extreme in [("min_by", "smallest"), ("max_by", "largest")]
+CREATE AGGREGATE {{name}}(value anyelement, key anycompatible) (
+    SFUNC = {{name}}_transfn,
     STYPE = internal,
     SSPACE = 128,
     FINALFUNC = by_finalfn,
@@ -36,21 +37,9 @@ CREATE AGGREGATE min_by(value anyelement, key anycompatible) (
     DESERIALFUNC = by_deserialfn,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE min_by(anyelement, anycompatible) IS
-    'the value at the smallest key (ties: the smallest value); NULL keys are skipped';
-CREATE AGGREGATE max_by(value anyelement, key anycompatible) (
-    SFUNC = max_by_transfn,
-    STYPE = internal,
-    SSPACE = 128,
-    FINALFUNC = by_finalfn,
-    FINALFUNC_EXTRA,
-    COMBINEFUNC = by_combinefn,
-    SERIALFUNC = by_serialfn,
-    DESERIALFUNC = by_deserialfn,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE max_by(anyelement, anycompatible) IS
-    'the value at the largest key (ties: the largest value); NULL keys are skipped';
+COMMENT ON AGGREGATE {{name}}(anyelement, anycompatible) IS
+    'the value at the {{extreme}} key (ties: the {{extreme}} value); NULL keys are skipped';
+-- @end
 
 -- Periods: period_index (calendar in a time zone, or rolling) and cohort_period.
 CREATE FUNCTION period_index(ts timestamptz, anchor timestamptz, period text, time_zone text DEFAULT NULL)
