@@ -23,6 +23,9 @@ SELECT uid, concat_ws(' | ',
     active_periods(ts, 'day', zone),
     session_stats(ts, interval '2 hours', step = 3, NULL, zone)::text,
     window_funnel(interval '3 days', ts, step = 0, step = 1, step = 2),
+    window_funnel_events(interval '3 days', 'strict_once', ts, step = 0, step <= 1, step >= 1)::text,
+    period_retention(ts, interval '5 days', 6, 'on_or_after', step = 1, step = 3)::text,
+    retention(step = 0, step = 1, step = 4)::text,
     min_by(zone || step, ts), max_by(step, ts)) AS answer
 FROM zoned GROUP BY uid;
 
