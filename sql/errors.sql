@@ -1,10 +1,14 @@
 -- Every SQLSTATE we promise for bad input, and that the backend survives each error.
+-- The error's hint, when it has one, follows the message.
 CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    hint text;
 BEGIN
     EXECUTE query;
     RETURN 'no error';
 EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
+    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (hint: ' || nullif(hint, '') || ')', '');
 END $$;
 
 -- retention

@@ -60,7 +60,7 @@ throw_changed_within_group(const std::string &what)
 {
 	throw Error(ErrorKind::InvalidArgument, what + " changed within a group",
 	            "Every row of one group must pass the same " + what + ".",
-	            "Compute a per-user parameter (such as a time zone) once per user, e.g. from a users table.");
+	            "Make it a constant, or a value fixed per group (e.g. a user's time zone from a users table).");
 }
 
 /// Throws the error above unless the group's parameters equal the row's (or the other state's).

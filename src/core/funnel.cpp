@@ -56,10 +56,9 @@ parse_funnel_modes(std::string_view text)
 			if (name == m.name)
 				flag = m.flag;
 		if (flag == 0)
-			throw Error(ErrorKind::InvalidArgument,
-			            "unknown funnel mode \"" + std::string(name) +
-			                "\" (valid modes: strict_order, strict_deduplication, strict_increase, strict_once, "
-			                "allow_reentry)");
+			throw Error(ErrorKind::InvalidArgument, "unknown funnel mode \"" + std::string(name) + "\"", "",
+			            "Valid modes, comma-separated: strict_order, strict_deduplication, strict_increase, "
+			            "strict_once, allow_reentry.");
 		modes |= flag;
 		if (comma == std::string_view::npos)
 			break;
@@ -100,7 +99,7 @@ FunnelState::throw_options_changed(const FunnelOptions &got) const
 	const char *what = got.window != options_.window ? "funnel window"
 	                   : got.modes != options_.modes ? "funnel mode"
 	                                                 : "number of funnel steps";
-	throw Error(ErrorKind::InvalidArgument, std::string(what) + " changed within a group");
+	throw_changed_within_group(what);
 }
 
 void

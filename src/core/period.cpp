@@ -49,14 +49,12 @@ parse_period_unit(std::string_view text)
 		if (equal)
 			return u.unit;
 	}
-	std::string hint;
+	std::string hint = "Valid periods: day, week, month, quarter, year.";
 	if (looks_like_interval(text))
 		hint = "\"" + std::string(text) +
 		       "\" is an interval: calendar periods are named by a unit; for rolling periods pass an interval, "
 		       "e.g. $1::interval.";
-	throw Error(ErrorKind::InvalidArgument,
-	            "unknown period \"" + std::string(text) + "\" (valid periods: day, week, month, quarter, year)", "",
-	            hint);
+	throw Error(ErrorKind::InvalidArgument, "unknown period \"" + std::string(text) + "\"", "", hint);
 }
 
 bool

@@ -16,8 +16,8 @@ RetentionState::RetentionState(std::size_t conditions) : conditions_(conditions)
 void
 RetentionState::throw_count_changed(std::size_t got) const
 {
-	throw Error(ErrorKind::InvalidArgument, "number of conditions changed within a group: " +
-	                                            std::to_string(conditions_) + " then " + std::to_string(got));
+	throw_changed_within_group("number of conditions (" + std::to_string(conditions_) + " then " +
+	                           std::to_string(got) + ")");
 }
 
 void

@@ -26,9 +26,9 @@ session_advance(SessionCursor &cursor, const SessionOptions &options, std::int64
 		return true;
 	}
 	if (ts < cursor.last_ts)
-		throw Error(ErrorKind::InvalidArgument,
-		            "timestamps decrease within a window partition: order the window by the timestamp, "
-		            "e.g. OVER (PARTITION BY user_id ORDER BY ts)");
+		throw Error(ErrorKind::InvalidArgument, "timestamps decrease within a window partition",
+		            "A window function cannot see its window's ORDER BY; the rows came out of time order.",
+		            "Order the window by the timestamp, e.g. OVER (PARTITION BY user_id ORDER BY ts).");
 	// ts >= last_ts >= start_ts: unsigned differences cannot overflow.
 	auto since = [&](std::int64_t from) { return static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(from); };
 	bool split = boundary || since(cursor.last_ts) > static_cast<std::uint64_t>(options.gap) ||

@@ -109,8 +109,8 @@ on_or_after(NullableDatum mode)
 	if (m == "on_or_after")
 		return true;
 	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-	                errmsg("unknown retention mode \"%.*s\" (valid modes: on, on_or_after)", static_cast<int>(m.size()),
-	                       m.data())));
+	                errmsg("unknown retention mode \"%.*s\"", static_cast<int>(m.size()), m.data()),
+	                errhint("Valid modes: on, on_or_after.")));
 	pg_unreachable();
 }
 
