@@ -12,7 +12,7 @@
 // Settings: every combination of --workers (max_parallel_workers_per_gather) and --jit is one
 // column pair of the table; each has its own floor.
 //
-// --only PREFIX keeps the questions whose name starts with PREFIX (the floor always runs).
+// --only PREFIX[,PREFIX...] keeps the questions whose name starts with a PREFIX (the floor always runs).
 //
 // usage: bench_driver QUESTIONS_FILE [--conninfo S] [--reps N] [--workers 0,2] [--jit off,on] [--only PREFIX]
 #include <pqxx/pqxx>
@@ -167,11 +167,22 @@ main(int argc, char **argv)
 		std::cerr << "bad questions file: it must start with a -- @floor query\n";
 		return 2;
 	}
-	if (!only.empty())
-		queries.erase(
-		    std::remove_if(queries.begin(), queries.end(),
-		                   [&](const Query &q) { return !q.question.empty() && q.question.rfind(only, 0) != 0; }),
-		    queries.end());
+	if (!only.empty()) {
+		// A comma-separated list of prefixes: a question runs when its name starts with one.
+		std::vector<std::string> prefixes;
+		for (std::size_t at = 0; at <= only.size();) {
+			std::size_t comma = std::min(only.find(',', at), only.size());
+			prefixes.push_back(only.substr(at, comma - at));
+			at = comma + 1;
+		}
+		auto wanted = [&](const Query &q) {
+			return q.question.empty() || std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string &p) {
+				       return q.question.rfind(p, 0) == 0;
+			       });
+		};
+		queries.erase(std::remove_if(queries.begin(), queries.end(), [&](const Query &q) { return !wanted(q); }),
+		              queries.end());
+	}
 	for (auto &q : queries)
 		q.ms.resize(settings.size());
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark: native functions vs the best plain SQL vs the scan floor, side by side in one run.
-#   bench/run.sh [--users N] [--reps N] [--only QUESTION_PREFIX] [--workers 0,2] [--jit off,on]
+#   bench/run.sh [--users N] [--reps N] [--only PREFIX[,PREFIX...]] [--workers 0,2] [--jit off,on]
 # Generates about 20 events per user (default 500k users: about 10M events, the shape of the demo's
 # data) in a throwaway server, runs every question of bench/questions.sql REPS times interleaved,
 # at max_parallel_workers_per_gather = 0 and 2, with JIT off and on (PostgreSQL's default), and

@@ -50,6 +50,15 @@ public:
 		entries_.push_back(e);
 	}
 
+	/// Empties the log, keeping its memory (a scratch log reused for many groups).
+	void
+	clear() noexcept
+	{
+		entries_.clear();
+		sorted_ = true;
+		reset_sort();
+	}
+
 	/// Appends another log; stays sorted (merging the two runs) when both are.
 	void merge(const EventLog &other);
 

@@ -4,6 +4,8 @@
 #include "serial.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 namespace pg_product_analytics::core {
@@ -456,13 +458,14 @@ FunnelEvaluator::finish_group()
 }
 
 std::size_t
-FunnelEvaluator::process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget)
+FunnelEvaluator::process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget,
+                         bool more_follows)
 {
 	std::size_t work = 0;
 	while (!done_ && work < budget) {
 		if (!collecting_) {
 			if (pos >= count) {
-				done_ = true;
+				done_ = !more_follows;
 				break;
 			}
 			finish_group();
@@ -479,8 +482,8 @@ FunnelEvaluator::process(const FunnelEvent *events, std::size_t count, std::size
 			pos++;
 			work++;
 		}
-		if (pos < count && events[pos].ts == group_ts_)
-			break; // the group goes on: next call
+		if (pos < count ? events[pos].ts == group_ts_ : more_follows)
+			break; // the group goes on: next call (or next piece)
 		collecting_ = false;
 		work_ = 0;
 		evaluate_group();
@@ -489,6 +492,24 @@ FunnelEvaluator::process(const FunnelEvent *events, std::size_t count, std::size
 	if (done_)
 		finish_group();
 	return pos;
+}
+
+void
+FunnelEvaluator::reset() noexcept
+{
+	for (std::size_t k = 0; k <= options_.steps; k++) {
+		reached_[k] = settled_[k] = pending_[k] = false;
+		settled_first_[k] = 0;
+		pending_chain_[k] = Chain{0, 0};
+		rows_of_step_[k] = 0;
+	}
+	if (once_)
+		clear_matching();
+	present_ = 0;
+	group_rows_ = 0;
+	collecting_ = in_group_ = any_start_ = done_ = false;
+	group_ts_ = 0;
+	top_ = 0;
 }
 
 std::size_t
@@ -508,6 +529,247 @@ FunnelEvaluator::chain(std::int64_t *out) const
 		return 0;
 	std::copy(&paths_[k * kMaxConditions], &paths_[k * kMaxConditions] + k, out);
 	return k;
+}
+
+// ---------------------------------------------------------------------------------------------
+// funnel_report
+
+FunnelReportState::FunnelReportState(const FunnelOptions &options, UserKeyKind kind, std::pmr::memory_resource *memory)
+    : options_(options), arena_(memory), users_(kind, memory), rows_(memory)
+{
+	check_funnel_options(options);
+}
+
+FunnelReportState::FunnelReportState(const FunnelReportState &other, std::pmr::memory_resource *memory)
+    : FunnelReportState(other.options_, other.users_.kind(), memory)
+{
+	merge(other);
+}
+
+void
+FunnelReportState::add_row(std::uint32_t user, const FunnelEvent &e)
+{
+	if (user == rows_.size())
+		rows_.emplace_back();
+	UserRows &rows = rows_[user];
+	// Identical rows matching nothing are redundant: keep one per timestamp (as FunnelState).
+	if (e.payload == 0 && rows.tail != nullptr && rows.tail->entries[rows.tail->used - 1] == e)
+		return;
+	push_row(arena_, rows, e);
+}
+
+void
+FunnelReportState::merge(const FunnelReportState &other)
+{
+	if (!(other.options_ == options_))
+		throw_changed_within_group("funnel parameters");
+	if (other.users_.kind() != users_.kind())
+		throw Error(ErrorKind::InvalidArgument, "user ids of different types in one report");
+	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
+		std::uint32_t mine = users_.kind() == UserKeyKind::Integer ? users_.slot(other.users_.int_key(u))
+		                                                           : users_.slot(other.users_.byte_key(u));
+		if (mine == rows_.size())
+			rows_.emplace_back();
+		for_each_row(other.rows_[u], [&](const FunnelEvent &e) { push_row(arena_, rows_[mine], e); });
+	}
+}
+
+std::size_t
+FunnelReportState::memory_bytes() const noexcept
+{
+	return arena_.reserved() + rows_.capacity() * sizeof(UserRows) + users_.serialized_size();
+}
+
+namespace {
+constexpr std::size_t kReportHeaderSize = kHeaderSize + 1 + 1 + 8;
+}
+
+std::size_t
+FunnelReportState::serialized_size() const noexcept
+{
+	std::size_t n = kReportHeaderSize + users_.serialized_size();
+	for (const auto &r : rows_)
+		n += 1 + 8 + sizeof(FunnelEvent) * r.count;
+	return n;
+}
+
+void
+FunnelReportState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::FunnelReport);
+	w.u8(static_cast<std::uint8_t>(options_.steps));
+	w.u8(static_cast<std::uint8_t>(options_.modes));
+	w.u64(static_cast<std::uint64_t>(options_.window));
+	users_.serialize(w);
+	for (const auto &r : rows_) {
+		w.u8(r.sorted ? 1 : 0);
+		w.u64(r.count);
+		for_each_row(r, [&](const FunnelEvent &e) {
+			w.u64(static_cast<std::uint64_t>(e.ts));
+			w.u64(e.payload);
+		});
+	}
+	w.finish();
+}
+
+FunnelReportState
+FunnelReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::FunnelReport);
+	FunnelOptions options;
+	options.steps = r.u8();
+	options.modes = r.u8();
+	options.window = static_cast<std::int64_t>(r.u64());
+	try {
+		check_funnel_options(options);
+	} catch (const Error &) {
+		throw_corrupt("invalid funnel options");
+	}
+	// The key kind is the first byte of the index.
+	if (r.remaining() == 0)
+		throw_corrupt("truncated data");
+	auto kind = static_cast<UserKeyKind>(in[size - r.remaining()]);
+	if (kind != UserKeyKind::Integer && kind != UserKeyKind::Bytes)
+		throw_corrupt("bad user id kind");
+	FunnelReportState state(options, kind, memory);
+	state.users_.deserialize(r);
+	const std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;
+	const bool strict_order = (options.modes & kStrictOrder) != 0;
+	state.rows_.resize(state.users_.size());
+	for (auto &rows : state.rows_) {
+		std::uint8_t sorted = r.u8();
+		std::uint64_t count = r.u64();
+		if (sorted > 1)
+			throw_corrupt("bad sorted flag");
+		if (count > r.remaining() / sizeof(FunnelEvent))
+			throw_corrupt("row count does not match the size");
+		for (std::uint64_t i = 0; i < count; i++) {
+			FunnelEvent e{static_cast<std::int64_t>(r.u64()), r.u64()};
+			if ((e.payload & ~valid) != 0 || (e.payload == 0 && !strict_order))
+				throw_corrupt("row not allowed for this funnel");
+			push_row(state.arena_, rows, e);
+		}
+		if (sorted == 1 && !rows.sorted)
+			throw_corrupt("rows out of order");
+	}
+	r.finish();
+	return state;
+}
+
+FunnelReportBuilder::FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory)
+    : state_(state), memory_(memory), evaluator_(state.options(), true, memory), scratch_(memory), levels_(memory),
+      times_(memory)
+{
+	const std::size_t steps = state.options().steps;
+	levels_.assign(steps + 1, 0);
+	times_.resize(steps + 1);
+}
+
+void
+FunnelReportBuilder::finish_user()
+{
+	std::int64_t chain[kMaxConditions];
+	std::size_t level = evaluator_.chain(chain);
+	levels_[level]++;
+	for (std::size_t k = 2; k <= level; k++)
+		times_[k].push_back(chain[k - 1] - chain[k - 2]);
+	evaluator_.reset();
+	user_++;
+	phase_ = Phase::Start;
+}
+
+bool
+FunnelReportBuilder::step(std::size_t budget)
+{
+	std::size_t work = 0;
+	while (user_ < state_.users() && work < budget) {
+		const UserRows &rows = state_.rows(user_);
+		switch (phase_) {
+		case Phase::Start:
+			pos_ = 0;
+			if (rows.sorted) {
+				chunk_ = rows.head;
+				phase_ = Phase::Evaluate;
+			} else {
+				scratch_.clear();
+				for_each_row(rows, [&](const FunnelEvent &e) { scratch_.push(e); });
+				work += rows.count;
+				phase_ = Phase::Sort;
+			}
+			break;
+		case Phase::Sort:
+			if (scratch_.sort_step(budget)) {
+				chunk_ = nullptr;
+				phase_ = Phase::Evaluate;
+			}
+			work += std::min<std::size_t>(scratch_.entries().size() + 1, budget);
+			break;
+		case Phase::Evaluate:
+			if (chunk_ == nullptr && rows.sorted) {
+				finish_user(); // no rows at all
+				break;
+			}
+			if (rows.sorted) {
+				const bool last = chunk_->next == nullptr;
+				std::size_t before = pos_;
+				pos_ = evaluator_.process(chunk_->entries, chunk_->used, pos_, budget - work, !last);
+				work += pos_ - before + 1;
+				if (pos_ >= chunk_->used && !last && !evaluator_.done()) {
+					chunk_ = chunk_->next;
+					pos_ = 0;
+				}
+			} else {
+				const auto &e = scratch_.entries();
+				std::size_t before = pos_;
+				pos_ = evaluator_.process(e.data(), e.size(), pos_, budget - work);
+				work += pos_ - before + 1;
+			}
+			if (evaluator_.done())
+				finish_user();
+			break;
+		}
+	}
+	return user_ >= state_.users();
+}
+
+std::pmr::vector<FunnelReportRow>
+FunnelReportBuilder::result() const
+{
+	const std::size_t steps = state_.options().steps;
+	std::pmr::vector<FunnelReportRow> out(memory_);
+	std::int64_t at_least = 0;
+	std::pmr::vector<std::int64_t> reached(steps + 2, 0, memory_);
+	for (std::size_t k = steps; k >= 1; k--) {
+		at_least += levels_[k];
+		reached[k] = at_least;
+	}
+	auto ratio = [](std::int64_t a, std::int64_t b) {
+		return b == 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(a) / static_cast<double>(b);
+	};
+	for (std::size_t k = 1; k <= steps; k++) {
+		FunnelReportRow row;
+		row.step = k;
+		row.users = reached[k];
+		row.from_first = ratio(reached[k], reached[1]);
+		row.from_previous = k == 1 ? std::numeric_limits<double>::quiet_NaN() : ratio(reached[k], reached[k - 1]);
+		if (k >= 2 && !times_[k].empty()) {
+			// percentile_disc: the smallest observed value with at least that fraction at or below it.
+			std::pmr::vector<std::int64_t> t(times_[k], memory_);
+			auto at = [&](double p) {
+				auto n = static_cast<double>(t.size());
+				auto i = static_cast<std::size_t>(std::max(0.0, std::ceil(p * n) - 1));
+				std::nth_element(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(i), t.end());
+				return t[i];
+			};
+			row.have_times = true;
+			row.median = at(0.5);
+			row.p90 = at(0.9);
+		}
+		out.push_back(row);
+	}
+	return out;
 }
 
 } // namespace pg_product_analytics::core

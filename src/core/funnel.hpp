@@ -4,11 +4,13 @@
 
 #include "event_log.hpp"
 #include "limits.hpp"
+#include "user_map.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
 #include <string_view>
+#include <vector>
 
 namespace pg_product_analytics::core {
 
@@ -122,8 +124,14 @@ public:
 
 	/// Processes events[pos..) for about `budget` units of work; returns the new position (which
 	/// may be inside a group of equal timestamps: pass it back unchanged). Stops early (done()
-	/// true) when a strict mode ends the scan or the last step is reached.
-	std::size_t process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget);
+	/// true) when a strict mode ends the scan or the last step is reached. With `more_follows`,
+	/// events[0..count) is one piece of the input (a chunk): the rows go on in the next piece,
+	/// passed with pos 0, and done() only comes after a last piece.
+	std::size_t process(const FunnelEvent *events, std::size_t count, std::size_t pos, std::size_t budget,
+	                    bool more_follows = false);
+
+	/// Forgets everything seen: ready for another group's rows (keeps its memory).
+	void reset() noexcept;
 
 	bool
 	done() const noexcept
@@ -199,6 +207,103 @@ private:
 	std::uint32_t step_row_[kLevels];            ///< per step: matched compact row + 1, 0 = none
 	std::uint32_t search_ = 0;
 	std::size_t work_ = 0; ///< matching steps explored, counted against the budget
+};
+
+// ---------------------------------------------------------------------------------------------
+// funnel_report: the funnel of every user of a group, folded into one row per step.
+
+/// The report aggregate's state: the funnel's parameters, its users (UserIndex) and each user's
+/// kept rows (as FunnelState keeps them), in chunks from one arena.
+class FunnelReportState {
+public:
+	FunnelReportState(const FunnelOptions &options, UserKeyKind kind, std::pmr::memory_resource *memory);
+	FunnelReportState(const FunnelReportState &other, std::pmr::memory_resource *memory);
+
+	/// One row of the user with id `user` (an integer or the id's bytes). Throws InvalidArgument
+	/// when `options` differ from the group's.
+	template <class Key>
+	void
+	add(const FunnelOptions &options, Key user, std::int64_t ts, std::uint64_t mask)
+	{
+		if (!(options == options_))
+			throw_changed_within_group("funnel parameters");
+		if (mask == 0 && (options_.modes & kStrictOrder) == 0)
+			return; // matches no step: the user's level does not depend on it
+		add_row(users_.slot(user), FunnelEvent{ts, mask});
+	}
+	/// Appends another state's users and rows (a user in both gets the rows of both).
+	void merge(const FunnelReportState &other);
+
+	const FunnelOptions &
+	options() const noexcept
+	{
+		return options_;
+	}
+	std::size_t
+	users() const noexcept
+	{
+		return rows_.size();
+	}
+	const UserRows &
+	rows(std::size_t user) const noexcept
+	{
+		return rows_[user];
+	}
+	/// Bytes held: arena blocks, index and per-user lists.
+	std::size_t memory_bytes() const noexcept;
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static FunnelReportState deserialize(const std::uint8_t *in, std::size_t size,
+	                                     std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+private:
+	void add_row(std::uint32_t user, const FunnelEvent &e);
+
+	FunnelOptions options_;
+	Arena arena_;
+	UserIndex users_;
+	std::pmr::vector<UserRows> rows_;
+};
+
+/// One row of the report: users whose deepest step is at least `step`, conversion from step 1 and
+/// from the previous step (NaN when undefined: the glue gives NULL), and the time from the
+/// previous step of their reported chain (window_funnel_events' chain): median and 90th
+/// percentile, percentile_disc (an observed value), for step >= 2 with users > 0.
+struct FunnelReportRow {
+	std::size_t step = 0;
+	std::int64_t users = 0;
+	double from_first = 0;
+	double from_previous = 0;
+	bool have_times = false;
+	std::int64_t median = 0;
+	std::int64_t p90 = 0;
+};
+
+/// Folds every user of a FunnelReportState into the report, resumably: step() does about `budget`
+/// units of work (rows read, sorted, evaluated) and returns true when done, so the caller can
+/// check for interrupts between calls. A user's sorted rows are evaluated where they are.
+class FunnelReportBuilder {
+public:
+	FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory);
+
+	bool step(std::size_t budget);
+	/// The rows for steps 1..steps; call once step() returned true.
+	std::pmr::vector<FunnelReportRow> result() const;
+
+private:
+	void finish_user();
+
+	const FunnelReportState &state_;
+	std::pmr::memory_resource *memory_;
+	FunnelEvaluator evaluator_;
+	EventLog scratch_; ///< an unsorted user's rows, copied and sorted
+	std::size_t user_ = 0;
+	enum class Phase : std::uint8_t { Start, Sort, Evaluate } phase_ = Phase::Start;
+	const UserRows::Chunk *chunk_ = nullptr; ///< sorted user: the chunk being evaluated
+	std::size_t pos_ = 0;
+	std::pmr::vector<std::int64_t> levels_;                  ///< users per deepest step
+	std::pmr::vector<std::pmr::vector<std::int64_t>> times_; ///< per step >= 2: time from the previous step
 };
 
 } // namespace pg_product_analytics::core

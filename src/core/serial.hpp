@@ -24,6 +24,7 @@ enum class StateTag : std::uint8_t {
 	ActivePeriods = 6,
 	Cohort = 7,
 	MinMaxBy = 8,
+	FunnelReport = 9,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

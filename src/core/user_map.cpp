@@ -1,0 +1,164 @@
+#include "user_map.hpp"
+
+#include "error.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pg_product_analytics::core {
+
+namespace {
+constexpr std::size_t kFirstBlock = 16 * 1024;
+constexpr std::size_t kLargestBlock = 4 * 1024 * 1024;
+} // namespace
+
+Arena::Arena(Arena &&other) noexcept
+    : memory_(other.memory_), blocks_(other.blocks_), next_(other.next_), left_(other.left_), reserved_(other.reserved_)
+{
+	other.blocks_ = nullptr;
+	other.next_ = nullptr;
+	other.left_ = 0;
+	other.reserved_ = 0;
+}
+
+Arena::~Arena()
+{
+	while (blocks_ != nullptr) {
+		Block *next = blocks_->next;
+		memory_->deallocate(blocks_, blocks_->size, alignof(Block));
+		blocks_ = next;
+	}
+}
+
+void *
+Arena::allocate(std::size_t size)
+{
+	size = (size + 7) & ~std::size_t{7};
+	if (size > left_) {
+		// Blocks grow with the arena (a quarter of what it holds), within bounds.
+		std::size_t block = std::clamp(reserved_ / 4, kFirstBlock, kLargestBlock);
+		block = std::max(block, size + sizeof(Block));
+		auto *b = static_cast<Block *>(memory_->allocate(block, alignof(Block)));
+		b->next = blocks_;
+		b->size = block;
+		blocks_ = b;
+		reserved_ += block;
+		next_ = reinterpret_cast<std::uint8_t *>(b) + sizeof(Block);
+		left_ = block - sizeof(Block);
+	}
+	void *p = next_;
+	next_ += size;
+	left_ -= size;
+	return p;
+}
+
+UserIndex::UserIndex(UserKeyKind kind, std::pmr::memory_resource *memory)
+    : kind_(kind), memory_(memory), key_bytes_(memory), ints_(memory), bytes_(memory), int_keys_(memory),
+      byte_keys_(memory)
+{
+}
+
+std::uint32_t
+UserIndex::slot(std::int64_t id)
+{
+	auto next = static_cast<std::uint32_t>(int_keys_.size());
+	auto [it, added] = ints_.try_emplace(id, next);
+	if (added) {
+		if (next >= kMaxUsers)
+			throw Error(ErrorKind::LimitExceeded, "too many users in one report");
+		int_keys_.push_back(id);
+	}
+	return it->second;
+}
+
+std::uint32_t
+UserIndex::slot(std::string_view id)
+{
+	auto found = bytes_.find(id);
+	if (found != bytes_.end())
+		return found->second;
+	auto next = static_cast<std::uint32_t>(byte_keys_.size());
+	if (next >= kMaxUsers)
+		throw Error(ErrorKind::LimitExceeded, "too many users in one report");
+	char *copy = static_cast<char *>(key_bytes_.allocate(id.size() == 0 ? 1 : id.size()));
+	if (!id.empty())
+		std::memcpy(copy, id.data(), id.size());
+	std::string_view key(copy, id.size());
+	bytes_.emplace(key, next);
+	byte_keys_.push_back(key);
+	return next;
+}
+
+std::size_t
+UserIndex::serialized_size() const noexcept
+{
+	std::size_t n = 1 + 8;
+	if (kind_ == UserKeyKind::Integer)
+		return n + 8 * int_keys_.size();
+	for (auto k : byte_keys_)
+		n += 8 + k.size();
+	return n;
+}
+
+void
+UserIndex::serialize(ByteWriter &w) const
+{
+	w.u8(static_cast<std::uint8_t>(kind_));
+	w.u64(size());
+	if (kind_ == UserKeyKind::Integer) {
+		for (auto k : int_keys_)
+			w.u64(static_cast<std::uint64_t>(k));
+		return;
+	}
+	for (auto k : byte_keys_) {
+		w.u64(k.size());
+		w.bytes(reinterpret_cast<const std::uint8_t *>(k.data()), k.size());
+	}
+}
+
+void
+UserIndex::deserialize(ByteReader &r)
+{
+	if (r.u8() != static_cast<std::uint8_t>(kind_))
+		throw_corrupt("user ids of another kind");
+	std::uint64_t count = r.u64();
+	if (count > r.remaining() / 8 || count >= kMaxUsers)
+		throw_corrupt("user count does not match the size");
+	for (std::uint64_t i = 0; i < count; i++) {
+		std::size_t before = size();
+		if (kind_ == UserKeyKind::Integer) {
+			slot(static_cast<std::int64_t>(r.u64()));
+		} else {
+			std::uint64_t n = r.u64();
+			if (n > r.remaining())
+				throw_corrupt("user id longer than the data");
+			slot(std::string_view(reinterpret_cast<const char *>(r.bytes(n)), n));
+		}
+		if (size() != before + 1)
+			throw_corrupt("a user listed twice");
+	}
+}
+
+void
+push_row(Arena &arena, UserRows &rows, const LogEntry &e)
+{
+	if (rows.tail != nullptr && rows.sorted && e < rows.tail->entries[rows.tail->used - 1])
+		rows.sorted = false;
+	if (rows.tail == nullptr || rows.tail->used == rows.tail->capacity) {
+		std::uint32_t capacity = rows.tail == nullptr ? 4 : std::min<std::uint32_t>(rows.tail->capacity * 2, 256);
+		auto *c = static_cast<UserRows::Chunk *>(
+		    arena.allocate(offsetof(UserRows::Chunk, entries) + sizeof(LogEntry) * capacity));
+		c->next = nullptr;
+		c->used = 0;
+		c->capacity = capacity;
+		if (rows.tail == nullptr)
+			rows.head = c;
+		else
+			rows.tail->next = c;
+		rows.tail = c;
+	}
+	rows.tail->entries[rows.tail->used++] = e;
+	rows.count++;
+}
+
+} // namespace pg_product_analytics::core
