@@ -3,7 +3,8 @@
 # nothing when every package is already there. Uses sudo only when not root.
 set -euo pipefail
 
-packages=(postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libgtest-dev cmake g++ make python3 clang libclang-rt-14-dev)
+packages=(postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libgtest-dev cmake g++ make python3 clang libclang-rt-14-dev
+          libboost1.81-dev python3-psycopg2)
 
 missing=()
 for p in "${packages[@]}"; do
