@@ -112,6 +112,73 @@ FROM (
     GROUP BY user_id
 ) s;
 
+-- @question report_funnel_4 | Funnel report, 4 steps, 7-day window, one statement (funnel_report)
+-- The same funnel as funnel_4 as a report: users reaching at least each step, one row per step.
+-- @variant native funnel_report()
+SELECT r.step, r.users
+FROM unnest((SELECT funnel_report(user_id, interval '7 days', ts, event = 'page_view', event = 'signup',
+                                  event = 'activate', event = 'purchase') FROM events)) r
+ORDER BY r.step;
+-- @variant native window_funnel() per user + outer query
+SELECT k, count(*) FILTER (WHERE level >= k)
+FROM (
+    SELECT user_id, window_funnel(interval '7 days', ts, event = 'page_view', event = 'signup',
+                                  event = 'activate', event = 'purchase') AS level
+    FROM events
+    GROUP BY user_id
+) s, generate_series(1, 4) k
+GROUP BY k ORDER BY k;
+-- @variant plain running max per step (window functions)
+SELECT k, count(*) FILTER (WHERE level >= k)
+FROM (
+    SELECT user_id, max(CASE WHEN s4 IS NOT NULL THEN 4 WHEN s3 IS NOT NULL THEN 3
+                             WHEN s2 IS NOT NULL THEN 2 WHEN step = 1 THEN 1 ELSE 0 END) AS level
+    FROM (
+        SELECT *, CASE WHEN step = 4 AND ts <= l3 + interval '7 days' THEN l3 END AS s4
+        FROM (
+            SELECT *, max(s3) OVER (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING) AS l3
+            FROM (
+                SELECT *, CASE WHEN step = 3 AND ts <= l2 + interval '7 days' THEN l2 END AS s3
+                FROM (
+                    SELECT *, max(s2) OVER (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING) AS l2
+                    FROM (
+                        SELECT *, CASE WHEN step = 2 AND ts <= l1 + interval '7 days' THEN l1 END AS s2
+                        FROM (
+                            SELECT user_id, ts, step,
+                                   max(ts) FILTER (WHERE step = 1)
+                                       OVER (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING) AS l1
+                            FROM (
+                                SELECT user_id, ts,
+                                       CASE event WHEN 'page_view' THEN 1 WHEN 'signup' THEN 2
+                                                  WHEN 'activate' THEN 3 ELSE 4 END AS step
+                                FROM events
+                                WHERE event IN ('page_view', 'signup', 'activate', 'purchase')
+                            ) m
+                        ) a
+                    ) b
+                ) c
+            ) d
+        ) e
+    ) f
+    GROUP BY user_id
+) s, generate_series(1, 4) k
+GROUP BY k ORDER BY k;
+
+-- @question report_funnel_4_country | Funnel report by country (about 10 groups)
+-- @variant native funnel_report() GROUP BY country
+SELECT country, (unnest(funnel_report(user_id, interval '7 days', ts, event = 'page_view', event = 'signup',
+                                      event = 'activate', event = 'purchase'))).users
+FROM events GROUP BY country ORDER BY 1, 2;
+-- @variant native window_funnel() per user and country + outer query
+SELECT country, count(*) FILTER (WHERE level >= k)
+FROM (
+    SELECT country, user_id, window_funnel(interval '7 days', ts, event = 'page_view', event = 'signup',
+                                           event = 'activate', event = 'purchase') AS level
+    FROM events
+    GROUP BY country, user_id
+) s, generate_series(1, 4) k
+GROUP BY country, k ORDER BY 1, 2;
+
 -- @question funnel_4_events | Funnel, 4 steps, with step timestamps (window_funnel_events)
 -- The same funnel and the median time from step 1 to step 4 of the users who completed it.
 -- @variant native window_funnel_events()
@@ -249,3 +316,23 @@ FROM (SELECT user_id, date_trunc('week', ts, 'UTC') AS week, count(DISTINCT date
 SELECT count(*), sum(days)
 FROM (SELECT user_id, date_trunc('week', ts, 'UTC') AS week, count(DISTINCT (ts AT TIME ZONE 'UTC')::date) AS days
       FROM events GROUP BY 1, 2) s;
+
+-- @question report_active_users | DAU, WAU and MAU per day, one statement (active_users_report)
+-- Distinct users active in the 1, 7 and 30 days ending with each day (UTC): sums over all days.
+-- @variant native active_users_report()
+SELECT window_periods, count(*), sum(users)
+FROM unnest((SELECT active_users_report(user_id, ts, 'day', '{1,7,30}', 'UTC') FROM events)) r
+GROUP BY 1 ORDER BY 1;
+-- @variant plain active days per user, each spread over the windows it falls in, counted per day
+-- A user active on day d is in the w-day window of days d .. d + w - 1: the distinct (user, day)
+-- pairs of those spreads, counted per day, for the days of the data.
+SELECT w, count(*), sum(users)
+FROM (
+    SELECT w, d + k AS day, count(DISTINCT user_id) AS users
+    FROM (SELECT DISTINCT user_id, (ts AT TIME ZONE 'UTC')::date AS d FROM events) a
+    CROSS JOIN unnest('{1,7,30}'::int[]) w
+    CROSS JOIN LATERAL generate_series(0, w - 1) k
+    WHERE d + k <= (SELECT max((ts AT TIME ZONE 'UTC')::date) FROM events)
+    GROUP BY 1, 2
+) s
+GROUP BY 1 ORDER BY 1;

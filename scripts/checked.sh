@@ -58,18 +58,16 @@ trap 'scripts/pgserver.sh stop' EXIT
 source "$(scripts/pgserver.sh start test)"
 log=/tmp/pg_product_analytics-$PPA_PORT/server.log
 
+source scripts/counts.sh
 passed=0
 failed=0
 echo "== pg_regress (assertions on)"
 out=$(mktemp)
 make -C "$ext" installcheck PG_CONFIG="$PG_CONFIG" >"$out" 2>&1 || true
 grep -E '^(test| ) ' "$out" || cat "$out"
-ok=$(grep -cE '^(test| ) .* ok( |$)' "$out" || true)
-bad=$(grep -cE '^(test| ) .* FAILED' "$out" || true)
-if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then bad=1; fi
-[ "$bad" = 0 ] || { [ -f "$ext/regression.diffs" ] && head -n 200 "$ext/regression.diffs"; }
-passed=$((passed + ok))
-failed=$((failed + bad))
+before=$failed
+count_regress "$out"
+[ "$failed" = "$before" ] || { [ -f "$ext/regression.diffs" ] && head -n 200 "$ext/regression.diffs"; }
 
 echo "== integration tests (assertions on)"
 psql -X -q -c "CREATE DATABASE integration"
@@ -77,15 +75,16 @@ psql -X -q -d integration -c "CREATE EXTENSION pg_product_analytics"
 (cd build && TEST_PG_CONNINFO="host=$PGHOST port=$PGPORT user=postgres dbname=integration" \
     ctest -L integration --output-on-failure) >"$out" 2>&1 || true
 tail -n 3 "$out"
-line=$(grep -E 'tests failed out of' "$out" | tail -n 1)
-if [[ "$line" =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
-    passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
-    failed=$((failed + BASH_REMATCH[1]))
-    [ "${BASH_REMATCH[1]}" = 0 ] || cat "$out"
-else
-    failed=$((failed + 1))
-    cat "$out"
-fi
+before=$failed
+count_ctest "$out"
+[ "$failed" = "$before" ] || cat "$out"
+
+echo "== report aggregates through psycopg2 (assertions on)"
+TEST_PG_CONNINFO="host=$PGHOST port=$PGPORT user=postgres dbname=integration" \
+    /usr/bin/python3 tests/integration/test_reports.py >"$out" 2>&1 || true
+before=$failed
+count_summary "$out"
+[ "$failed" = "$before" ] || cat "$out"
 
 echo "== server log: assertion failures and crashed backends"
 if grep -nE 'TRAP:|terminated by signal|was terminated by|PANIC' "$log"; then

@@ -17,15 +17,7 @@ source "$(scripts/pgserver.sh start test)"
 
 passed=0
 failed=0
-count_ctest() { # ctest summary line: "NN% tests passed, F tests failed out of T"
-    local line t f
-    line=$(grep -E 'tests failed out of' "$1" | tail -n 1)
-    f=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
-    t=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
-    if [ -z "$line" ]; then f=1; t=1; fi
-    passed=$((passed + t - f))
-    failed=$((failed + f))
-}
+source scripts/counts.sh
 log=$(mktemp -d)
 
 echo "== unit tests (core)"
@@ -43,18 +35,6 @@ tail -n 3 "$log/sanitize"
 count_ctest "$log/sanitize"
 grep -q '100% tests passed' "$log/sanitize" || cat "$log/sanitize"
 
-# A summary line "N passed, N failed" (the last line of a script's log) into the totals.
-count_summary() {
-    local line
-    line=$(tail -n 1 "$1")
-    if [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-        passed=$((passed + BASH_REMATCH[1]))
-        failed=$((failed + BASH_REMATCH[2]))
-    else
-        failed=$((failed + 1))
-    fi
-}
-
 echo "== fuzzing (libFuzzer, ${PPA_FUZZ_SECONDS:-5} s per target)"
 scripts/fuzz.sh "${PPA_FUZZ_SECONDS:-5}" >"$log/fuzz" 2>&1 || true
 grep -E '^(ok|FAILED) ' "$log/fuzz" || tail -n 30 "$log/fuzz"
@@ -62,13 +42,10 @@ count_summary "$log/fuzz"
 
 echo "== pg_regress"
 make -s installcheck >"$log/regress" 2>&1 || true
-grep -E '^(test| ) ' "$log/regress" || true
-ok=$(grep -cE '^(test| ) .* ok( |$)' "$log/regress" || true)
-bad=$(grep -cE '^(test| ) .* FAILED' "$log/regress" || true)
-if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then bad=1; cat "$log/regress"; fi
-passed=$((passed + ok))
-failed=$((failed + bad))
-[ "$bad" = 0 ] || { [ -f regression.diffs ] && cat regression.diffs; }
+grep -E '^(test| ) ' "$log/regress" || cat "$log/regress"
+before=$failed
+count_regress "$log/regress"
+[ "$failed" = "$before" ] || { [ -f regression.diffs ] && cat regression.diffs; }
 
 echo "== integration tests (libpqxx, live server)"
 psql -X -q -c "CREATE DATABASE integration" -c "" >/dev/null
@@ -78,6 +55,12 @@ psql -X -q -d integration -c "CREATE EXTENSION pg_product_analytics"
 tail -n 3 "$log/integration"
 count_ctest "$log/integration"
 grep -q '100% tests passed' "$log/integration" || cat "$log/integration"
+
+echo "== report aggregates through psycopg2 (bound parameters, as Superset sends them)"
+TEST_PG_CONNINFO="host=$PGHOST port=$PGPORT user=postgres dbname=integration" \
+    /usr/bin/python3 tests/integration/test_reports.py >"$log/psycopg" 2>&1 || true
+grep -v '^ok ' "$log/psycopg" || true
+count_summary "$log/psycopg"
 
 echo "== docs examples (each one in an expected regression output)"
 python3 scripts/check_docs.py >"$log/docs" 2>&1 || true

@@ -178,4 +178,103 @@ SELECT window_funnel(interval '1 hour', 'strict_once', ts, true, true, true, tru
 FROM funnel_tie WHERE i <= 22;
 RESET statement_timeout;
 
-DROP TABLE clicks, funnel_random, funnel_tie;
+-- funnel_report: every user's funnel folded into one row per step, in one aggregate (docs/funnel.md).
+SELECT (unnest(funnel_report(uid, interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy'))).*
+FROM clicks;
+
+-- The same report from the per-user aggregate and plain SQL, cell by cell, on random data with ties,
+-- NULL ids and NULL times, for every kind of mode and id type, serial and forced parallel.
+SELECT setseed(0.3);
+CREATE TABLE report_random AS
+SELECT CASE WHEN random() < 0.01 THEN NULL ELSE (random() * 400)::int END AS uid,
+       CASE WHEN random() < 0.01 THEN NULL ELSE (random() * 3000)::bigint END AS ts,
+       (random() * 5)::int AS step, (ARRAY['de', 'fr', 'us'])[1 + (random() * 2)::int] AS country
+FROM generate_series(1, 20000);
+CREATE FUNCTION pg_temp.report_by_user(mode text) RETURNS TABLE (step int, users bigint, median bigint, p90 bigint)
+LANGUAGE sql AS $$
+    WITH per_user AS (
+        SELECT uid, window_funnel_events(100::bigint, mode, ts, step = 1, step = 2, step = 3, step = 4) AS e
+        FROM report_random WHERE uid IS NOT NULL GROUP BY uid
+    )
+    SELECT k, count(*) FILTER (WHERE cardinality(e) >= k),
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY e[k] - e[k - 1]) FILTER (WHERE cardinality(e) >= k AND k > 1),
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY e[k] - e[k - 1]) FILTER (WHERE cardinality(e) >= k AND k > 1)
+    FROM per_user, generate_series(1, 4) k GROUP BY k
+$$;
+CREATE TABLE report_native (mode text, id_type text, plan text, step int, users bigint, median bigint, p90 bigint);
+CREATE FUNCTION pg_temp.native(mode text, id_type text, plan text) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format($q$
+        INSERT INTO report_native
+        SELECT %L, %L, %L, r.step, r.users, r.median_time_from_previous, r.p90_time_from_previous
+        FROM unnest((SELECT funnel_report(uid::%s, 100::bigint, %L, ts, step = 1, step = 2, step = 3, step = 4)
+                     FROM report_random)) r
+    $q$, mode, id_type, plan, id_type, mode);
+    RETURN 1;
+END
+$$;
+SET max_parallel_workers_per_gather = 0;
+SELECT sum(pg_temp.native(m, t, 'serial')) AS runs
+FROM unnest(ARRAY['', 'strict_order', 'strict_deduplication', 'strict_increase', 'strict_once']) m,
+     unnest(ARRAY['integer', 'bigint', 'text']) t;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF)
+SELECT funnel_report(uid, 100::bigint, ts, step = 1, step = 2, step = 3, step = 4) FROM report_random;
+SELECT sum(pg_temp.native(m, t, 'parallel')) AS runs
+FROM unnest(ARRAY['', 'strict_order', 'strict_once']) m, unnest(ARRAY['bigint', 'text']) t;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT n.mode, count(DISTINCT (n.id_type, n.plan)) AS runs, count(*) AS cells,
+       count(*) FILTER (WHERE (n.users, n.median, n.p90) IS NOT DISTINCT FROM (r.users, r.median, r.p90)) AS equal,
+       max(r.users) FILTER (WHERE r.step = 4) AS users_reaching_4
+FROM report_native n JOIN LATERAL pg_temp.report_by_user(n.mode) r ON r.step = n.step
+GROUP BY n.mode ORDER BY n.mode;
+
+-- uuid and text ids: users are equal when their bytes are.
+SELECT r.step, r.users
+FROM unnest((SELECT funnel_report(md5(uid::text)::uuid, 100::bigint, ts, step = 1, step = 2, step = 3, step = 4)
+             FROM report_random)) r
+EXCEPT
+SELECT step, users FROM pg_temp.report_by_user('');
+
+-- A breakdown: one report per country, each user counted in every country of their own events.
+SELECT country, (unnest(funnel_report(uid, 100::bigint, ts, step = 1, step = 2, step = 3, step = 4))).*
+FROM report_random GROUP BY country ORDER BY country, step LIMIT 5;
+SELECT count(*) AS cells, count(*) FILTER (WHERE n.users = p.users) AS equal
+FROM (SELECT country, (unnest(funnel_report(uid, 100::bigint, ts, step = 1, step = 2, step = 3, step = 4))).*
+      FROM report_random GROUP BY country) n
+JOIN (SELECT country, k AS step, count(*) FILTER (WHERE level >= k) AS users
+      FROM (SELECT country, uid, window_funnel(100::bigint, ts, step = 1, step = 2, step = 3, step = 4) AS level
+            FROM report_random WHERE uid IS NOT NULL GROUP BY country, uid) u, generate_series(1, 4) k
+      GROUP BY country, k) p USING (country, step);
+
+-- As a window aggregate: the report so far, by hour.
+SELECT DISTINCT date_trunc('hour', ts) AS hour,
+       (funnel_report(uid, interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy')
+            OVER (ORDER BY date_trunc('hour', ts)))[3].users AS bought_so_far
+FROM clicks ORDER BY hour;
+
+-- No rows: no steps. Bad input: the per-user function's errors.
+CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE query;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT cardinality(funnel_report(uid, interval '1 hour', ts, true)) AS no_rows FROM clicks WHERE false;
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, NULL::interval, ts, true) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '1 hour', 'strict', ts, true) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '-1 hour', ts, true) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '1 month', ts, true) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '1 hour', ts, VARIADIC array_fill(true, ARRAY[65])) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, make_interval(mins => uid), ts, true) FROM clicks$$);
+
+DROP TABLE clicks, funnel_random, funnel_tie, report_random, report_native;

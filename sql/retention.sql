@@ -360,4 +360,79 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 
-DROP TABLE visits, retention_random, app_events, period_random;
+-- active_users_report: DAU, WAU, MAU and stickiness in one statement (docs/retention.md).
+SELECT (unnest(active_users_report(uid, ts, 'day', '{1,7}', 'UTC'))).*
+FROM app_events
+WHERE ts < '2024-01-06';
+
+-- Against count(DISTINCT ...) over a calendar joined to each user's active days, on random data
+-- with NULL ids and times, in Berlin; serial and forced parallel; integer and text ids.
+SELECT setseed(0.6);
+CREATE TABLE active_random AS
+SELECT CASE WHEN random() < 0.01 THEN NULL ELSE (random() * 300)::int END AS uid,
+       CASE WHEN random() < 0.01 THEN NULL
+            ELSE timestamptz '2024-03-01 00:00+00' + random() * interval '60 days' END AS ts
+FROM generate_series(1, 20000);
+CREATE TABLE active_plain AS
+WITH days AS (
+    SELECT DISTINCT uid, (ts AT TIME ZONE 'Europe/Berlin')::date AS d FROM active_random
+    WHERE uid IS NOT NULL AND ts IS NOT NULL
+), calendar AS (
+    SELECT generate_series(min(d), max(d), interval '1 day')::date AS day FROM days
+)
+SELECT (c.day::timestamp AT TIME ZONE 'Europe/Berlin') AS period_start, w AS window_periods,
+       count(DISTINCT a.uid) AS users,
+       (SELECT count(DISTINCT uid) FROM days WHERE d = c.day)::float8 / nullif(count(DISTINCT a.uid), 0) AS stickiness
+FROM calendar c CROSS JOIN unnest('{1,7,30}'::int[]) w
+LEFT JOIN days a ON a.d > c.day - w AND a.d <= c.day
+GROUP BY c.day, w;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) AS cells,
+       count(*) FILTER (WHERE (n.users, n.stickiness) IS NOT DISTINCT FROM (p.users, p.stickiness)) AS equal,
+       max(n.users) FILTER (WHERE n.window_periods = 30) AS most_mau
+FROM unnest((SELECT active_users_report(uid, ts, 'day', '{1,7,30}', 'Europe/Berlin') FROM active_random)) n
+FULL JOIN active_plain p USING (period_start, window_periods);
+SELECT count(*) AS cells, count(*) FILTER (WHERE n.users = p.users) AS equal
+FROM unnest((SELECT active_users_report('user-' || uid, ts, 'day', '{1,7,30}', 'Europe/Berlin') FROM active_random)) n
+FULL JOIN active_plain p USING (period_start, window_periods);
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT active_users_report(uid, ts, 'day', '{1,7,30}', 'Europe/Berlin') FROM active_random;
+SELECT count(*) AS cells, count(*) FILTER (WHERE n.users = p.users) AS equal
+FROM unnest((SELECT active_users_report(uid, ts, 'day', '{1,7,30}', 'Europe/Berlin') FROM active_random)) n
+FULL JOIN active_plain p USING (period_start, window_periods);
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
+-- Weeks, the defaults (days; 1, 7 and 30 days; the session's zone), a breakdown, no rows.
+SELECT (unnest(active_users_report(uid, ts, 'week', '{1,4}', 'UTC'))).* FROM app_events;
+SELECT count(*) AS rows, count(DISTINCT window_periods) AS windows
+FROM unnest((SELECT active_users_report(uid, ts) FROM active_random));
+SELECT uid % 2 AS half, (unnest(active_users_report(uid, ts, 'week', '{1}', 'UTC'))).users
+FROM active_random WHERE ts < '2024-03-11' GROUP BY 1 ORDER BY 1, 2;
+SELECT cardinality(active_users_report(uid, ts)) AS no_rows FROM app_events WHERE false;
+-- Bad input: the SQLSTATEs of the per-user functions.
+CREATE FUNCTION pg_temp.report_error(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE query;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, NULL) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day', '{}') FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day', '{7,0}') FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day', '{1,NULL}') FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'fortnight') FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day', '{1}', 'Mars/Olympus') FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, CASE WHEN uid = 1 THEN 'day' ELSE 'week' END) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day') FROM (VALUES (1, timestamptz 'infinity')) v(uid, ts)$$);
+SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day') FROM (VALUES (1, timestamptz '2000-01-01'), (2, '2600-01-01')) v(uid, ts)$$);
+
+DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain;

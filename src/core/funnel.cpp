@@ -651,8 +651,8 @@ FunnelReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 				throw_corrupt("row not allowed for this funnel");
 			push_row(state.arena_, rows, e);
 		}
-		if (sorted == 1 && !rows.sorted)
-			throw_corrupt("rows out of order");
+		if ((sorted == 1) != rows.sorted)
+			throw_corrupt("sorted flag does not match the rows");
 	}
 	r.finish();
 	return state;

@@ -105,6 +105,46 @@ calendar_period(PeriodUnit unit, const LocalDate &date) noexcept
 	return date.year;
 }
 
+namespace {
+
+// Julian day number of a proleptic Gregorian date (the algorithm of PostgreSQL's date2j).
+std::int64_t
+julian_day(std::int64_t year, std::int64_t month, std::int64_t day) noexcept
+{
+	if (month > 2) {
+		month += 1;
+		year += 4800;
+	} else {
+		month += 13;
+		year += 4799;
+	}
+	std::int64_t century = floor_div(year, 100);
+	std::int64_t julian = year * 365 - 32167;
+	julian += floor_div(year, 4) - century + floor_div(century, 4);
+	julian += 7834 * month / 256 + day;
+	return julian;
+}
+
+} // namespace
+
+std::int64_t
+period_first_day(PeriodUnit unit, std::int64_t number) noexcept
+{
+	switch (unit) {
+	case PeriodUnit::Day:
+		return number;
+	case PeriodUnit::Week:
+		return kMondayJulianDay + 7 * number;
+	case PeriodUnit::Month:
+		return julian_day(floor_div(number, 12), number - 12 * floor_div(number, 12) + 1, 1);
+	case PeriodUnit::Quarter:
+		return julian_day(floor_div(number, 4), (number - 4 * floor_div(number, 4)) * 3 + 1, 1);
+	case PeriodUnit::Year:
+		break;
+	}
+	return julian_day(number, 1, 1);
+}
+
 std::int64_t
 rolling_period(std::int64_t ts, std::int64_t anchor, std::int64_t length) noexcept
 {

@@ -48,6 +48,10 @@ struct LocalDate {
 /// have consecutive numbers. Weeks start on Monday (ISO).
 std::int64_t calendar_period(PeriodUnit unit, const LocalDate &date) noexcept;
 
+/// The Julian day number of the first day of calendar period `number` (the inverse of
+/// calendar_period on a period's first day).
+std::int64_t period_first_day(PeriodUnit unit, std::int64_t number) noexcept;
+
 /// floor((ts - anchor) / length): the number of whole periods of `length` (> 0) from anchor to ts,
 /// negative before the anchor. Saturates at the int64 limits instead of overflowing.
 std::int64_t rolling_period(std::int64_t ts, std::int64_t anchor, std::int64_t length) noexcept;

@@ -4,6 +4,7 @@
 #include "serial.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 namespace pg_product_analytics::core {
@@ -16,8 +17,8 @@ RetentionState::RetentionState(std::size_t conditions) : conditions_(conditions)
 void
 RetentionState::throw_count_changed(std::size_t got) const
 {
-	throw_changed_within_group("number of conditions (" + std::to_string(conditions_) + " then " +
-	                           std::to_string(got) + ")");
+	throw_changed_within_group("number of conditions (" + std::to_string(conditions_) + " then " + std::to_string(got) +
+	                           ")");
 }
 
 void
@@ -442,6 +443,219 @@ ActivePeriodsState::deserialize(const std::uint8_t *in, std::size_t size, std::p
 	r.finish();
 	state.compacted_ = state.log_.entries().size() / 2;
 	return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// active_users_report
+
+void
+check_active_users_options(const ActiveUsersOptions &o)
+{
+	if (o.windows == 0)
+		throw Error(ErrorKind::InvalidArgument, "at least one window is required");
+	if (o.windows > kMaxActiveWindows)
+		throw Error(ErrorKind::LimitExceeded, "too many windows: " + std::to_string(o.windows) +
+		                                          " given, the limit is " + std::to_string(kMaxActiveWindows));
+	for (std::size_t i = 0; i < o.windows; i++) {
+		if (o.window[i] < 1)
+			throw Error(ErrorKind::InvalidArgument, "a window must be at least one period");
+		if (o.window[i] > kMaxActiveWindow)
+			throw Error(ErrorKind::LimitExceeded, "window of " + std::to_string(o.window[i]) +
+			                                          " periods is too long, the limit is " +
+			                                          std::to_string(kMaxActiveWindow));
+	}
+}
+
+ActiveUsersState::ActiveUsersState(const ActiveUsersOptions &options, UserKeyKind kind, std::string_view zone_name,
+                                   std::pmr::memory_resource *memory)
+    : options_(options), arena_(memory), users_(kind, memory), rows_(memory), zone_name_(zone_name, memory)
+{
+	check_active_users_options(options);
+	if (zone_name.size() > 255)
+		throw Error(ErrorKind::InvalidArgument, "time zone name too long");
+}
+
+ActiveUsersState::ActiveUsersState(const ActiveUsersState &other, std::pmr::memory_resource *memory)
+    : ActiveUsersState(other.options_, other.users_.kind(), other.zone_name_, memory)
+{
+	merge(other);
+}
+
+void
+ActiveUsersState::add_period(std::uint32_t user, std::int64_t period)
+{
+	if (user == rows_.size())
+		rows_.emplace_back();
+	UserRows &rows = rows_[user];
+	if (rows.tail != nullptr && rows.tail->entries[rows.tail->used - 1].ts == period)
+		return; // the same period again: rows in time order keep one entry per period
+	if (rows_.size() == 1 && rows.count == 0) {
+		first_ = last_ = period;
+	} else {
+		first_ = std::min(first_, period);
+		last_ = std::max(last_, period);
+	}
+	push_row(arena_, rows, LogEntry{period, 0});
+}
+
+void
+ActiveUsersState::merge(const ActiveUsersState &other)
+{
+	require_same(options_, other.options_, "active users parameters");
+	if (other.users_.kind() != users_.kind())
+		throw Error(ErrorKind::InvalidArgument, "user ids of different types in one report");
+	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
+		std::uint32_t mine = users_.kind() == UserKeyKind::Integer ? users_.slot(other.users_.int_key(u))
+		                                                           : users_.slot(other.users_.byte_key(u));
+		for_each_row(other.rows_[u], [&](const LogEntry &e) { add_period(mine, e.ts); });
+	}
+}
+
+std::size_t
+ActiveUsersState::serialized_size() const noexcept
+{
+	std::size_t n =
+	    kHeaderSize + kCalendarKeySize + 1 + 8 * options_.windows + 1 + zone_name_.size() + users_.serialized_size();
+	for (const auto &r : rows_)
+		n += 8 + 8 * r.count;
+	return n;
+}
+
+void
+ActiveUsersState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::ActiveUsers);
+	write_calendar_key(w, options_.calendar);
+	w.u8(static_cast<std::uint8_t>(options_.windows));
+	for (std::size_t i = 0; i < options_.windows; i++)
+		w.u64(static_cast<std::uint64_t>(options_.window[i]));
+	w.u8(static_cast<std::uint8_t>(zone_name_.size()));
+	w.bytes(reinterpret_cast<const std::uint8_t *>(zone_name_.data()), zone_name_.size());
+	users_.serialize(w);
+	for (const auto &r : rows_) {
+		w.u64(r.count);
+		for_each_row(r, [&](const LogEntry &e) { w.u64(static_cast<std::uint64_t>(e.ts)); });
+	}
+	w.finish();
+}
+
+ActiveUsersState
+ActiveUsersState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::ActiveUsers);
+	ActiveUsersOptions o;
+	o.calendar = read_calendar_key(r);
+	o.windows = r.u8();
+	if (o.windows > kMaxActiveWindows)
+		throw_corrupt("too many windows");
+	for (std::size_t i = 0; i < o.windows; i++)
+		o.window[i] = static_cast<std::int64_t>(r.u64());
+	try {
+		check_active_users_options(o);
+	} catch (const Error &) {
+		throw_corrupt("invalid active users options");
+	}
+	std::size_t name_size = r.u8();
+	const char *name = reinterpret_cast<const char *>(r.bytes(name_size));
+	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr || (name_size == 0) != (o.calendar.zone == 0))
+		throw_corrupt("bad time zone name");
+	if (r.remaining() == 0)
+		throw_corrupt("truncated data");
+	auto kind = static_cast<UserKeyKind>(in[size - r.remaining()]);
+	if (kind != UserKeyKind::Integer && kind != UserKeyKind::Bytes)
+		throw_corrupt("bad user id kind");
+	ActiveUsersState state(o, kind, std::string_view(name, name_size), memory);
+	state.users_.deserialize(r);
+	state.rows_.resize(state.users_.size());
+	for (std::uint32_t u = 0; u < state.rows_.size(); u++) {
+		std::uint64_t count = r.u64();
+		if (count == 0 || count > r.remaining() / 8)
+			throw_corrupt("period count does not match the size");
+		for (std::uint64_t i = 0; i < count; i++)
+			state.add_period(u, static_cast<std::int64_t>(r.u64()));
+		if (state.rows_[u].count != count)
+			throw_corrupt("a period repeated");
+	}
+	r.finish();
+	return state;
+}
+
+ActiveUsersBuilder::ActiveUsersBuilder(const ActiveUsersState &state, std::pmr::memory_resource *memory)
+    : state_(state), memory_(memory), periods_(memory), changes_(memory)
+{
+	if (state.empty())
+		return;
+	// last - first, unsigned: the periods may be anywhere in 64 bits.
+	std::uint64_t span =
+	    static_cast<std::uint64_t>(state.last_period()) - static_cast<std::uint64_t>(state.first_period());
+	if (span >= static_cast<std::uint64_t>(kMaxActiveSpan))
+		throw Error(ErrorKind::LimitExceeded,
+		            "active users report spans " + std::to_string(span + 1) + " periods, the limit is " +
+		                std::to_string(kMaxActiveSpan),
+		            "", "Filter the events to the range to report, or use a longer period.");
+	span_ = static_cast<std::int64_t>(span) + 1;
+	changes_.assign((state.options().windows + 1) * static_cast<std::size_t>(span_ + 1), 0);
+}
+
+bool
+ActiveUsersBuilder::step(std::size_t budget)
+{
+	const ActiveUsersOptions &o = state_.options();
+	const std::int64_t first = state_.first_period();
+	std::size_t work = 0;
+	while (user_ < state_.users() && work < budget) {
+		const UserRows &rows = state_.rows(user_);
+		periods_.clear();
+		for_each_row(rows, [&](const LogEntry &e) { periods_.push_back(e.ts - first); });
+		if (!rows.sorted) {
+			std::sort(periods_.begin(), periods_.end());
+			periods_.erase(std::unique(periods_.begin(), periods_.end()), periods_.end());
+		}
+		// Window k (k = 0: the period itself): the union of [p, p + w - 1], cut at the span.
+		for (std::size_t k = 0; k <= o.windows; k++) {
+			const std::int64_t w = k == 0 ? 1 : o.window[k - 1];
+			std::int64_t *change = &changes_[k * static_cast<std::size_t>(span_ + 1)];
+			std::int64_t start = periods_[0], end = periods_[0] + w; // [start, end)
+			for (std::size_t i = 1; i <= periods_.size(); i++) {
+				if (i < periods_.size() && periods_[i] <= end) {
+					end = periods_[i] + w;
+					continue;
+				}
+				change[start]++;
+				change[std::min(end, span_)]--;
+				if (i < periods_.size()) {
+					start = periods_[i];
+					end = periods_[i] + w;
+				}
+			}
+		}
+		work += periods_.size() * (o.windows + 1) + 1;
+		user_++;
+	}
+	return user_ >= state_.users();
+}
+
+std::pmr::vector<ActiveUsersRow>
+ActiveUsersBuilder::result() const
+{
+	const ActiveUsersOptions &o = state_.options();
+	std::pmr::vector<ActiveUsersRow> out(memory_);
+	if (span_ == 0)
+		return out;
+	out.reserve(static_cast<std::size_t>(span_) * o.windows);
+	std::pmr::vector<std::int64_t> running(o.windows + 1, 0, memory_);
+	for (std::int64_t p = 0; p < span_; p++) {
+		for (std::size_t k = 0; k <= o.windows; k++)
+			running[k] += changes_[k * static_cast<std::size_t>(span_ + 1) + static_cast<std::size_t>(p)];
+		for (std::size_t k = 1; k <= o.windows; k++) {
+			double stickiness = running[k] == 0 ? std::numeric_limits<double>::quiet_NaN()
+			                                    : static_cast<double>(running[0]) / static_cast<double>(running[k]);
+			out.push_back(ActiveUsersRow{state_.first_period() + p, o.window[k - 1], running[k], stickiness});
+		}
+	}
+	return out;
 }
 
 } // namespace pg_product_analytics::core

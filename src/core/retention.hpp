@@ -6,10 +6,13 @@
 #include "event_log.hpp"
 #include "limits.hpp"
 #include "period.hpp"
+#include "user_map.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace pg_product_analytics::core {
@@ -304,6 +307,135 @@ private:
 	CalendarKey calendar_;
 	EventLog log_;
 	std::size_t compacted_ = 0; ///< distinct periods at the last compaction
+};
+
+// ---------------------------------------------------------------------------------------------
+// active_users_report: per calendar period, the distinct users active in it and in rolling
+// windows of periods ending there (DAU, WAU, MAU), and stickiness.
+
+inline constexpr std::size_t kMaxActiveWindows = 16;
+inline constexpr std::int64_t kMaxActiveWindow = 3660; ///< periods in one window
+inline constexpr std::int64_t kMaxActiveSpan = 200000; ///< periods from the first to the last activity
+
+/// The report's parameters: the calendar and the window lengths, in periods (1 = the period itself).
+struct ActiveUsersOptions {
+	CalendarKey calendar;
+	std::size_t windows = 0;
+	std::int64_t window[kMaxActiveWindows] = {};
+
+	bool
+	operator==(const ActiveUsersOptions &o) const noexcept
+	{
+		if (!(calendar == o.calendar) || windows != o.windows)
+			return false;
+		for (std::size_t i = 0; i < windows; i++)
+			if (window[i] != o.window[i])
+				return false;
+		return true;
+	}
+};
+
+/// Throws InvalidArgument for no window or a window below 1, LimitExceeded above the limits.
+void check_active_users_options(const ActiveUsersOptions &options);
+
+/// Users by id, each with the periods they were active in (repeats of the last period folded on
+/// arrival: one entry per active period for rows in time order), and the span of all periods.
+class ActiveUsersState {
+public:
+	/// `zone_name`: the name of the zone whose identity options.calendar.zone is (empty: local
+	/// times), kept so the final step can give period starts in it.
+	ActiveUsersState(const ActiveUsersOptions &options, UserKeyKind kind, std::string_view zone_name,
+	                 std::pmr::memory_resource *memory);
+	ActiveUsersState(const ActiveUsersState &other, std::pmr::memory_resource *memory);
+
+	template <class Key>
+	void
+	add(const ActiveUsersOptions &options, Key user, std::int64_t period)
+	{
+		require_same(options_, options, "active users parameters");
+		add_period(users_.slot(user), period);
+	}
+	void merge(const ActiveUsersState &other);
+
+	const ActiveUsersOptions &
+	options() const noexcept
+	{
+		return options_;
+	}
+	std::size_t
+	users() const noexcept
+	{
+		return rows_.size();
+	}
+	const UserRows &
+	rows(std::size_t user) const noexcept
+	{
+		return rows_[user];
+	}
+	bool
+	empty() const noexcept
+	{
+		return rows_.empty();
+	}
+	std::int64_t
+	first_period() const noexcept
+	{
+		return first_;
+	}
+	std::int64_t
+	last_period() const noexcept
+	{
+		return last_;
+	}
+	std::string_view
+	zone_name() const noexcept
+	{
+		return zone_name_;
+	}
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static ActiveUsersState deserialize(const std::uint8_t *in, std::size_t size,
+	                                    std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+private:
+	void add_period(std::uint32_t user, std::int64_t period);
+
+	ActiveUsersOptions options_;
+	Arena arena_;
+	UserIndex users_;
+	std::pmr::vector<UserRows> rows_;
+	std::int64_t first_ = 0;
+	std::int64_t last_ = 0;
+	std::pmr::string zone_name_;
+};
+
+/// One row of the report: in `period`, the users active in the window of `window` periods ending
+/// with it, and stickiness: the users active in the period itself divided by that.
+struct ActiveUsersRow {
+	std::int64_t period;
+	std::int64_t window;
+	std::int64_t users;
+	double stickiness; ///< NaN when no user is active in the window
+};
+
+/// Folds every user into per-window counts over the span, resumably (as FunnelReportBuilder):
+/// for each user, the union of [p, p + w - 1] over their active periods p, added to a
+/// difference array per window. Throws LimitExceeded when the span exceeds kMaxActiveSpan.
+class ActiveUsersBuilder {
+public:
+	ActiveUsersBuilder(const ActiveUsersState &state, std::pmr::memory_resource *memory);
+	bool step(std::size_t budget);
+	/// Rows by period, then by window in the order given; call once step() returned true.
+	std::pmr::vector<ActiveUsersRow> result() const;
+
+private:
+	const ActiveUsersState &state_;
+	std::pmr::memory_resource *memory_;
+	std::size_t user_ = 0;
+	std::int64_t span_ = 0;
+	std::pmr::vector<std::int64_t> periods_; ///< scratch: one user's periods
+	std::pmr::vector<std::int64_t> changes_; ///< per window (+ the period itself), span + 1 each
 };
 
 } // namespace pg_product_analytics::core

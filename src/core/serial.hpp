@@ -25,6 +25,7 @@ enum class StateTag : std::uint8_t {
 	Cohort = 7,
 	MinMaxBy = 8,
 	FunnelReport = 9,
+	ActiveUsers = 10,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

@@ -53,8 +53,7 @@ Arena::allocate(std::size_t size)
 }
 
 UserIndex::UserIndex(UserKeyKind kind, std::pmr::memory_resource *memory)
-    : kind_(kind), memory_(memory), key_bytes_(memory), ints_(memory), bytes_(memory), int_keys_(memory),
-      byte_keys_(memory)
+    : kind_(kind), key_bytes_(memory), ints_(memory), bytes_(memory), int_keys_(memory), byte_keys_(memory)
 {
 }
 

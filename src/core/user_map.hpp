@@ -100,7 +100,6 @@ private:
 	static constexpr std::uint32_t kMaxUsers = 0xFFFFFFF0u;
 
 	UserKeyKind kind_;
-	std::pmr::memory_resource *memory_;
 	Arena key_bytes_; ///< byte keys' storage
 	boost::unordered_flat_map<std::int64_t, std::uint32_t, boost::hash<std::int64_t>, std::equal_to<std::int64_t>,
 	                          std::pmr::polymorphic_allocator<std::pair<const std::int64_t, std::uint32_t>>>

@@ -72,6 +72,9 @@ struct CallSite {
 	TextCache<std::uint32_t, 2> modes;    ///< funnel modes
 	TextCache<std::int64_t, 2> intervals; ///< interval literals passed as text: microseconds
 	FmgrInfo *equality;                   ///< conditional_change_event: the argument type's equality (type cache)
+	Oid user_type;                        ///< report aggregates: the user id's type (InvalidOid: not looked up yet)
+	int16 user_length;                    ///< and its length and passing convention
+	bool user_by_value;
 };
 
 /// The call site's cache, created on first use.

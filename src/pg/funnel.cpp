@@ -5,26 +5,35 @@
 #include "boundary.hpp"
 #include "call_site.hpp"
 #include "conditions.hpp"
+#include "report.hpp"
 #include "time.hpp"
 
+#include <cmath>
 #include <cstring>
 
 extern "C" {
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "access/htup_details.h"
+#include "funcapi.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(window_funnel_transfn);
 PG_FUNCTION_INFO_V1(window_funnel_int_transfn);
 PG_FUNCTION_INFO_V1(window_funnel_finalfn);
 PG_FUNCTION_INFO_V1(window_funnel_events_finalfn);
+PG_FUNCTION_INFO_V1(funnel_report_transfn);
+PG_FUNCTION_INFO_V1(funnel_report_int_transfn);
+PG_FUNCTION_INFO_V1(funnel_report_finalfn);
 }
 
 namespace core = pg_product_analytics::core;
 namespace pg = pg_product_analytics::pg;
 using core::FunnelEvaluator;
 using core::FunnelOptions;
+using core::FunnelReportState;
 using core::FunnelState;
 
 namespace {
@@ -46,30 +55,68 @@ modes_of(FunctionCallInfo fcinfo, int argno)
 	return modes;
 }
 
-// Shared by the transition functions: arguments are (state, window, [mode,] ts, steps), the window
-// already converted to the time unit.
-Datum
-accumulate(FunctionCallInfo fcinfo, std::int64_t window)
+// A row's funnel arguments: ([user,] window, [mode,] ts, steps), the window already converted to
+// the time unit; `first` is the window's argument number (1, or 2 after a report's user id).
+struct FunnelRow {
+	FunnelOptions options;
+	bool skip; // NULL ts: not an event
+	std::int64_t ts;
+	std::uint64_t mask;
+};
+
+FunnelRow
+funnel_row(FunctionCallInfo fcinfo, int first, std::int64_t window)
 {
-	const bool has_mode = PG_NARGS() == 5;
-	const int ts_arg = has_mode ? 3 : 2;
+	const bool has_mode = PG_NARGS() == first + 4;
+	const int ts_arg = first + (has_mode ? 2 : 1);
 	const int steps_arg = ts_arg + 1;
-	if (has_mode && PG_ARGISNULL(2))
+	if (has_mode && PG_ARGISNULL(first + 1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel mode must not be null")));
 	if (PG_ARGISNULL(steps_arg))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("steps array must not be null")));
-	FunnelOptions options;
-	options.window = window;
-	options.modes = has_mode ? modes_of(fcinfo, 2) : 0;
-	pg::ConditionMask row = pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
-	options.steps = row.count;
-	const bool skip = PG_ARGISNULL(ts_arg); // a row without a timestamp is not an event
-	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(ts_arg);
+	FunnelRow row;
+	row.options.window = window;
+	row.options.modes = has_mode ? modes_of(fcinfo, first + 1) : 0;
+	pg::ConditionMask steps = pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
+	row.options.steps = steps.count;
+	row.mask = steps.mask;
+	row.skip = PG_ARGISNULL(ts_arg);
+	row.ts = row.skip ? 0 : PG_GETARG_INT64(ts_arg);
+	return row;
+}
+
+// The window argument `argno`: an interval (timestamps) or a bigint (integer time).
+std::int64_t
+window_of(FunctionCallInfo fcinfo, int argno, bool integer_time)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel window must not be null")));
+	return integer_time ? PG_GETARG_INT64(argno) : pg::interval_micros(PG_GETARG_INTERVAL_P(argno), "funnel window");
+}
+
+Datum
+accumulate(FunctionCallInfo fcinfo, bool integer_time)
+{
+	const FunnelRow row = funnel_row(fcinfo, 1, window_of(fcinfo, 1, integer_time));
 	PG_RETURN_POINTER(pg::transition<FunnelState>(
-	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelState(options, r); },
+	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelState(row.options, r); },
 	    [&](FunnelState &state) {
-		    if (!skip)
-			    state.add(options, ts, row.mask);
+		    if (!row.skip)
+			    state.add(row.options, row.ts, row.mask);
+	    }));
+}
+
+// funnel_report: arguments (state, user_id, window, [mode,] ts, steps).
+Datum
+accumulate_report(FunctionCallInfo fcinfo, bool integer_time)
+{
+	const FunnelRow row = funnel_row(fcinfo, 2, window_of(fcinfo, 2, integer_time));
+	const pg::UserArg user = pg::user_arg(fcinfo, 1);
+	PG_RETURN_POINTER(pg::transition<FunnelReportState>(
+	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelReportState(row.options, user.kind, r); },
+	    [&](FunnelReportState &state) {
+		    if (!row.skip && !user.isnull)
+			    pg::with_user_key(user, [&](auto key) { state.add(row.options, key, row.ts, row.mask); });
 	    }));
 }
 
@@ -112,9 +159,7 @@ PPA_STATE_SUPPORT_FUNCTIONS(window_funnel, FunnelState, "funnel")
 extern "C" Datum
 window_funnel_transfn(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel window must not be null")));
-	return accumulate(fcinfo, pg::interval_micros(PG_GETARG_INTERVAL_P(1), "funnel window"));
+	return accumulate(fcinfo, false);
 }
 
 /*
@@ -124,9 +169,7 @@ window_funnel_transfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 window_funnel_int_transfn(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel window must not be null")));
-	return accumulate(fcinfo, PG_GETARG_INT64(1));
+	return accumulate(fcinfo, true);
 }
 
 /*
@@ -164,4 +207,81 @@ window_funnel_events_finalfn(PG_FUNCTION_ARGS)
 			values[i] = Int64GetDatum(chain[i]);
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(values, count, element, sizeof(int64), true, TYPALIGN_DOUBLE));
+}
+
+// ---------------------------------------------------------------------------------------------
+// funnel_report
+
+PPA_STATE_SUPPORT_FUNCTIONS(funnel_report, FunnelReportState, "funnel report")
+
+/*
+ * funnel_report_transfn(state internal, user_id anyelement, window interval, [mode text,]
+ *     ts timestamp[tz], steps boolean[]); funnel_report_int_transfn: the same for integer time.
+ * Not strict: state NULL on a group's first row (then made in the aggregate context). A NULL
+ * user id or ts skips the row; NULL window, mode or steps array is ERROR 22004; NULL steps are false.
+ */
+extern "C" Datum
+funnel_report_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_report(fcinfo, false);
+}
+
+extern "C" Datum
+funnel_report_int_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_report(fcinfo, true);
+}
+
+/*
+ * funnel_report_finalfn(state internal) -> funnel_report_step[] | funnel_report_step_int[]
+ * Not strict: no rows give an empty array. Folds every user's funnel in slices, checking for
+ * interrupts between them; the builder lives in the current memory context (destroyed on reset).
+ * One element per step: step, users reaching at least it, conversion from step 1 and from the
+ * previous step (NULL when undefined), and the median and 90th percentile (percentile_disc) of
+ * the time from the previous step (interval, or bigint for integer time; NULL for step 1).
+ */
+extern "C" Datum
+funnel_report_finalfn(PG_FUNCTION_ARGS)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(element))
+		elog(ERROR, "funnel_report_finalfn called with a non-array result type");
+	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	if (desc->natts != 6)
+		elog(ERROR, "funnel_report_finalfn called with an unexpected result type");
+	const bool interval_times = TupleDescAttr(desc, 4)->atttypid == INTERVALOID;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
+	auto *state = reinterpret_cast<FunnelReportState *>(PG_GETARG_POINTER(0));
+	core::FunnelReportBuilder *builder = nullptr;
+	pg::guard([&] {
+		builder = pg::make_in_context_with<core::FunnelReportBuilder>(
+		    CurrentMemoryContext, [&](std::pmr::memory_resource *r) { return core::FunnelReportBuilder(*state, r); });
+	});
+	pg::build_in_slices(builder);
+	std::size_t count = 0;
+	core::FunnelReportRow rows[core::kMaxConditions];
+	pg::guard([&] {
+		auto result = builder->result();
+		count = result.size();
+		std::copy(result.begin(), result.end(), rows);
+	});
+	Datum elements[core::kMaxConditions];
+	for (std::size_t i = 0; i < count; i++) {
+		const core::FunnelReportRow &r = rows[i];
+		Datum values[6];
+		bool nulls[6] = {false,         false,        std::isnan(r.from_first), std::isnan(r.from_previous),
+		                 !r.have_times, !r.have_times};
+		values[0] = Int32GetDatum(static_cast<int32>(r.step));
+		values[1] = Int64GetDatum(r.users);
+		values[2] = Float8GetDatum(nulls[2] ? 0.0 : r.from_first);
+		values[3] = Float8GetDatum(nulls[3] ? 0.0 : r.from_previous);
+		values[4] = values[5] = Int64GetDatum(0);
+		if (r.have_times) {
+			values[4] = interval_times ? IntervalPGetDatum(pg::micros_interval(r.median)) : Int64GetDatum(r.median);
+			values[5] = interval_times ? IntervalPGetDatum(pg::micros_interval(r.p90)) : Int64GetDatum(r.p90);
+		}
+		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(count), element, -1, false, TYPALIGN_DOUBLE));
 }

@@ -4,13 +4,19 @@
 #include "aggregate.hpp"
 #include "boundary.hpp"
 #include "conditions.hpp"
+#include "report.hpp"
 #include "time.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <string_view>
 
 extern "C" {
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -25,6 +31,8 @@ PG_FUNCTION_INFO_V1(lifecycle_transfn);
 PG_FUNCTION_INFO_V1(lifecycle_finalfn);
 PG_FUNCTION_INFO_V1(active_periods_transfn);
 PG_FUNCTION_INFO_V1(active_periods_finalfn);
+PG_FUNCTION_INFO_V1(active_users_report_transfn);
+PG_FUNCTION_INFO_V1(active_users_report_finalfn);
 }
 
 using pg_product_analytics::core::RetentionState;
@@ -347,4 +355,127 @@ active_periods_finalfn(PG_FUNCTION_ARGS)
 	if (n > PG_INT32_MAX)
 		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("too many active periods")));
 	PG_RETURN_INT32(static_cast<int32>(n));
+}
+
+// ---------------------------------------------------------------------------------------------
+// active_users_report
+
+using core::ActiveUsersOptions;
+using core::ActiveUsersState;
+
+namespace {
+
+// The windows argument: a one-dimensional integer[] without NULLs (ERROR 22004 / 22023 else).
+void
+read_windows(ArrayType *array, ActiveUsersOptions &o)
+{
+	if (ARR_NDIM(array) > 1 || ARR_ELEMTYPE(array) != INT4OID)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("windows must be a one-dimensional integer array")));
+	if (ARR_HASNULL(array))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("windows must not contain NULL")));
+	int n = ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
+	if (n > static_cast<int>(core::kMaxActiveWindows))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("too many windows: %d given, the limit is %zu", n, core::kMaxActiveWindows)));
+	const auto *values = reinterpret_cast<const int32 *>(ARR_DATA_PTR(array));
+	o.windows = static_cast<std::size_t>(n);
+	for (int i = 0; i < n; i++)
+		o.window[i] = values[i];
+}
+
+} // namespace
+
+/*
+ * active_users_report_transfn(state internal, user_id anyelement, ts timestamptz[, period text
+ *     [, windows integer[] [, time_zone text]]]) -> internal
+ * Defaults: 'day', '{1,7,30}' (DAU, WAU, MAU), the session's TimeZone. Not strict: state NULL on a
+ * group's first row (made in the aggregate context); NULL user id or ts skips the row; NULL
+ * period or windows is ERROR 22004; parameters changing within a group ERROR 22023.
+ */
+extern "C" Datum
+active_users_report_transfn(PG_FUNCTION_ARGS)
+{
+	ActiveUsersOptions options;
+	NullableDatum period = pg::optional_arg(fcinfo, 3), windows = pg::optional_arg(fcinfo, 4);
+	if ((PG_NARGS() > 3 && period.isnull) || (PG_NARGS() > 4 && windows.isnull))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period and windows must not be null")));
+	options.calendar.unit = PG_NARGS() > 3 ? pg::period_unit_of(DatumGetTextPP(period.value)) : core::PeriodUnit::Day;
+	if (PG_NARGS() > 4) {
+		read_windows(DatumGetArrayTypeP(windows.value), options);
+	} else {
+		options.windows = 3;
+		options.window[0] = 1;
+		options.window[1] = 7;
+		options.window[2] = 30;
+	}
+	const pg::Zone zone = pg::zone_arg(fcinfo, 5);
+	options.calendar.zone = zone.id;
+	const pg::UserArg user = pg::user_arg(fcinfo, 1);
+	const bool skip = user.isnull || PG_ARGISNULL(2);
+	const std::int64_t p = skip ? 0 : pg::calendar_period_of(options.calendar.unit, PG_GETARG_TIMESTAMPTZ(2), zone.tz);
+	PG_RETURN_POINTER(pg::transition<ActiveUsersState>(
+	    fcinfo,
+	    [&](std::pmr::memory_resource *r) {
+		    return ActiveUsersState(options, user.kind, pg_get_timezone_name(zone.tz), r);
+	    },
+	    [&](ActiveUsersState &state) {
+		    if (!skip)
+			    pg::with_user_key(user, [&](auto key) { state.add(options, key, p); });
+	    }));
+}
+
+PPA_STATE_SUPPORT_FUNCTIONS(active_users_report, ActiveUsersState, "active users report")
+
+/*
+ * active_users_report_finalfn(state internal) -> active_users_row[]
+ * Period starts are local midnights in the zone the state was built in. Not
+ * strict: no rows give an empty array. One element per period from the first active one to the
+ * last and per window: the period's start, the window, the users active in the window ending
+ * with the period, and stickiness (users of the period itself / users of the window).
+ */
+extern "C" Datum
+active_users_report_finalfn(PG_FUNCTION_ARGS)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(element))
+		elog(ERROR, "active_users_report_finalfn called with a non-array result type");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
+	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	auto *state = reinterpret_cast<ActiveUsersState *>(PG_GETARG_POINTER(0));
+	// The zone the periods were taken in, by the name the state keeps (FINALFUNC_EXTRA passes no values).
+	std::string_view name = state->zone_name();
+	char zone_name[256];
+	std::memcpy(zone_name, name.data(), name.size());
+	zone_name[name.size()] = '\0';
+	pg_tz *zone = pg_tzset(zone_name);
+	if (zone == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: unknown time zone")));
+	core::ActiveUsersBuilder *builder = nullptr;
+	pg::guard([&] {
+		builder = pg::make_in_context_with<core::ActiveUsersBuilder>(
+		    CurrentMemoryContext, [&](std::pmr::memory_resource *r) { return core::ActiveUsersBuilder(*state, r); });
+	});
+	pg::build_in_slices(builder);
+	std::pmr::vector<core::ActiveUsersRow> *rows = nullptr;
+	pg::guard([&] {
+		rows = pg::make_in_context_with<std::pmr::vector<core::ActiveUsersRow>>(
+		    CurrentMemoryContext, [&](std::pmr::memory_resource *) { return builder->result(); });
+	});
+	std::size_t n = rows->size();
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (n == 0 ? 1 : n)));
+	Timestamp start = 0;
+	for (std::size_t i = 0; i < n; i++) {
+		const core::ActiveUsersRow &r = (*rows)[i];
+		if (i == 0 || r.period != (*rows)[i - 1].period)
+			start = pg::period_number_start(state->options().calendar.unit, r.period, zone);
+		Datum values[4] = {TimestampTzGetDatum(start), Int32GetDatum(static_cast<int32>(r.window)),
+		                   Int64GetDatum(r.users), Float8GetDatum(std::isnan(r.stickiness) ? 0.0 : r.stickiness)};
+		bool nulls[4] = {false, false, false, std::isnan(r.stickiness)};
+		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+		if (i % 4096 == 4095)
+			CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(n), element, -1, false, TYPALIGN_DOUBLE));
 }

@@ -286,16 +286,6 @@ session_stats_of(FunctionCallInfo fcinfo)
 	return stats;
 }
 
-Interval *
-micros_interval(std::int64_t us)
-{
-	auto *i = static_cast<Interval *>(palloc(sizeof(Interval)));
-	i->time = us;
-	i->day = 0;
-	i->month = 0;
-	return i;
-}
-
 Datum
 session_stats_tuple(FunctionCallInfo fcinfo, const core::SessionStats &s, bool integer_time)
 {
@@ -313,9 +303,9 @@ session_stats_tuple(FunctionCallInfo fcinfo, const core::SessionStats &s, bool i
 		values[4] = Float8GetDatum(s.sessions == 0 ? 0.0 : static_cast<double>(s.total_duration) / s.sessions);
 		values[5] = Int64GetDatum(s.longest_duration);
 	} else {
-		values[3] = IntervalPGetDatum(micros_interval(s.total_duration));
-		values[4] = IntervalPGetDatum(micros_interval(s.sessions == 0 ? 0 : s.total_duration / s.sessions));
-		values[5] = IntervalPGetDatum(micros_interval(s.longest_duration));
+		values[3] = IntervalPGetDatum(pg::micros_interval(s.total_duration));
+		values[4] = IntervalPGetDatum(pg::micros_interval(s.sessions == 0 ? 0 : s.total_duration / s.sessions));
+		values[5] = IntervalPGetDatum(pg::micros_interval(s.longest_duration));
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

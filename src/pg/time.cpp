@@ -207,4 +207,19 @@ period_start(core::PeriodUnit unit, Timestamp ts, pg_tz *zone)
 	return result;
 }
 
+Timestamp
+period_number_start(core::PeriodUnit unit, std::int64_t number, pg_tz *zone)
+{
+	std::int64_t julian = core::period_first_day(unit, number);
+	if (julian < 0 || julian > INT_MAX)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	struct pg_tm tm = {};
+	j2date(static_cast<int>(julian), &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	Timestamp result;
+	int offset = zone != nullptr ? DetermineTimeZoneOffset(&tm, zone) : 0;
+	if (tm2timestamp(&tm, 0, zone != nullptr ? &offset : nullptr, &result) != 0)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	return result;
+}
+
 } // namespace pg_product_analytics::pg

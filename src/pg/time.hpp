@@ -29,6 +29,17 @@ interval_micros(const Interval *interval, const char *what)
 	return total;
 }
 
+/// An interval of `us` microseconds (no days or months part), palloc'd in the current context.
+inline Interval *
+micros_interval(std::int64_t us)
+{
+	auto *i = static_cast<Interval *>(palloc(sizeof(Interval)));
+	i->time = us;
+	i->day = 0;
+	i->month = 0;
+	return i;
+}
+
 } // namespace pg_product_analytics::pg
 
 #include "../core/period.hpp"
@@ -76,6 +87,10 @@ std::int64_t calendar_period_of(core::PeriodUnit unit, Timestamp ts, pg_tz *zone
 /// (DST-aware, as date_trunc(unit, ts, zone)), or of a timestamp without time zone when zone is
 /// NULL. ERROR 22008 for ±infinity and out-of-range results.
 Timestamp period_start(core::PeriodUnit unit, Timestamp ts, pg_tz *zone);
+
+/// The start (local midnight of its first day, in `zone`; NULL zone: a timestamp without time
+/// zone) of calendar period `number` of `unit`. ERROR 22008 when out of range.
+Timestamp period_number_start(core::PeriodUnit unit, std::int64_t number, pg_tz *zone);
 
 /// ERROR 22008 when ts is ±infinity: `what` has no calendar or rolling period.
 void require_finite(Timestamp ts, const char *what);

@@ -91,3 +91,70 @@ COMMENT ON AGGREGATE window_funnel_events({{params}}) IS
     'timestamps of the steps of the chain that reached the deepest step';
 -- @end
 -- @end
+
+-- funnel_report: the funnel of every user of a group in one aggregate, one element per step
+-- (docs/funnel.md). The user id is any type: by-value types (smallint, integer, bigint) compare
+-- as integers, others (uuid, text) by their bytes.
+CREATE TYPE funnel_report_step AS (
+    step integer,
+    users bigint,
+    conversion_from_first double precision,
+    conversion_from_previous double precision,
+    median_time_from_previous interval,
+    p90_time_from_previous interval
+);
+COMMENT ON TYPE funnel_report_step IS
+    'one step of funnel_report: users reaching at least the step, conversion, time from the previous step';
+CREATE TYPE funnel_report_step_int AS (
+    step integer,
+    users bigint,
+    conversion_from_first double precision,
+    conversion_from_previous double precision,
+    median_time_from_previous bigint,
+    p90_time_from_previous bigint
+);
+COMMENT ON TYPE funnel_report_step_int IS 'one step of funnel_report over integer time (times in the unit of ts)';
+
+CREATE FUNCTION funnel_report_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_report_combinefn(internal, internal) IS 'combine function of funnel_report';
+CREATE FUNCTION funnel_report_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'funnel_report_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_report_serialfn(internal) IS 'serialization function of funnel_report';
+CREATE FUNCTION funnel_report_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_report_deserialfn(bytea, internal) IS 'deserialization function of funnel_report';
+CREATE FUNCTION funnel_report_finalfn(state internal)
+RETURNS funnel_report_step[] AS 'MODULE_PATHNAME', 'funnel_report_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_report_finalfn(internal) IS 'final function of funnel_report';
+CREATE FUNCTION funnel_report_int_finalfn(state internal)
+RETURNS funnel_report_step_int[] AS 'MODULE_PATHNAME', 'funnel_report_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_report_int_finalfn(internal) IS 'final function of funnel_report (integer time)';
+
+-- SSPACE: the state of a whole report (users and their rows), far above one group's row.
+-- @for ts_type, window_type, symbol, finalfn in [("timestamptz", "interval", "funnel_report_transfn", "funnel_report_finalfn"), ("timestamp", "interval", "funnel_report_transfn", "funnel_report_finalfn"), ("bigint", "bigint", "funnel_report_int_transfn", "funnel_report_int_finalfn")]
+-- @for mode in ["", "mode text, "]
+-- @let params = f'user_id anyelement, "window" {window_type}, {mode}ts {ts_type}, VARIADIC steps boolean[]'
+CREATE FUNCTION funnel_report_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{symbol}}'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_report_transfn(state internal, {{params}}) IS 'transition function of funnel_report';
+CREATE AGGREGATE funnel_report({{params}}) (
+    SFUNC = funnel_report_transfn,
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = {{finalfn}},
+    COMBINEFUNC = funnel_report_combinefn,
+    SERIALFUNC = funnel_report_serialfn,
+    DESERIALFUNC = funnel_report_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE funnel_report({{params}}) IS
+    'the funnel of every user (by user_id) in one pass: one element per step with users reaching it, conversion and time from the previous step';
+-- @end
+-- @end

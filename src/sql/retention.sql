@@ -202,3 +202,51 @@ CREATE AGGREGATE active_periods(ts timestamptz, period text, time_zone text) (
 );
 COMMENT ON AGGREGATE active_periods(timestamptz, text, text) IS
     'number of distinct calendar periods (day, week, ...) with a row, in time_zone';
+
+-- active_users_report: DAU, WAU, MAU and stickiness per period, users grouped inside (docs/retention.md).
+CREATE TYPE active_users_row AS (
+    period_start timestamptz,
+    window_periods integer,
+    users bigint,
+    stickiness double precision
+);
+COMMENT ON TYPE active_users_row IS
+    'one period and window of active_users_report: distinct users active in the window ending with the period, and users of the period / users of the window';
+
+CREATE FUNCTION active_users_report_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'active_users_report_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_users_report_combinefn(internal, internal) IS 'combine function of active_users_report';
+CREATE FUNCTION active_users_report_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'active_users_report_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_users_report_serialfn(internal) IS 'serialization function of active_users_report';
+CREATE FUNCTION active_users_report_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'active_users_report_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_users_report_deserialfn(bytea, internal) IS 'deserialization function of active_users_report';
+CREATE FUNCTION active_users_report_finalfn(state internal)
+RETURNS active_users_row[] AS 'MODULE_PATHNAME', 'active_users_report_finalfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_users_report_finalfn(internal) IS 'final function of active_users_report';
+
+-- Overloads for the optional arguments (aggregates take no DEFAULT): period 'day', windows
+-- '{1,7,30}', the session's time zone.
+-- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period text", "windows integer[]", "time_zone text"], 2)
+CREATE FUNCTION active_users_report_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', 'active_users_report_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION active_users_report_transfn(state internal, {{params}}) IS 'transition function of active_users_report';
+CREATE AGGREGATE active_users_report({{params}}) (
+    SFUNC = active_users_report_transfn,
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = active_users_report_finalfn,
+    COMBINEFUNC = active_users_report_combinefn,
+    SERIALFUNC = active_users_report_serialfn,
+    DESERIALFUNC = active_users_report_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE active_users_report({{params}}) IS
+    'per period: distinct users active in rolling windows of periods ending there (DAU, WAU, MAU) and stickiness, users grouped inside';
+-- @end

@@ -194,6 +194,40 @@ fuzz_min_max_by(const std::uint8_t *data, std::size_t size)
 }
 
 void
+fuzz_funnel_report(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::FunnelReportState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		core::FunnelReportBuilder b(s, heap());
+		while (!b.step(1 + size % 61)) {
+		}
+		require(b.result().size() == s.options().steps, "one row per step");
+		core::FunnelReportState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
+fuzz_active_users(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::ActiveUsersState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		try {
+			core::ActiveUsersBuilder b(s, heap());
+			while (!b.step(1 + size % 61)) {
+			}
+			b.result();
+		} catch (const core::Error &e) {
+			require(e.kind() == core::ErrorKind::LimitExceeded, "only a span beyond the limit may fail");
+		}
+		core::ActiveUsersState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
 fuzz_funnel_modes(const std::uint8_t *data, std::size_t size)
 {
 	expect_only(core::ErrorKind::InvalidArgument, [&] {
@@ -284,6 +318,28 @@ seeds(const std::string &target)
 		image.value = value;
 		image.value_size = 5;
 		out.push_back(bytes_of(image));
+	} else if (target == "funnel_report") {
+		core::FunnelOptions o{10, 9, 3};
+		for (auto kind : {core::UserKeyKind::Integer, core::UserKeyKind::Bytes}) {
+			core::FunnelReportState s(o, kind, heap());
+			for (std::int64_t t : {1, 2, 2, 5, 3, 8}) {
+				if (kind == core::UserKeyKind::Integer)
+					s.add(o, t % 3, t, static_cast<std::uint64_t>(1 + t % 7));
+				else
+					s.add(o, std::string_view(t % 2 ? "alice" : "bob"), t, static_cast<std::uint64_t>(1 + t % 7));
+			}
+			out.push_back(bytes_of(s));
+		}
+	} else if (target == "active_users") {
+		core::ActiveUsersOptions o;
+		o.calendar = core::CalendarKey{core::PeriodUnit::Day, 5};
+		o.windows = 2;
+		o.window[0] = 1;
+		o.window[1] = 7;
+		core::ActiveUsersState s(o, core::UserKeyKind::Integer, "UTC", heap());
+		for (std::int64_t p : {3, 1, 4, 1, 5, 9, 2, 6})
+			s.add(o, p % 3, p);
+		out.push_back(bytes_of(s));
 	} else if (target == "funnel_modes") {
 		text("strict_order, allow_reentry");
 		text("strict_once,strict_increase");

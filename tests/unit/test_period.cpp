@@ -68,6 +68,22 @@ TEST(Period, CalendarPeriodsStepByOneAtEachBoundary)
 	}
 }
 
+TEST(Period, FirstDayOfEachPeriod)
+{
+	// Walking day by day: a day starts a period exactly when period_first_day of its period is it.
+	Walker w;
+	for (int i = 0; i < 20000; i++, w.next()) {
+		LocalDate cur{w.y, w.m, w.j};
+		const bool starts[] = {true, w.weekday == 0, w.d == 1, w.d == 1 && (w.m - 1) % 3 == 0, w.d == 1 && w.m == 1};
+		int u = 0;
+		for (PeriodUnit unit :
+		     {PeriodUnit::Day, PeriodUnit::Week, PeriodUnit::Month, PeriodUnit::Quarter, PeriodUnit::Year}) {
+			EXPECT_EQ(core::period_first_day(unit, core::calendar_period(unit, cur)) == w.j, starts[u++])
+			    << w.y << "-" << w.m << "-" << w.d;
+		}
+	}
+}
+
 TEST(Period, RollingMatchesExactArithmetic)
 {
 	std::mt19937_64 rng(31);
