@@ -87,31 +87,26 @@ FROM (
 GROUP BY device ORDER BY device;
 
 \echo
-\echo '== Funnel (window_funnel, window_funnel_events): page_view -> signup -> activate -> add_to_cart -> purchase, 7-day window =='
-WITH per_user AS (
-    SELECT user_id,
-           window_funnel_events(interval '7 days', ts, event = 'page_view', event = 'signup', event = 'activate',
-                                event = 'add_to_cart', event = 'purchase') AS steps
-    FROM events
-    GROUP BY user_id
-),
-step_names(k, name) AS (
-    VALUES (1, 'page_view'), (2, 'signup'), (3, 'activate'), (4, 'add_to_cart'), (5, 'purchase')
-),
-per_step AS (
-    SELECT k, name,
-           count(*) FILTER (WHERE cardinality(steps) >= k) AS users,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY steps[k] - steps[k - 1])
-               FILTER (WHERE cardinality(steps) >= k AND k > 1) AS median_from_previous
-    FROM per_user CROSS JOIN step_names
-    GROUP BY k, name
-)
-SELECT k AS step, name, users,
-       round(100.0 * users / nullif(lag(users) OVER (ORDER BY k), 0), 1) AS "% of previous",
-       round(100.0 * users / first_value(users) OVER (ORDER BY k), 1) AS "% of first",
-       justify_hours(date_trunc('second', median_from_previous)) AS "median time from previous"
-FROM per_step
-ORDER BY k;
+\echo '== Funnel (funnel_report, one statement): page_view -> signup -> activate -> add_to_cart -> purchase, 7-day window =='
+SELECT r.step, (ARRAY['page_view', 'signup', 'activate', 'add_to_cart', 'purchase'])[r.step] AS name, r.users,
+       round(100 * r.conversion_from_previous::numeric, 1) AS "% of previous",
+       round(100 * r.conversion_from_first::numeric, 1) AS "% of first",
+       justify_hours(date_trunc('second', r.median_time_from_previous)) AS "median time from previous",
+       justify_hours(date_trunc('second', r.p90_time_from_previous)) AS "p90 time from previous"
+FROM unnest((SELECT funnel_report(user_id, interval '7 days', ts, event = 'page_view', event = 'signup',
+                                  event = 'activate', event = 'add_to_cart', event = 'purchase')
+             FROM events)) r
+ORDER BY r.step;
+
+\echo
+\echo '== Active users (active_users_report, one statement): DAU, WAU, MAU and stickiness (DAU / MAU), last 7 days, UTC =='
+SELECT period_start::date AS day,
+       max(users) FILTER (WHERE window_periods = 1) AS dau,
+       max(users) FILTER (WHERE window_periods = 7) AS wau,
+       max(users) FILTER (WHERE window_periods = 30) AS mau,
+       round(100 * max(stickiness) FILTER (WHERE window_periods = 30)::numeric, 1) AS "DAU/MAU %"
+FROM unnest((SELECT active_users_report(user_id, ts, 'day', '{1,7,30}', 'UTC') FROM events)) r
+GROUP BY 1 ORDER BY 1 DESC LIMIT 7;
 
 \echo
 \echo '== Sessions (session_stats, session_start): 30-minute gap, split at midnight UTC =='
