@@ -58,20 +58,11 @@ GROUP BY cohort
 ORDER BY cohort;
 
 \echo
-\echo '== Lifecycle (lifecycle): users per week and status, weeks in UTC from 2026-06-01 =='
-SELECT to_char(date '2026-06-01' + (k - 1)::int * 7, 'YYYY-MM-DD') AS week,
-       count(*) FILTER (WHERE status = 'new') AS new,
-       count(*) FILTER (WHERE status = 'returning') AS returning,
-       count(*) FILTER (WHERE status = 'resurrecting') AS resurrecting,
-       -count(*) FILTER (WHERE status = 'dormant') AS dormant
-FROM (
-    SELECT user_id, lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') AS s
-    FROM events
-    GROUP BY user_id
-) per_user
-CROSS JOIN LATERAL unnest(s) WITH ORDINALITY AS x(status, k)
-GROUP BY k
-ORDER BY k;
+\echo '== Lifecycle (lifecycle_report, one statement): users per week and status, churn, weeks in UTC from 2026-06-01 =='
+SELECT period_start::date AS week, new_users AS new, returning_users AS returning, resurrecting_users AS resurrecting,
+       -dormant_users AS dormant, round(100 * churn::numeric, 1) AS "churn %"
+FROM unnest((SELECT lifecycle_report(user_id, ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') FROM events))
+ORDER BY 1;
 
 \echo
 \echo '== Week-1 and week-4 retention of the users who signed up in week 0, by device =='

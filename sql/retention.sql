@@ -435,4 +435,43 @@ SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, CASE WHEN uid 
 SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day') FROM (VALUES (1, timestamptz 'infinity')) v(uid, ts)$$);
 SELECT pg_temp.report_error($$SELECT active_users_report(uid, ts, 'day') FROM (VALUES (1, timestamptz '2000-01-01'), (2, '2600-01-01')) v(uid, ts)$$);
 
-DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain;
+-- lifecycle_report: the lifecycle chart in one statement (docs/retention.md).
+SELECT (unnest(lifecycle_report(uid, ts, 'week', '2024-01-01 00:00+00', 5, 'UTC'))).*
+FROM app_events;
+
+-- Against the per-user lifecycle folded in SQL, on random data; serial and forced parallel; text ids.
+CREATE TABLE lifecycle_plain AS
+SELECT k, count(*) FILTER (WHERE s[k] = 'new') AS new, count(*) FILTER (WHERE s[k] = 'returning') AS ret,
+       count(*) FILTER (WHERE s[k] = 'resurrecting') AS resurrecting, count(*) FILTER (WHERE s[k] = 'dormant') AS dormant,
+       count(*) FILTER (WHERE s[k] = 'dormant')::float8
+           / nullif(count(*) FILTER (WHERE k = 1 AND was_active OR k > 1 AND s[k - 1] <> 'dormant'), 0) AS churn
+FROM (SELECT uid, lifecycle(ts, 'week', '2024-01-15 00:00+00', 7, 'UTC') AS s,
+             bool_or(period_index(ts, '2024-01-15 00:00+00', 'week', 'UTC') = -1) AS was_active
+      FROM period_random GROUP BY uid) u, generate_series(1, 7) k
+GROUP BY k;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) AS periods, count(*) FILTER (WHERE (n.new_users, n.returning_users, n.resurrecting_users, n.dormant_users, n.churn)
+                                              IS NOT DISTINCT FROM (p.new, p.ret, p.resurrecting, p.dormant, p.churn)) AS equal
+FROM unnest((SELECT lifecycle_report(uid, ts, 'week', '2024-01-15 00:00+00', 7, 'UTC') FROM period_random))
+     WITH ORDINALITY n JOIN lifecycle_plain p ON p.k = n.ordinality;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT count(*) AS periods, count(*) FILTER (WHERE (n.new_users, n.returning_users, n.resurrecting_users, n.dormant_users)
+                                              = (p.new, p.ret, p.resurrecting, p.dormant)) AS equal
+FROM unnest((SELECT lifecycle_report('u' || uid, ts, 'week', '2024-01-15 00:00+00', 7, 'UTC') FROM period_random))
+     WITH ORDINALITY n JOIN lifecycle_plain p ON p.k = n.ordinality;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT cardinality(lifecycle_report(uid, ts, 'week', now(), 3)) AS no_rows FROM app_events WHERE false;
+SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, 'week', NULL, 3) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, 'week', now(), 0) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, 'week', now(), 256) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, '7 days', now(), 3) FROM app_events$$);
+
+DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain, lifecycle_plain;

@@ -311,7 +311,8 @@ PeriodRetentionState::deserialize(const std::uint8_t *in, std::size_t size, std:
 // ---------------------------------------------------------------------------------------------
 // lifecycle
 
-LifecycleState::LifecycleState(const LifecycleRange &range) : range_(range)
+void
+check_lifecycle_range(const LifecycleRange &range)
 {
 	if (range.count == 0)
 		throw Error(ErrorKind::InvalidArgument, "lifecycle needs at least one period");
@@ -321,41 +322,39 @@ LifecycleState::LifecycleState(const LifecycleRange &range) : range_(range)
 }
 
 void
-LifecycleState::add(const LifecycleRange &range, std::int64_t period)
+LifecycleActivity::add(const LifecycleRange &range, std::int64_t period) noexcept
 {
-	require_same(range_, range, "lifecycle parameters");
-	if (!have_ || period < first_active_) {
-		first_active_ = period;
-		have_ = true;
+	if (!have || period < first_active) {
+		first_active = period;
+		have = true;
 	}
 	// Bit 0 is the period before the range; periods outside [first - 1, first + count) only
-	// matter through first_active_. The subtraction is done unsigned so it cannot overflow.
-	std::uint64_t bit = static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(range_.first - 1);
-	if (period >= range_.first - 1 && bit <= range_.count)
-		active_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+	// matter through first_active. The subtraction is done unsigned so it cannot overflow.
+	std::uint64_t bit = static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(range.first - 1);
+	if (period >= range.first - 1 && bit <= range.count)
+		active[bit / 64] |= std::uint64_t{1} << (bit % 64);
 }
 
 void
-LifecycleState::merge(const LifecycleState &other)
+LifecycleActivity::merge(const LifecycleActivity &other) noexcept
 {
-	require_same(range_, other.range_, "lifecycle parameters");
-	if (other.have_ && (!have_ || other.first_active_ < first_active_)) {
-		first_active_ = other.first_active_;
-		have_ = true;
+	if (other.have && (!have || other.first_active < first_active)) {
+		first_active = other.first_active;
+		have = true;
 	}
 	for (int i = 0; i < 4; i++)
-		active_[i] |= other.active_[i];
+		active[i] |= other.active[i];
 }
 
 LifecycleStatus
-LifecycleState::status(std::size_t k) const noexcept
+LifecycleActivity::status(const LifecycleRange &range, std::size_t k) const noexcept
 {
-	if (!have_)
+	if (!have)
 		return LifecycleStatus::None;
-	const std::int64_t period = range_.first + static_cast<std::int64_t>(k);
-	const bool now = active(k + 1), before = active(k);
+	const std::int64_t period = range.first + static_cast<std::int64_t>(k);
+	const bool now = active_in(k + 1), before = active_in(k);
 	if (now) {
-		if (first_active_ == period)
+		if (first_active == period)
 			return LifecycleStatus::New;
 		return before ? LifecycleStatus::Returning : LifecycleStatus::Resurrecting;
 	}
@@ -363,18 +362,94 @@ LifecycleState::status(std::size_t k) const noexcept
 }
 
 void
+LifecycleActivity::validate(const LifecycleRange &range) const
+{
+	// No bit beyond the range (bits 0 .. count are used).
+	for (std::size_t b = range.count + 1; b < 256; b++)
+		if (active_in(b))
+			throw_corrupt("activity bit beyond the range");
+	if (!have && (active[0] | active[1] | active[2] | active[3]) != 0)
+		throw_corrupt("activity without a first period");
+	if (!have && first_active != 0)
+		throw_corrupt("a first period without the flag");
+}
+
+LifecycleState::LifecycleState(const LifecycleRange &range) : range_(range)
+{
+	check_lifecycle_range(range);
+}
+
+void
+LifecycleState::add(const LifecycleRange &range, std::int64_t period)
+{
+	require_same(range_, range, "lifecycle parameters");
+	activity_.add(range_, period);
+}
+
+void
+LifecycleState::merge(const LifecycleState &other)
+{
+	require_same(range_, other.range_, "lifecycle parameters");
+	activity_.merge(other.activity_);
+}
+
+namespace {
+
+void
+write_activity(ByteWriter &w, const LifecycleActivity &a)
+{
+	w.u8(a.have ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(a.first_active));
+	for (auto word : a.active)
+		w.u64(word);
+}
+
+LifecycleActivity
+read_activity(ByteReader &r, const LifecycleRange &range)
+{
+	LifecycleActivity a;
+	std::uint8_t have = r.u8();
+	if (have > 1)
+		throw_corrupt("bad lifecycle flag");
+	a.have = have == 1;
+	a.first_active = static_cast<std::int64_t>(r.u64());
+	for (auto &word : a.active)
+		word = r.u64();
+	a.validate(range);
+	return a;
+}
+
+void
+write_range(ByteWriter &w, const LifecycleRange &range)
+{
+	w.u64(static_cast<std::uint64_t>(range.first));
+	w.u8(static_cast<std::uint8_t>(range.count & 0xff));
+	w.u8(static_cast<std::uint8_t>(range.count >> 8));
+	write_calendar_key(w, range.calendar);
+}
+
+LifecycleRange
+read_range(ByteReader &r)
+{
+	LifecycleRange range;
+	range.first = static_cast<std::int64_t>(r.u64());
+	range.count = r.u8();
+	range.count |= static_cast<std::size_t>(r.u8()) << 8;
+	range.calendar = read_calendar_key(r);
+	if (range.count == 0 || range.count > kMaxLifecyclePeriods)
+		throw_corrupt("bad lifecycle range");
+	return range;
+}
+
+} // namespace
+
+void
 LifecycleState::serialize(std::uint8_t *out, std::size_t size) const
 {
 	ByteWriter w(out, size);
 	w.header(StateTag::Lifecycle);
-	w.u64(static_cast<std::uint64_t>(range_.first));
-	w.u8(static_cast<std::uint8_t>(range_.count & 0xff));
-	w.u8(static_cast<std::uint8_t>(range_.count >> 8));
-	write_calendar_key(w, range_.calendar);
-	w.u8(have_ ? 1 : 0);
-	w.u64(static_cast<std::uint64_t>(first_active_));
-	for (auto word : active_)
-		w.u64(word);
+	write_range(w, range_);
+	write_activity(w, activity_);
 	w.finish();
 }
 
@@ -383,31 +458,126 @@ LifecycleState::deserialize(const std::uint8_t *in, std::size_t size)
 {
 	ByteReader r(in, size);
 	r.header(StateTag::Lifecycle);
-	LifecycleRange range;
-	range.first = static_cast<std::int64_t>(r.u64());
-	range.count = r.u8();
-	range.count |= static_cast<std::size_t>(r.u8()) << 8;
-	range.calendar = read_calendar_key(r);
-	std::uint8_t have = r.u8();
-	std::int64_t first_active = static_cast<std::int64_t>(r.u64());
-	std::uint64_t words[4];
-	for (auto &word : words)
-		word = r.u64();
+	LifecycleState state(read_range(r));
+	state.activity_ = read_activity(r, state.range_);
 	r.finish();
-	if (have > 1 || range.count == 0 || range.count > kMaxLifecyclePeriods)
-		throw_corrupt("bad lifecycle flag or range");
-	LifecycleState state(range);
-	state.have_ = have == 1;
-	state.first_active_ = first_active;
-	// No bit beyond the range (bits 0 .. count are used).
-	for (std::size_t b = range.count + 1; b < 256; b++)
-		if ((words[b / 64] >> (b % 64)) & 1u)
-			throw_corrupt("activity bit beyond the range");
-	if (!state.have_ && (words[0] | words[1] | words[2] | words[3]) != 0)
-		throw_corrupt("activity without a first period");
-	for (int i = 0; i < 4; i++)
-		state.active_[i] = words[i];
 	return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// lifecycle_report
+
+LifecycleReportState::LifecycleReportState(const LifecycleRange &range, UserKeyKind kind, std::string_view zone_name,
+                                           std::pmr::memory_resource *memory)
+    : range_(range), users_(kind, memory), users_of_(memory), zone_name_(zone_name, memory)
+{
+	check_lifecycle_range(range);
+	if (zone_name.size() > 255)
+		throw Error(ErrorKind::InvalidArgument, "time zone name too long");
+}
+
+LifecycleReportState::LifecycleReportState(const LifecycleReportState &other, std::pmr::memory_resource *memory)
+    : LifecycleReportState(other.range_, other.users_.kind(), other.zone_name_, memory)
+{
+	merge(other);
+}
+
+void
+LifecycleReportState::merge(const LifecycleReportState &other)
+{
+	require_same(range_, other.range_, "lifecycle parameters");
+	if (other.users_.kind() != users_.kind())
+		throw Error(ErrorKind::InvalidArgument, "user ids of different types in one report");
+	for (std::uint32_t u = 0; u < other.users_of_.size(); u++) {
+		std::uint32_t mine = users_.kind() == UserKeyKind::Integer ? users_.slot(other.users_.int_key(u))
+		                                                           : users_.slot(other.users_.byte_key(u));
+		if (mine == users_of_.size())
+			users_of_.emplace_back();
+		users_of_[mine].merge(other.users_of_[u]);
+	}
+}
+
+std::size_t
+LifecycleReportState::serialized_size() const noexcept
+{
+	return kHeaderSize + 8 + 2 + kCalendarKeySize + 1 + zone_name_.size() + users_.serialized_size() +
+	       users_of_.size() * (1 + 8 + 8 * 4);
+}
+
+void
+LifecycleReportState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::LifecycleReport);
+	write_range(w, range_);
+	w.u8(static_cast<std::uint8_t>(zone_name_.size()));
+	w.bytes(reinterpret_cast<const std::uint8_t *>(zone_name_.data()), zone_name_.size());
+	users_.serialize(w);
+	for (const auto &a : users_of_)
+		write_activity(w, a);
+	w.finish();
+}
+
+LifecycleReportState
+LifecycleReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::LifecycleReport);
+	LifecycleRange range = read_range(r);
+	std::size_t name_size = r.u8();
+	const char *name = reinterpret_cast<const char *>(r.bytes(name_size));
+	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr ||
+	    (name_size == 0) != (range.calendar.zone == 0))
+		throw_corrupt("bad time zone name");
+	if (r.remaining() == 0)
+		throw_corrupt("truncated data");
+	auto kind = static_cast<UserKeyKind>(in[size - r.remaining()]);
+	if (kind != UserKeyKind::Integer && kind != UserKeyKind::Bytes)
+		throw_corrupt("bad user id kind");
+	LifecycleReportState state(range, kind, std::string_view(name, name_size), memory);
+	state.users_.deserialize(r);
+	state.users_of_.reserve(state.users_.size());
+	for (std::size_t u = 0; u < state.users_.size(); u++) {
+		state.users_of_.push_back(read_activity(r, range));
+		if (!state.users_of_.back().have)
+			throw_corrupt("a user without activity");
+	}
+	r.finish();
+	return state;
+}
+
+LifecycleReportBuilder::LifecycleReportBuilder(const LifecycleReportState &state, std::pmr::memory_resource *memory)
+    : state_(state), memory_(memory), rows_(memory)
+{
+	rows_.resize(state.range().count, LifecycleReportRow{0, {0, 0, 0, 0, 0}, 0, 0.0});
+}
+
+bool
+LifecycleReportBuilder::step(std::size_t budget)
+{
+	const LifecycleRange &range = state_.range();
+	for (std::size_t done = 0; user_ < state_.users() && done < budget; user_++, done += range.count) {
+		const LifecycleActivity &a = state_.activity(user_);
+		for (std::size_t k = 0; k < range.count; k++) {
+			rows_[k].count[static_cast<int>(a.status(range, k))]++;
+			rows_[k].active_before += a.active_in(k);
+		}
+	}
+	return user_ >= state_.users();
+}
+
+std::pmr::vector<LifecycleReportRow>
+LifecycleReportBuilder::result() const
+{
+	std::pmr::vector<LifecycleReportRow> out(rows_, memory_);
+	for (std::size_t k = 0; k < out.size(); k++) {
+		out[k].period = state_.range().first + static_cast<std::int64_t>(k);
+		out[k].churn = out[k].active_before == 0
+		                   ? std::numeric_limits<double>::quiet_NaN()
+		                   : static_cast<double>(out[k].count[static_cast<int>(LifecycleStatus::Dormant)]) /
+		                         static_cast<double>(out[k].active_before);
+	}
+	return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -196,6 +196,29 @@ struct LifecycleRange {
 
 /// Plain data (trivially copyable): the user's first active period ever, and which periods of
 /// [range.first - 1, range.first + count) they were active in. Merging is exact (min and OR).
+/// One user's activity as lifecycle sees it: the first active period ever, and which periods of
+/// [range.first - 1, range.first + count) were active. Plain data; merging is exact (min and OR).
+/// LifecycleState holds one for a group; lifecycle_report one per user.
+struct LifecycleActivity {
+	bool have = false;
+	std::int64_t first_active = 0;
+	std::uint64_t active[4] = {}; ///< bit b: active in period range.first - 1 + b
+
+	/// One active row in `period` (the range was checked by the caller).
+	void add(const LifecycleRange &range, std::int64_t period) noexcept;
+	void merge(const LifecycleActivity &other) noexcept;
+	/// The status in period range.first + k, k < range.count.
+	LifecycleStatus status(const LifecycleRange &range, std::size_t k) const noexcept;
+	bool
+	active_in(std::size_t bit) const noexcept
+	{
+		return (active[bit / 64] >> (bit % 64)) & 1u;
+	}
+	/// Checks what deserialization read: no bit beyond the range, no bit without a first period.
+	void validate(const LifecycleRange &range) const;
+};
+
+/// Plain data (trivially copyable): the range and the group's activity.
 class LifecycleState {
 public:
 	/// Throws InvalidArgument for 0 periods, LimitExceeded above kMaxLifecyclePeriods.
@@ -211,7 +234,11 @@ public:
 		return range_;
 	}
 	/// The status in period range.first + k, k < range.count.
-	LifecycleStatus status(std::size_t k) const noexcept;
+	LifecycleStatus
+	status(std::size_t k) const noexcept
+	{
+		return activity_.status(range_, k);
+	}
 
 	static constexpr std::size_t kSerializedSize = kHeaderSize + 8 + 2 + kCalendarKeySize + 1 + 8 + 8 * 4;
 	std::size_t
@@ -223,16 +250,87 @@ public:
 	static LifecycleState deserialize(const std::uint8_t *in, std::size_t size);
 
 private:
-	bool
-	active(std::size_t bit) const noexcept
+	LifecycleRange range_;
+	LifecycleActivity activity_;
+};
+
+/// Throws InvalidArgument for 0 periods, LimitExceeded above kMaxLifecyclePeriods.
+void check_lifecycle_range(const LifecycleRange &range);
+
+/// lifecycle_report: every user's LifecycleActivity by user id (no rows kept: 48 bytes a user).
+class LifecycleReportState {
+public:
+	/// `zone_name`: the zone whose identity range.calendar.zone is, kept for the final step.
+	LifecycleReportState(const LifecycleRange &range, UserKeyKind kind, std::string_view zone_name,
+	                     std::pmr::memory_resource *memory);
+	LifecycleReportState(const LifecycleReportState &other, std::pmr::memory_resource *memory);
+
+	template <class Key>
+	void
+	add(const LifecycleRange &range, Key user, std::int64_t period)
 	{
-		return (active_[bit / 64] >> (bit % 64)) & 1u;
+		require_same(range_, range, "lifecycle parameters");
+		std::uint32_t slot = users_.slot(user);
+		if (slot == users_of_.size())
+			users_of_.emplace_back();
+		users_of_[slot].add(range_, period);
+	}
+	void merge(const LifecycleReportState &other);
+
+	const LifecycleRange &
+	range() const noexcept
+	{
+		return range_;
+	}
+	std::size_t
+	users() const noexcept
+	{
+		return users_of_.size();
+	}
+	const LifecycleActivity &
+	activity(std::size_t user) const noexcept
+	{
+		return users_of_[user];
+	}
+	std::string_view
+	zone_name() const noexcept
+	{
+		return zone_name_;
 	}
 
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static LifecycleReportState deserialize(const std::uint8_t *in, std::size_t size,
+	                                        std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+private:
 	LifecycleRange range_;
-	bool have_ = false;
-	std::int64_t first_active_ = 0;
-	std::uint64_t active_[4] = {}; ///< bit b: active in period range.first - 1 + b
+	UserIndex users_;
+	std::pmr::vector<LifecycleActivity> users_of_;
+	std::pmr::string zone_name_;
+};
+
+/// One period of the lifecycle report: users per status, and churn: dormant users divided by the
+/// users active in the previous period (NaN when none were).
+struct LifecycleReportRow {
+	std::int64_t period;
+	std::int64_t count[5]; ///< by LifecycleStatus (index 0, None, unused)
+	std::int64_t active_before;
+	double churn;
+};
+
+/// Counts statuses over the users, resumably (budget in users).
+class LifecycleReportBuilder {
+public:
+	LifecycleReportBuilder(const LifecycleReportState &state, std::pmr::memory_resource *memory);
+	bool step(std::size_t budget);
+	std::pmr::vector<LifecycleReportRow> result() const;
+
+private:
+	const LifecycleReportState &state_;
+	std::pmr::memory_resource *memory_;
+	std::size_t user_ = 0;
+	std::pmr::vector<LifecycleReportRow> rows_;
 };
 
 // ---------------------------------------------------------------------------------------------

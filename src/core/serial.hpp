@@ -26,6 +26,7 @@ enum class StateTag : std::uint8_t {
 	MinMaxBy = 8,
 	FunnelReport = 9,
 	ActiveUsers = 10,
+	LifecycleReport = 11,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

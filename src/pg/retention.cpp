@@ -33,6 +33,8 @@ PG_FUNCTION_INFO_V1(active_periods_transfn);
 PG_FUNCTION_INFO_V1(active_periods_finalfn);
 PG_FUNCTION_INFO_V1(active_users_report_transfn);
 PG_FUNCTION_INFO_V1(active_users_report_finalfn);
+PG_FUNCTION_INFO_V1(lifecycle_report_transfn);
+PG_FUNCTION_INFO_V1(lifecycle_report_finalfn);
 }
 
 using pg_product_analytics::core::RetentionState;
@@ -444,14 +446,7 @@ active_users_report_finalfn(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
 	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
 	auto *state = reinterpret_cast<ActiveUsersState *>(PG_GETARG_POINTER(0));
-	// The zone the periods were taken in, by the name the state keeps (FINALFUNC_EXTRA passes no values).
-	std::string_view name = state->zone_name();
-	char zone_name[256];
-	std::memcpy(zone_name, name.data(), name.size());
-	zone_name[name.size()] = '\0';
-	pg_tz *zone = pg_tzset(zone_name);
-	if (zone == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: unknown time zone")));
+	pg_tz *zone = pg::zone_of_state(state->zone_name()); // the zone the periods were taken in
 	core::ActiveUsersBuilder *builder = nullptr;
 	pg::guard([&] {
 		builder = pg::make_in_context_with<core::ActiveUsersBuilder>(
@@ -476,6 +471,93 @@ active_users_report_finalfn(PG_FUNCTION_ARGS)
 		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 		if (i % 4096 == 4095)
 			CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(n), element, -1, false, TYPALIGN_DOUBLE));
+}
+
+// ---------------------------------------------------------------------------------------------
+// lifecycle_report
+
+using core::LifecycleReportState;
+
+/*
+ * lifecycle_report_transfn(state internal, user_id anyelement, ts timestamptz, period text,
+ *     range_start timestamptz, periods integer[, time_zone text]) -> internal
+ * Not strict: state NULL on a group's first row (made in the aggregate context); NULL user id or
+ * ts skips the row; NULL period, range_start or periods is ERROR 22004. The lifecycle of every
+ * user, with lifecycle's semantics.
+ */
+extern "C" Datum
+lifecycle_report_transfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+		                errmsg("lifecycle period, range start and number of periods must not be null")));
+	const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(3));
+	const pg::Zone zone = pg::zone_arg(fcinfo, 6);
+	const int32 periods = PG_GETARG_INT32(5);
+	if (periods < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
+	const LifecycleRange range{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(4), zone.tz),
+	                           static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}};
+	const pg::UserArg user = pg::user_arg(fcinfo, 1);
+	const bool skip = user.isnull || PG_ARGISNULL(2);
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(2), zone.tz);
+	PG_RETURN_POINTER(pg::transition<LifecycleReportState>(
+	    fcinfo,
+	    [&](std::pmr::memory_resource *r) {
+		    return LifecycleReportState(range, user.kind, pg_get_timezone_name(zone.tz), r);
+	    },
+	    [&](LifecycleReportState &state) {
+		    if (!skip)
+			    pg::with_user_key(user, [&](auto key) { state.add(range, key, period); });
+	    }));
+}
+
+PPA_STATE_SUPPORT_FUNCTIONS(lifecycle_report, LifecycleReportState, "lifecycle report")
+
+/*
+ * lifecycle_report_finalfn(state internal) -> lifecycle_report_row[]
+ * Not strict: no rows give an empty array. One element per period of the range: its start (in
+ * the state's zone), users new, returning, resurrecting and dormant in it, and churn: dormant
+ * users divided by the users active in the previous period (NULL when none were).
+ */
+extern "C" Datum
+lifecycle_report_finalfn(PG_FUNCTION_ARGS)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(element))
+		elog(ERROR, "lifecycle_report_finalfn called with a non-array result type");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
+	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	auto *state = reinterpret_cast<LifecycleReportState *>(PG_GETARG_POINTER(0));
+	pg_tz *zone = pg::zone_of_state(state->zone_name());
+	core::LifecycleReportBuilder *builder = nullptr;
+	pg::guard([&] {
+		builder = pg::make_in_context_with<core::LifecycleReportBuilder>(
+		    CurrentMemoryContext,
+		    [&](std::pmr::memory_resource *r) { return core::LifecycleReportBuilder(*state, r); });
+	});
+	pg::build_in_slices(builder);
+	core::LifecycleReportRow rows[core::kMaxLifecyclePeriods];
+	std::size_t n = 0;
+	pg::guard([&] {
+		auto result = builder->result();
+		n = result.size();
+		std::copy(result.begin(), result.end(), rows);
+	});
+	Datum elements[core::kMaxLifecyclePeriods];
+	for (std::size_t k = 0; k < n; k++) {
+		const core::LifecycleReportRow &r = rows[k];
+		Datum values[6] = {TimestampTzGetDatum(pg::period_number_start(state->range().calendar.unit, r.period, zone)),
+		                   Int64GetDatum(r.count[static_cast<int>(core::LifecycleStatus::New)]),
+		                   Int64GetDatum(r.count[static_cast<int>(core::LifecycleStatus::Returning)]),
+		                   Int64GetDatum(r.count[static_cast<int>(core::LifecycleStatus::Resurrecting)]),
+		                   Int64GetDatum(r.count[static_cast<int>(core::LifecycleStatus::Dormant)]),
+		                   Float8GetDatum(std::isnan(r.churn) ? 0.0 : r.churn)};
+		bool nulls[6] = {false, false, false, false, false, std::isnan(r.churn)};
+		elements[k] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(n), element, -1, false, TYPALIGN_DOUBLE));
 }

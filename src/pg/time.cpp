@@ -222,4 +222,18 @@ period_number_start(core::PeriodUnit unit, std::int64_t number, pg_tz *zone)
 	return result;
 }
 
+pg_tz *
+zone_of_state(std::string_view name)
+{
+	char zone_name[TZ_STRLEN_MAX + 1];
+	if (name.size() > TZ_STRLEN_MAX)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: time zone name too long")));
+	std::memcpy(zone_name, name.data(), name.size());
+	zone_name[name.size()] = '\0';
+	pg_tz *zone = pg_tzset(zone_name);
+	if (zone == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("invalid aggregate state: unknown time zone")));
+	return zone;
+}
+
 } // namespace pg_product_analytics::pg

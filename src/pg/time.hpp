@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 extern "C" {
 #include "postgres.h"
@@ -91,6 +92,10 @@ Timestamp period_start(core::PeriodUnit unit, Timestamp ts, pg_tz *zone);
 /// The start (local midnight of its first day, in `zone`; NULL zone: a timestamp without time
 /// zone) of calendar period `number` of `unit`. ERROR 22008 when out of range.
 Timestamp period_number_start(core::PeriodUnit unit, std::int64_t number, pg_tz *zone);
+
+/// The zone a report state was built in, by the canonical name it keeps (final functions get no
+/// argument values): ERROR XX001 when no such zone exists.
+pg_tz *zone_of_state(std::string_view name);
 
 /// ERROR 22008 when ts is ±infinity: `what` has no calendar or rolling period.
 void require_finite(Timestamp ts, const char *what);

@@ -250,3 +250,52 @@ CREATE AGGREGATE active_users_report({{params}}) (
 COMMENT ON AGGREGATE active_users_report({{params}}) IS
     'per period: distinct users active in rolling windows of periods ending there (DAU, WAU, MAU) and stickiness, users grouped inside';
 -- @end
+
+-- lifecycle_report: new / returning / resurrecting / dormant users and churn per period, users
+-- grouped inside (docs/retention.md).
+CREATE TYPE lifecycle_report_row AS (
+    period_start timestamptz,
+    new_users bigint,
+    returning_users bigint,
+    resurrecting_users bigint,
+    dormant_users bigint,
+    churn double precision
+);
+COMMENT ON TYPE lifecycle_report_row IS
+    'one period of lifecycle_report: users per lifecycle status, and dormant users / users active in the previous period';
+
+CREATE FUNCTION lifecycle_report_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_report_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_report_combinefn(internal, internal) IS 'combine function of lifecycle_report';
+CREATE FUNCTION lifecycle_report_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'lifecycle_report_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_report_serialfn(internal) IS 'serialization function of lifecycle_report';
+CREATE FUNCTION lifecycle_report_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_report_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_report_deserialfn(bytea, internal) IS 'deserialization function of lifecycle_report';
+CREATE FUNCTION lifecycle_report_finalfn(state internal)
+RETURNS lifecycle_report_row[] AS 'MODULE_PATHNAME', 'lifecycle_report_finalfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_report_finalfn(internal) IS 'final function of lifecycle_report';
+
+-- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period text", "range_start timestamptz", "periods integer", "time_zone text"], 5)
+CREATE FUNCTION lifecycle_report_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_report_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lifecycle_report_transfn(state internal, {{params}}) IS 'transition function of lifecycle_report';
+CREATE AGGREGATE lifecycle_report({{params}}) (
+    SFUNC = lifecycle_report_transfn,
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = lifecycle_report_finalfn,
+    COMBINEFUNC = lifecycle_report_combinefn,
+    SERIALFUNC = lifecycle_report_serialfn,
+    DESERIALFUNC = lifecycle_report_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE lifecycle_report({{params}}) IS
+    'per period of the range: users new, returning, resurrecting and dormant, and churn, users grouped inside';
+-- @end

@@ -228,6 +228,21 @@ fuzz_active_users(const std::uint8_t *data, std::size_t size)
 }
 
 void
+fuzz_lifecycle_report(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::LifecycleReportState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		core::LifecycleReportBuilder b(s, heap());
+		while (!b.step(1 + size % 13)) {
+		}
+		require(b.result().size() == s.range().count, "one row per period");
+		core::LifecycleReportState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
 fuzz_funnel_modes(const std::uint8_t *data, std::size_t size)
 {
 	expect_only(core::ErrorKind::InvalidArgument, [&] {
@@ -339,6 +354,12 @@ seeds(const std::string &target)
 		core::ActiveUsersState s(o, core::UserKeyKind::Integer, "UTC", heap());
 		for (std::int64_t p : {3, 1, 4, 1, 5, 9, 2, 6})
 			s.add(o, p % 3, p);
+		out.push_back(bytes_of(s));
+	} else if (target == "lifecycle_report") {
+		core::LifecycleRange range{10, 6, core::CalendarKey{core::PeriodUnit::Week, 5}};
+		core::LifecycleReportState s(range, core::UserKeyKind::Integer, "Europe/Berlin", heap());
+		for (std::int64_t p : {8, 10, 11, 14, 9})
+			s.add(range, p % 3, p);
 		out.push_back(bytes_of(s));
 	} else if (target == "funnel_modes") {
 		text("strict_order, allow_reentry");
