@@ -302,6 +302,24 @@ FROM (
 WHERE status IS NOT NULL
 GROUP BY status ORDER BY status;
 
+-- @question report_lifecycle | Lifecycle report over 13 weeks, one statement (lifecycle_report)
+-- The same counts as lifecycle_weekly, summed over the weeks, from the report aggregate.
+-- @variant native lifecycle_report()
+SELECT status, count
+FROM (SELECT sum(new_users) AS new, sum(returning_users) AS returning, sum(resurrecting_users) AS resurrecting,
+             sum(dormant_users) AS dormant
+      FROM unnest((SELECT lifecycle_report(user_id, ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') FROM events))) r
+CROSS JOIN LATERAL (VALUES ('dormant', dormant), ('new', new), ('resurrecting', resurrecting),
+                           ('returning', returning)) v(status, count)
+WHERE count > 0
+ORDER BY status;
+-- @variant native lifecycle() per user + outer query
+SELECT status, count(*)
+FROM (SELECT user_id, lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') AS s FROM events GROUP BY user_id) u
+CROSS JOIN LATERAL unnest(s) AS status
+WHERE status IS NOT NULL
+GROUP BY status ORDER BY status;
+
 -- @question stickiness | Stickiness: active days per user and week (active_periods)
 -- Weeks and days in UTC.
 -- @variant native active_periods()
