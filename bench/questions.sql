@@ -306,11 +306,10 @@ GROUP BY status ORDER BY status;
 -- The same counts as lifecycle_weekly, summed over the weeks, from the report aggregate.
 -- @variant native lifecycle_report()
 SELECT status, count
-FROM (SELECT sum(new_users) AS new, sum(returning_users) AS returning, sum(resurrecting_users) AS resurrecting,
-             sum(dormant_users) AS dormant
+FROM (SELECT sum(new_users) AS n, sum(returning_users) AS ret, sum(resurrecting_users) AS res,
+             sum(dormant_users) AS dor
       FROM unnest((SELECT lifecycle_report(user_id, ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') FROM events))) r
-CROSS JOIN LATERAL (VALUES ('dormant', dormant), ('new', new), ('resurrecting', resurrecting),
-                           ('returning', returning)) v(status, count)
+CROSS JOIN LATERAL (VALUES ('dormant', dor), ('new', n), ('resurrecting', res), ('returning', ret)) v(status, count)
 WHERE count > 0
 ORDER BY status;
 -- @variant native lifecycle() per user + outer query
