@@ -563,11 +563,9 @@ FunnelReportState::merge(const FunnelReportState &other)
 {
 	if (!(other.options_ == options_))
 		throw_changed_within_group("funnel parameters");
-	if (other.users_.kind() != users_.kind())
-		throw Error(ErrorKind::InvalidArgument, "user ids of different types in one report");
+	users_.check_kind(other.users_);
 	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
-		std::uint32_t mine = users_.kind() == UserKeyKind::Integer ? users_.slot(other.users_.int_key(u))
-		                                                           : users_.slot(other.users_.byte_key(u));
+		std::uint32_t mine = users_.slot_of(other.users_, u);
 		if (mine == rows_.size())
 			rows_.emplace_back();
 		for_each_row(other.rows_[u], [&](const FunnelEvent &e) { push_row(arena_, rows_[mine], e); });
@@ -627,12 +625,7 @@ FunnelReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	} catch (const Error &) {
 		throw_corrupt("invalid funnel options");
 	}
-	// The key kind is the first byte of the index.
-	if (r.remaining() == 0)
-		throw_corrupt("truncated data");
-	auto kind = static_cast<UserKeyKind>(in[size - r.remaining()]);
-	if (kind != UserKeyKind::Integer && kind != UserKeyKind::Bytes)
-		throw_corrupt("bad user id kind");
+	const UserKeyKind kind = UserIndex::peek_kind(r);
 	FunnelReportState state(options, kind, memory);
 	state.users_.deserialize(r);
 	const std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;

@@ -486,11 +486,9 @@ void
 LifecycleReportState::merge(const LifecycleReportState &other)
 {
 	require_same(range_, other.range_, "lifecycle parameters");
-	if (other.users_.kind() != users_.kind())
-		throw Error(ErrorKind::InvalidArgument, "user ids of different types in one report");
+	users_.check_kind(other.users_);
 	for (std::uint32_t u = 0; u < other.users_of_.size(); u++) {
-		std::uint32_t mine = users_.kind() == UserKeyKind::Integer ? users_.slot(other.users_.int_key(u))
-		                                                           : users_.slot(other.users_.byte_key(u));
+		std::uint32_t mine = users_.slot_of(other.users_, u);
 		if (mine == users_of_.size())
 			users_of_.emplace_back();
 		users_of_[mine].merge(other.users_of_[u]);
@@ -529,11 +527,7 @@ LifecycleReportState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr ||
 	    (name_size == 0) != (range.calendar.zone == 0))
 		throw_corrupt("bad time zone name");
-	if (r.remaining() == 0)
-		throw_corrupt("truncated data");
-	auto kind = static_cast<UserKeyKind>(in[size - r.remaining()]);
-	if (kind != UserKeyKind::Integer && kind != UserKeyKind::Bytes)
-		throw_corrupt("bad user id kind");
+	const UserKeyKind kind = UserIndex::peek_kind(r);
 	LifecycleReportState state(range, kind, std::string_view(name, name_size), memory);
 	state.users_.deserialize(r);
 	state.users_of_.reserve(state.users_.size());
@@ -672,11 +666,9 @@ void
 ActiveUsersState::merge(const ActiveUsersState &other)
 {
 	require_same(options_, other.options_, "active users parameters");
-	if (other.users_.kind() != users_.kind())
-		throw Error(ErrorKind::InvalidArgument, "user ids of different types in one report");
+	users_.check_kind(other.users_);
 	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
-		std::uint32_t mine = users_.kind() == UserKeyKind::Integer ? users_.slot(other.users_.int_key(u))
-		                                                           : users_.slot(other.users_.byte_key(u));
+		std::uint32_t mine = users_.slot_of(other.users_, u);
 		for_each_row(other.rows_[u], [&](const LogEntry &e) { add_period(mine, e.ts); });
 	}
 }
@@ -731,11 +723,7 @@ ActiveUsersState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr
 	const char *name = reinterpret_cast<const char *>(r.bytes(name_size));
 	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr || (name_size == 0) != (o.calendar.zone == 0))
 		throw_corrupt("bad time zone name");
-	if (r.remaining() == 0)
-		throw_corrupt("truncated data");
-	auto kind = static_cast<UserKeyKind>(in[size - r.remaining()]);
-	if (kind != UserKeyKind::Integer && kind != UserKeyKind::Bytes)
-		throw_corrupt("bad user id kind");
+	const UserKeyKind kind = UserIndex::peek_kind(r);
 	ActiveUsersState state(o, kind, std::string_view(name, name_size), memory);
 	state.users_.deserialize(r);
 	state.rows_.resize(state.users_.size());

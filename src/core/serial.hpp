@@ -98,6 +98,15 @@ public:
 		return v;
 	}
 
+	/// The next byte, left unread (CorruptState when none is left).
+	std::uint8_t
+	peek_u8() const
+	{
+		if (pos_ >= size_)
+			throw_corrupt("truncated data");
+		return in_[pos_];
+	}
+
 	std::uint64_t
 	u64()
 	{

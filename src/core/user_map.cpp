@@ -88,6 +88,28 @@ UserIndex::slot(std::string_view id)
 	return next;
 }
 
+void
+UserIndex::check_kind(const UserIndex &other) const
+{
+	if (other.kind_ != kind_)
+		throw Error(ErrorKind::InvalidArgument, "user ids of different types in one report");
+}
+
+std::uint32_t
+UserIndex::slot_of(const UserIndex &other, std::uint32_t slot)
+{
+	return kind_ == UserKeyKind::Integer ? this->slot(other.int_keys_[slot]) : this->slot(other.byte_keys_[slot]);
+}
+
+UserKeyKind
+UserIndex::peek_kind(const ByteReader &r)
+{
+	auto kind = static_cast<UserKeyKind>(r.peek_u8());
+	if (kind != UserKeyKind::Integer && kind != UserKeyKind::Bytes)
+		throw_corrupt("bad user id kind");
+	return kind;
+}
+
 std::size_t
 UserIndex::serialized_size() const noexcept
 {

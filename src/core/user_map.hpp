@@ -83,6 +83,14 @@ public:
 		return byte_keys_[slot];
 	}
 
+	/// Throws InvalidArgument when `other` keys users by ids of another kind (merging reports).
+	void check_kind(const UserIndex &other) const;
+	/// The slot here of the user in slot `slot` of `other` (added when new); check_kind first.
+	std::uint32_t slot_of(const UserIndex &other, std::uint32_t slot);
+
+	/// The kind an index serialization starts with, without consuming it (CorruptState if invalid).
+	static UserKeyKind peek_kind(const ByteReader &r);
+
 	/// Keys in slot order: kind, count, then each key (8 bytes, or length + bytes).
 	std::size_t serialized_size() const noexcept;
 	void serialize(ByteWriter &w) const;

@@ -1,5 +1,22 @@
 -- Cohort attributes: min_by / max_by   (docs/cohort.md)
 
+-- The parallel-support functions of every aggregate of the family, one declaration pattern
+-- (the C side: PPA_STATE_SUPPORT_FUNCTIONS).
+-- @for agg in ["cohort_period"]
+CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_combinefn(internal, internal) IS 'combine function of {{agg}}';
+CREATE FUNCTION {{agg}}_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', '{{agg}}_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_serialfn(internal) IS 'serialization function of {{agg}}';
+CREATE FUNCTION {{agg}}_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_deserialfn(bytea, internal) IS 'deserialization function of {{agg}}';
+-- @end
+
 CREATE FUNCTION min_by_transfn(state internal, value anyelement, key anycompatible)
 RETURNS internal AS 'MODULE_PATHNAME', 'min_by_transfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
@@ -63,18 +80,6 @@ LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION period_index(timestamp, timestamp, interval) IS
     'rolling periods: floor((ts - anchor) / period), period without months';
 
-CREATE FUNCTION cohort_period_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION cohort_period_combinefn(internal, internal) IS 'combine function of cohort_period';
-CREATE FUNCTION cohort_period_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'cohort_period_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION cohort_period_serialfn(internal) IS 'serialization function of cohort_period';
-CREATE FUNCTION cohort_period_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION cohort_period_deserialfn(bytea, internal) IS 'deserialization function of cohort_period';
 CREATE FUNCTION cohort_period_tz_finalfn(state internal)
 RETURNS timestamptz AS 'MODULE_PATHNAME', 'cohort_period_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;

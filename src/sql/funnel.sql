@@ -1,6 +1,23 @@
 -- window_funnel and window_funnel_events   (docs/funnel.md)
 -- One state for both; timestamptz, timestamp and bigint time; with and without a mode.
 
+-- The parallel-support functions of every aggregate of the family, one declaration pattern
+-- (the C side: PPA_STATE_SUPPORT_FUNCTIONS).
+-- @for agg in ["window_funnel", "funnel_report"]
+CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_combinefn(internal, internal) IS 'combine function of {{agg}}';
+CREATE FUNCTION {{agg}}_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', '{{agg}}_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_serialfn(internal) IS 'serialization function of {{agg}}';
+CREATE FUNCTION {{agg}}_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_deserialfn(bytea, internal) IS 'deserialization function of {{agg}}';
+-- @end
+
 CREATE FUNCTION window_funnel_transfn(state internal, "window" interval, ts timestamptz, steps boolean[])
 RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_transfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
@@ -25,21 +42,6 @@ COMMENT ON FUNCTION window_funnel_transfn(internal, interval, timestamp, boolean
 COMMENT ON FUNCTION window_funnel_transfn(internal, interval, text, timestamp, boolean[]) IS 'transition function of window_funnel';
 COMMENT ON FUNCTION window_funnel_transfn(internal, bigint, bigint, boolean[]) IS 'transition function of window_funnel';
 COMMENT ON FUNCTION window_funnel_transfn(internal, bigint, text, bigint, boolean[]) IS 'transition function of window_funnel';
-
-CREATE FUNCTION window_funnel_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION window_funnel_combinefn(internal, internal) IS 'combine function of window_funnel';
-
-CREATE FUNCTION window_funnel_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'window_funnel_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION window_funnel_serialfn(internal) IS 'serialization function of window_funnel';
-
-CREATE FUNCTION window_funnel_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION window_funnel_deserialfn(bytea, internal) IS 'deserialization function of window_funnel';
 
 CREATE FUNCTION window_funnel_finalfn(state internal)
 RETURNS integer AS 'MODULE_PATHNAME', 'window_funnel_finalfn'
@@ -115,18 +117,6 @@ CREATE TYPE funnel_report_step_int AS (
 );
 COMMENT ON TYPE funnel_report_step_int IS 'one step of funnel_report over integer time (times in the unit of ts)';
 
-CREATE FUNCTION funnel_report_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION funnel_report_combinefn(internal, internal) IS 'combine function of funnel_report';
-CREATE FUNCTION funnel_report_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'funnel_report_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION funnel_report_serialfn(internal) IS 'serialization function of funnel_report';
-CREATE FUNCTION funnel_report_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION funnel_report_deserialfn(bytea, internal) IS 'deserialization function of funnel_report';
 CREATE FUNCTION funnel_report_finalfn(state internal)
 RETURNS funnel_report_step[] AS 'MODULE_PATHNAME', 'funnel_report_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;

@@ -1,28 +1,27 @@
 -- retention(VARIADIC conds boolean[]) -> integer[]   (docs/retention.md)
 
+-- The parallel-support functions of every aggregate of the family, one declaration pattern
+-- (the C side: PPA_STATE_SUPPORT_FUNCTIONS).
+-- @for agg in ["retention", "period_retention", "lifecycle", "active_periods", "active_users_report", "lifecycle_report"]
+CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_combinefn(internal, internal) IS 'combine function of {{agg}}';
+CREATE FUNCTION {{agg}}_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', '{{agg}}_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_serialfn(internal) IS 'serialization function of {{agg}}';
+CREATE FUNCTION {{agg}}_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_deserialfn(bytea, internal) IS 'deserialization function of {{agg}}';
+-- @end
+
 CREATE FUNCTION retention_transfn(state internal, conds boolean[])
 RETURNS internal
 AS 'MODULE_PATHNAME', 'retention_transfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION retention_transfn(internal, boolean[]) IS 'transition function of retention';
-
-CREATE FUNCTION retention_combinefn(state1 internal, state2 internal)
-RETURNS internal
-AS 'MODULE_PATHNAME', 'retention_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION retention_combinefn(internal, internal) IS 'combine function of retention';
-
-CREATE FUNCTION retention_serialfn(state internal)
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'retention_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION retention_serialfn(internal) IS 'serialization function of retention';
-
-CREATE FUNCTION retention_deserialfn(bytes bytea, unused internal)
-RETURNS internal
-AS 'MODULE_PATHNAME', 'retention_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION retention_deserialfn(bytea, internal) IS 'deserialization function of retention';
 
 CREATE FUNCTION retention_finalfn(state internal)
 RETURNS integer[]
@@ -69,18 +68,6 @@ COMMENT ON AGGREGATE retention({{conds(n)}}) IS
 -- @end
 
 -- period_retention: the cohort-triangle building block   (docs/retention.md)
-CREATE FUNCTION period_retention_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'period_retention_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION period_retention_combinefn(internal, internal) IS 'combine function of period_retention';
-CREATE FUNCTION period_retention_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'period_retention_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION period_retention_serialfn(internal) IS 'serialization function of period_retention';
-CREATE FUNCTION period_retention_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'period_retention_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION period_retention_deserialfn(bytea, internal) IS 'deserialization function of period_retention';
 CREATE FUNCTION period_retention_finalfn(state internal)
 RETURNS integer[] AS 'MODULE_PATHNAME', 'period_retention_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
@@ -111,18 +98,6 @@ COMMENT ON AGGREGATE period_retention({{params}}) IS
 -- @end
 
 -- lifecycle: PostHog's lifecycle statuses per user and period   (docs/retention.md)
-CREATE FUNCTION lifecycle_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION lifecycle_combinefn(internal, internal) IS 'combine function of lifecycle';
-CREATE FUNCTION lifecycle_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'lifecycle_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION lifecycle_serialfn(internal) IS 'serialization function of lifecycle';
-CREATE FUNCTION lifecycle_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION lifecycle_deserialfn(bytea, internal) IS 'deserialization function of lifecycle';
 CREATE FUNCTION lifecycle_finalfn(state internal)
 RETURNS text[] AS 'MODULE_PATHNAME', 'lifecycle_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
@@ -164,18 +139,6 @@ COMMENT ON AGGREGATE lifecycle(timestamptz, text, timestamptz, integer, text) IS
     'per period of the range: new, returning, resurrecting, dormant, or NULL (not counted)';
 
 -- active_periods: distinct calendar periods with activity (stickiness)   (docs/retention.md)
-CREATE FUNCTION active_periods_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'active_periods_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION active_periods_combinefn(internal, internal) IS 'combine function of active_periods';
-CREATE FUNCTION active_periods_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'active_periods_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION active_periods_serialfn(internal) IS 'serialization function of active_periods';
-CREATE FUNCTION active_periods_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'active_periods_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION active_periods_deserialfn(bytea, internal) IS 'deserialization function of active_periods';
 CREATE FUNCTION active_periods_finalfn(state internal)
 RETURNS integer AS 'MODULE_PATHNAME', 'active_periods_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
@@ -213,18 +176,6 @@ CREATE TYPE active_users_row AS (
 COMMENT ON TYPE active_users_row IS
     'one period and window of active_users_report: distinct users active in the window ending with the period, and users of the period / users of the window';
 
-CREATE FUNCTION active_users_report_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'active_users_report_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION active_users_report_combinefn(internal, internal) IS 'combine function of active_users_report';
-CREATE FUNCTION active_users_report_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'active_users_report_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION active_users_report_serialfn(internal) IS 'serialization function of active_users_report';
-CREATE FUNCTION active_users_report_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'active_users_report_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION active_users_report_deserialfn(bytea, internal) IS 'deserialization function of active_users_report';
 CREATE FUNCTION active_users_report_finalfn(state internal)
 RETURNS active_users_row[] AS 'MODULE_PATHNAME', 'active_users_report_finalfn'
 LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
@@ -264,18 +215,6 @@ CREATE TYPE lifecycle_report_row AS (
 COMMENT ON TYPE lifecycle_report_row IS
     'one period of lifecycle_report: users per lifecycle status, and dormant users / users active in the previous period';
 
-CREATE FUNCTION lifecycle_report_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_report_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION lifecycle_report_combinefn(internal, internal) IS 'combine function of lifecycle_report';
-CREATE FUNCTION lifecycle_report_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'lifecycle_report_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION lifecycle_report_serialfn(internal) IS 'serialization function of lifecycle_report';
-CREATE FUNCTION lifecycle_report_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'lifecycle_report_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION lifecycle_report_deserialfn(bytea, internal) IS 'deserialization function of lifecycle_report';
 CREATE FUNCTION lifecycle_report_finalfn(state internal)
 RETURNS lifecycle_report_row[] AS 'MODULE_PATHNAME', 'lifecycle_report_finalfn'
 LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;

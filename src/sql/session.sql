@@ -1,5 +1,22 @@
 -- Sessionization window functions   (docs/session.md)
 
+-- The parallel-support functions of every aggregate of the family, one declaration pattern
+-- (the C side: PPA_STATE_SUPPORT_FUNCTIONS).
+-- @for agg in ["session_stats"]
+CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_combinefn(internal, internal) IS 'combine function of {{agg}}';
+CREATE FUNCTION {{agg}}_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', '{{agg}}_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_serialfn(internal) IS 'serialization function of {{agg}}';
+CREATE FUNCTION {{agg}}_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_deserialfn(bytea, internal) IS 'deserialization function of {{agg}}';
+-- @end
+
 CREATE FUNCTION session_number(ts timestamptz, gap interval, boundary boolean DEFAULT false,
                                max_length interval DEFAULT NULL, midnight_in text DEFAULT NULL)
 RETURNS bigint AS 'MODULE_PATHNAME', 'session_number_tz'
@@ -69,18 +86,6 @@ CREATE TYPE session_stats_int AS (
 );
 COMMENT ON TYPE session_stats_int IS 'result of session_stats over bigint time (durations in the unit of ts)';
 
-CREATE FUNCTION session_stats_combinefn(state1 internal, state2 internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'session_stats_combinefn'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION session_stats_combinefn(internal, internal) IS 'combine function of session_stats';
-CREATE FUNCTION session_stats_serialfn(state internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'session_stats_serialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION session_stats_serialfn(internal) IS 'serialization function of session_stats';
-CREATE FUNCTION session_stats_deserialfn(bytes bytea, unused internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'session_stats_deserialfn'
-LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION session_stats_deserialfn(bytea, internal) IS 'deserialization function of session_stats';
 CREATE FUNCTION session_stats_finalfn(state internal)
 RETURNS session_stats AS 'MODULE_PATHNAME', 'session_stats_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
