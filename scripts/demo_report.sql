@@ -100,38 +100,12 @@ FROM unnest((SELECT active_users_report(user_id, ts, 'day', '{1,7,30}', 'UTC') F
 GROUP BY 1 ORDER BY 1 DESC LIMIT 7;
 
 \echo
-\echo '== Sessions (session_stats, session_start): 30-minute gap, split at midnight UTC =='
-SELECT count(*) AS users,
-       sum((s).sessions) AS sessions,
-       round(avg((s).sessions), 2) AS "sessions per user",
-       round(100.0 * sum((s).bounces) / sum((s).sessions), 1) AS "bounce rate %",
-       justify_hours(date_trunc('second', sum((s).total_duration) / sum((s).sessions))) AS "mean session length"
-FROM (
-    SELECT user_id, session_stats(ts, interval '30 minutes', false, NULL, 'UTC') AS s
-    FROM events
-    GROUP BY user_id
-) per_user;
-
-SELECT CASE WHEN sessions = 1 THEN '1' WHEN sessions = 2 THEN '2' WHEN sessions <= 5 THEN '3-5'
-            WHEN sessions <= 10 THEN '6-10' ELSE '11+' END AS "sessions per user",
-       count(*) AS users
-FROM (
-    SELECT user_id, (session_stats(ts, interval '30 minutes', false, NULL, 'UTC')).sessions
-    FROM events
-    GROUP BY user_id
-) per_user
-GROUP BY 1
-ORDER BY min(sessions);
-
-SELECT justify_hours(date_trunc('second', percentile_cont(0.5) WITHIN GROUP (ORDER BY length))) AS "median session length",
-       justify_hours(date_trunc('second', percentile_cont(0.9) WITHIN GROUP (ORDER BY length))) AS "90th percentile"
-FROM (
-    SELECT user_id, session_start, max(ts) - session_start AS length
-    FROM (
-        SELECT user_id, ts,
-               session_start(ts, interval '30 minutes', midnight_in => 'UTC')
-                   OVER (PARTITION BY user_id ORDER BY ts) AS session_start
-        FROM events
-    ) tagged
-    GROUP BY user_id, session_start
-) per_session;
+\echo '== Sessions (session_report, one statement): 30-minute gap, split at midnight UTC =='
+SELECT users, sessions, round(sessions_per_user::numeric, 2) AS "sessions per user",
+       round(100 * bounce_rate::numeric, 1) AS "bounce rate %",
+       justify_hours(date_trunc('second', mean_length)) AS "mean length",
+       justify_hours(date_trunc('second', median_length)) AS "median length",
+       justify_hours(date_trunc('second', p90_length)) AS "p90 length",
+       users_with_1_session AS "1", users_with_2_sessions AS "2", users_with_3_to_5_sessions AS "3-5",
+       users_with_6_to_10_sessions AS "6-10", users_with_11_or_more_sessions AS "11+"
+FROM (SELECT (session_report(user_id, ts, interval '30 minutes', false, NULL, 'UTC')).* FROM events) r;

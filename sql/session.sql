@@ -163,4 +163,55 @@ SELECT (session_stats(ts, interval '1 hour')).* FROM hits WHERE false;
 SELECT uid, ts, (session_stats(ts, interval '30 minutes') OVER (PARTITION BY uid ORDER BY ts)).sessions AS so_far
 FROM hits WHERE uid = 1 ORDER BY ts;
 
-DROP TABLE hits, session_random;
+-- session_report: the session KPIs of every user in one statement (docs/session.md).
+SELECT (session_report(uid, ts, interval '30 minutes')).* FROM hits;
+
+-- Against session_stats per user folded in SQL (and the lengths from the window functions), on the
+-- random data with NULL ids; serial and forced parallel; integer and text ids.
+CREATE TABLE session_lengths AS
+SELECT uid, sn, max(ts) - min(ts) AS length
+FROM (SELECT uid, ts, session_number(ts, 300::bigint) OVER (PARTITION BY uid ORDER BY ts) AS sn FROM session_random) s
+GROUP BY uid, sn;
+CREATE TABLE session_plain AS
+SELECT count(*) AS users, sum((s).sessions)::bigint AS sessions, sum((s).sessions)::float8 / count(*) AS sessions_per_user,
+       sum((s).bounces)::float8 / sum((s).sessions) AS bounce_rate,
+       sum((s).total_duration)::bigint / sum((s).sessions)::bigint AS mean_length,
+       (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY length) FROM session_lengths) AS median_length,
+       (SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY length) FROM session_lengths) AS p90_length,
+       count(*) FILTER (WHERE (s).sessions = 1) AS one, count(*) FILTER (WHERE (s).sessions = 2) AS two,
+       count(*) FILTER (WHERE (s).sessions BETWEEN 3 AND 5) AS few, count(*) FILTER (WHERE (s).sessions BETWEEN 6 AND 10) AS some,
+       count(*) FILTER (WHERE (s).sessions > 10) AS many
+FROM (SELECT uid, session_stats(ts, 300::bigint) AS s FROM session_random GROUP BY uid) u;
+INSERT INTO session_random VALUES (NULL, 5), (NULL, 99999);
+SET max_parallel_workers_per_gather = 0;
+SELECT (session_report(uid, ts, 300::bigint)).* FROM session_random;
+SELECT (SELECT session_report(uid, ts, 300::bigint) FROM session_random)::text = (SELECT p::text FROM session_plain p) AS serial_equal,
+       (SELECT session_report('u' || uid, ts, 300::bigint) FROM session_random)::text = (SELECT p::text FROM session_plain p) AS text_ids_equal;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT session_report(uid, ts, 300::bigint) FROM session_random;
+SELECT (SELECT session_report(uid, ts, 300::bigint) FROM session_random)::text = (SELECT p::text FROM session_plain p) AS parallel_equal;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+-- No rows: zero users, NULL rates and lengths. Bad input: session_stats' errors.
+SELECT (session_report(uid, ts, interval '30 minutes')).* FROM hits WHERE false;
+CREATE FUNCTION pg_temp.report_error(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE query;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT pg_temp.report_error($$SELECT session_report(uid, ts, NULL::interval) FROM hits$$);
+SELECT pg_temp.report_error($$SELECT session_report(uid, ts, interval '-1 minute') FROM hits$$);
+SELECT pg_temp.report_error($$SELECT session_report(uid, ts, interval '1 month') FROM hits$$);
+SELECT pg_temp.report_error($$SELECT session_report(uid, ts, interval '30 minutes', false, NULL, 'Mars/Olympus') FROM hits$$);
+SELECT pg_temp.report_error($$SELECT session_report(uid, ts, make_interval(mins => uid)) FROM hits$$);
+
+DROP TABLE hits, session_random, session_lengths, session_plain;

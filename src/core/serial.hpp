@@ -27,6 +27,7 @@ enum class StateTag : std::uint8_t {
 	FunnelReport = 9,
 	ActiveUsers = 10,
 	LifecycleReport = 11,
+	SessionReport = 12,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

@@ -4,6 +4,7 @@
 #include "serial.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -139,6 +140,8 @@ SessionStatsScan::close_session(std::int64_t start, std::int64_t last, SessionSt
 		throw Error(ErrorKind::OutOfRange, "total session duration out of range",
 		            "The sessions of a group last more than 2^63 - 1 time units together.");
 	stats.longest_duration = std::max(stats.longest_duration, duration);
+	if (lengths_ != nullptr)
+		lengths_->push_back(duration);
 }
 
 std::size_t
@@ -174,6 +177,200 @@ SessionStatsScan::result() const
 		s.bounces += current_events_ == 1;
 	}
 	return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// session_report
+
+SessionReportState::SessionReportState(const SessionOptions &options, UserKeyKind kind,
+                                       std::pmr::memory_resource *memory)
+    : options_(options), arena_(memory), users_(kind, memory), rows_(memory)
+{
+	check_session_options(options);
+}
+
+SessionReportState::SessionReportState(const SessionReportState &other, std::pmr::memory_resource *memory)
+    : SessionReportState(other.options_, other.users_.kind(), memory)
+{
+	merge(other);
+}
+
+void
+SessionReportState::add_row(std::uint32_t user, std::int64_t ts, bool boundary, std::int32_t day)
+{
+	if (user == rows_.size())
+		rows_.emplace_back();
+	push_row(arena_, rows_[user], LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
+}
+
+void
+SessionReportState::merge(const SessionReportState &other)
+{
+	require_same(options_, other.options_, "session parameters");
+	users_.check_kind(other.users_);
+	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
+		std::uint32_t mine = users_.slot_of(other.users_, u);
+		if (mine == rows_.size())
+			rows_.emplace_back();
+		for_each_row(other.rows_[u], [&](const LogEntry &e) { push_row(arena_, rows_[mine], e); });
+	}
+}
+
+std::size_t
+SessionReportState::serialized_size() const noexcept
+{
+	std::size_t n = kSessionHeaderSize + users_.serialized_size();
+	for (const auto &r : rows_)
+		n += 1 + 8 + sizeof(LogEntry) * r.count;
+	return n;
+}
+
+void
+SessionReportState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::SessionReport);
+	w.u64(static_cast<std::uint64_t>(options_.gap));
+	w.u64(static_cast<std::uint64_t>(options_.max_length));
+	w.u8(options_.split_days ? 1 : 0);
+	w.u64(options_.day_zone);
+	users_.serialize(w);
+	for (const auto &r : rows_) {
+		w.u8(r.sorted ? 1 : 0);
+		w.u64(r.count);
+		for_each_row(r, [&](const LogEntry &e) {
+			w.u64(static_cast<std::uint64_t>(e.ts));
+			w.u64(e.payload);
+		});
+	}
+	w.finish();
+}
+
+SessionReportState
+SessionReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::SessionReport);
+	SessionOptions options;
+	options.gap = static_cast<std::int64_t>(r.u64());
+	options.max_length = static_cast<std::int64_t>(r.u64());
+	std::uint8_t split = r.u8();
+	if (split > 1)
+		throw_corrupt("bad midnight flag");
+	options.split_days = split == 1;
+	options.day_zone = r.u64();
+	if (!options.split_days && options.day_zone != 0)
+		throw_corrupt("a midnight zone without the midnight split");
+	try {
+		check_session_options(options);
+	} catch (const Error &) {
+		throw_corrupt("invalid session options");
+	}
+	SessionReportState state(options, UserIndex::peek_kind(r), memory);
+	state.users_.deserialize(r);
+	state.rows_.resize(state.users_.size());
+	for (auto &rows : state.rows_) {
+		std::uint8_t sorted = r.u8();
+		std::uint64_t count = r.u64();
+		if (sorted > 1 || count == 0 || count > r.remaining() / sizeof(LogEntry))
+			throw_corrupt("bad row count or sorted flag");
+		for (std::uint64_t i = 0; i < count; i++) {
+			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
+			if ((e.payload >> 33) != 0 || (!options.split_days && (e.payload >> 1) != 0))
+				throw_corrupt("row not allowed for these sessions");
+			push_row(state.arena_, rows, e);
+		}
+		if ((sorted == 1) != rows.sorted)
+			throw_corrupt("sorted flag does not match the rows");
+	}
+	r.finish();
+	return state;
+}
+
+SessionReportBuilder::SessionReportBuilder(const SessionReportState &state, std::pmr::memory_resource *memory)
+    : state_(state), scratch_(memory), scan_(state.options()), lengths_(memory)
+{
+	scan_.record_lengths(&lengths_);
+}
+
+void
+SessionReportBuilder::finish_user()
+{
+	SessionStats s = scan_.result(); // appends the last session's length
+	report_.users++;
+	report_.sessions += s.sessions;
+	report_.bounces += s.bounces;
+	const int bucket = s.sessions <= 2    ? static_cast<int>(s.sessions) - 1
+	                   : s.sessions <= 5  ? 2
+	                   : s.sessions <= 10 ? 3
+	                                      : 4;
+	report_.users_by_sessions[bucket]++;
+	scan_ = SessionStatsScan(state_.options());
+	scan_.record_lengths(&lengths_);
+	started_ = false;
+	user_++;
+}
+
+bool
+SessionReportBuilder::step(std::size_t budget)
+{
+	std::size_t work = 0;
+	while (user_ < state_.users() && work < budget) {
+		const UserRows &rows = state_.rows(user_);
+		if (!started_) {
+			started_ = true;
+			pos_ = 0;
+			chunk_ = rows.sorted ? rows.head : nullptr;
+			if (!rows.sorted) {
+				scratch_.clear();
+				for_each_row(rows, [&](const LogEntry &e) { scratch_.push(e); });
+				work += rows.count;
+			}
+		}
+		if (!rows.sorted) {
+			if (!scratch_.sort_step(budget)) {
+				work += budget;
+				continue;
+			}
+			const auto &e = scratch_.entries();
+			std::size_t before = pos_;
+			pos_ = scan_.process(e.data(), e.size(), pos_, budget - std::min(work, budget - 1));
+			work += pos_ - before + 1;
+			if (pos_ >= e.size())
+				finish_user();
+			continue;
+		}
+		std::size_t before = pos_;
+		pos_ = scan_.process(chunk_->entries, chunk_->used, pos_, budget - std::min(work, budget - 1));
+		work += pos_ - before + 1;
+		if (pos_ >= chunk_->used) {
+			chunk_ = chunk_->next;
+			pos_ = 0;
+			if (chunk_ == nullptr)
+				finish_user();
+		}
+	}
+	return user_ >= state_.users();
+}
+
+SessionReport
+SessionReportBuilder::result()
+{
+	SessionReport r = report_;
+	for (auto length : lengths_)
+		if (__builtin_add_overflow(r.total_length, length, &r.total_length))
+			throw Error(ErrorKind::OutOfRange, "total session length out of range");
+	if (!lengths_.empty()) {
+		auto at = [&](double p) {
+			auto n = static_cast<double>(lengths_.size());
+			auto i = static_cast<std::size_t>(std::max(0.0, std::ceil(p * n) - 1));
+			std::nth_element(lengths_.begin(), lengths_.begin() + static_cast<std::ptrdiff_t>(i), lengths_.end());
+			return lengths_[i];
+		};
+		r.median_length = at(0.5);
+		r.p90_length = at(0.9);
+	}
+	return r;
 }
 
 } // namespace pg_product_analytics::core

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "event_log.hpp"
+#include "user_map.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -105,13 +106,101 @@ public:
 	/// does not fit in 64 bits (sessions spanning about 292 000 years).
 	SessionStats result() const;
 
+	/// With a vector, every closed session's duration is appended to it (session_report's
+	/// percentiles); result() appends the last one.
+	void
+	record_lengths(std::pmr::vector<std::int64_t> *lengths) noexcept
+	{
+		lengths_ = lengths;
+	}
+
 private:
+	std::pmr::vector<std::int64_t> *lengths_ = nullptr;
 	SessionOptions options_;
 	SessionCursor cursor_{};
 	SessionStats stats_;
 	std::int64_t current_events_ = 0; ///< rows in the current (last) session
 
 	void close_session(std::int64_t start, std::int64_t last, SessionStats &stats) const;
+};
+
+/// session_report: the rows of every user (as SessionStatsState keeps them) by user id.
+class SessionReportState {
+public:
+	SessionReportState(const SessionOptions &options, UserKeyKind kind, std::pmr::memory_resource *memory);
+	SessionReportState(const SessionReportState &other, std::pmr::memory_resource *memory);
+
+	template <class Key>
+	void
+	add(const SessionOptions &options, Key user, std::int64_t ts, bool boundary, std::int32_t day)
+	{
+		require_same(options_, options, "session parameters");
+		add_row(users_.slot(user), ts, boundary, day);
+	}
+	void merge(const SessionReportState &other);
+
+	const SessionOptions &
+	options() const noexcept
+	{
+		return options_;
+	}
+	std::size_t
+	users() const noexcept
+	{
+		return rows_.size();
+	}
+	const UserRows &
+	rows(std::size_t user) const noexcept
+	{
+		return rows_[user];
+	}
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static SessionReportState deserialize(const std::uint8_t *in, std::size_t size,
+	                                      std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+private:
+	void add_row(std::uint32_t user, std::int64_t ts, bool boundary, std::int32_t day);
+
+	SessionOptions options_;
+	Arena arena_;
+	UserIndex users_;
+	std::pmr::vector<UserRows> rows_;
+};
+
+/// The report: users, sessions, bounces; sessions per user (mean, and users with 1, 2, 3-5, 6-10,
+/// 11 or more sessions); session length mean, median and 90th percentile (percentile_disc).
+struct SessionReport {
+	std::int64_t users = 0;
+	std::int64_t sessions = 0;
+	std::int64_t bounces = 0;
+	std::int64_t users_by_sessions[5] = {0, 0, 0, 0, 0};
+	std::int64_t total_length = 0;
+	std::int64_t median_length = 0;
+	std::int64_t p90_length = 0;
+};
+
+/// Scans every user's sessions, resumably (as FunnelReportBuilder).
+class SessionReportBuilder {
+public:
+	SessionReportBuilder(const SessionReportState &state, std::pmr::memory_resource *memory);
+	bool step(std::size_t budget);
+	/// Call once step() returned true. Throws OutOfRange when the total length overflows.
+	SessionReport result();
+
+private:
+	void finish_user();
+
+	const SessionReportState &state_;
+	std::size_t user_ = 0;
+	bool started_ = false;
+	const UserRows::Chunk *chunk_ = nullptr;
+	std::size_t pos_ = 0;
+	EventLog scratch_;
+	SessionStatsScan scan_;
+	std::pmr::vector<std::int64_t> lengths_;
+	SessionReport report_;
 };
 
 } // namespace pg_product_analytics::core

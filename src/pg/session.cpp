@@ -4,6 +4,7 @@
 #include "aggregate.hpp"
 #include "boundary.hpp"
 #include "call_site.hpp"
+#include "report.hpp"
 #include "time.hpp"
 
 #include <cstring>
@@ -31,6 +32,10 @@ PG_FUNCTION_INFO_V1(session_stats_ts_transfn);
 PG_FUNCTION_INFO_V1(session_stats_int_transfn);
 PG_FUNCTION_INFO_V1(session_stats_finalfn);
 PG_FUNCTION_INFO_V1(session_stats_int_finalfn);
+PG_FUNCTION_INFO_V1(session_report_tz_transfn);
+PG_FUNCTION_INFO_V1(session_report_ts_transfn);
+PG_FUNCTION_INFO_V1(session_report_int_transfn);
+PG_FUNCTION_INFO_V1(session_report_finalfn);
 }
 
 namespace core = pg_product_analytics::core;
@@ -348,4 +353,98 @@ extern "C" Datum
 session_stats_int_finalfn(PG_FUNCTION_ARGS)
 {
 	return session_stats_tuple(fcinfo, session_stats_of(fcinfo), true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// session_report
+
+namespace {
+
+// Arguments: (state, user_id, ts, gap[, boundary[, max_length[, midnight]]]).
+Datum
+session_report_accumulate(FunctionCallInfo fcinfo, TimeKind kind)
+{
+	SessionParams p = session_params(fcinfo, kind, pg::optional_arg(fcinfo, 3), pg::optional_arg(fcinfo, 5),
+	                                 pg::optional_arg(fcinfo, 6));
+	const pg::UserArg user = pg::user_arg(fcinfo, 1);
+	const bool skip = user.isnull || PG_ARGISNULL(2);
+	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(2);
+	NullableDatum boundary = pg::optional_arg(fcinfo, 4);
+	const bool is_boundary = !boundary.isnull && DatumGetBool(boundary.value);
+	const auto day = static_cast<std::int32_t>(skip ? 0 : day_of(p, ts));
+	PG_RETURN_POINTER(pg::transition<core::SessionReportState>(
+	    fcinfo, [&](std::pmr::memory_resource *r) { return core::SessionReportState(p.options, user.kind, r); },
+	    [&](core::SessionReportState &state) {
+		    if (!skip)
+			    pg::with_user_key(user, [&](auto key) { state.add(p.options, key, ts, is_boundary, day); });
+	    }));
+}
+
+} // namespace
+
+/*
+ * session_report_{tz,ts,int}_transfn(state internal, user_id anyelement, ts, gap[, boundary
+ *     [, max_length[, midnight]]]) -> internal
+ * Not strict: state NULL on a group's first row (made in the aggregate context); NULL user id or
+ * ts skips the row; the rest as session_stats.
+ */
+extern "C" Datum
+session_report_tz_transfn(PG_FUNCTION_ARGS)
+{
+	return session_report_accumulate(fcinfo, TimeKind::TimestampTz);
+}
+extern "C" Datum
+session_report_ts_transfn(PG_FUNCTION_ARGS)
+{
+	return session_report_accumulate(fcinfo, TimeKind::Timestamp);
+}
+extern "C" Datum
+session_report_int_transfn(PG_FUNCTION_ARGS)
+{
+	return session_report_accumulate(fcinfo, TimeKind::Integer);
+}
+
+PPA_STATE_SUPPORT_FUNCTIONS(session_report, core::SessionReportState, "session report")
+
+/*
+ * session_report_finalfn(internal) -> session_report_row | session_report_row_int
+ * Not strict: no rows give zero users and NULL rates and lengths. Scans every user's sessions in
+ * slices, checking for interrupts between them.
+ */
+extern "C" Datum
+session_report_finalfn(PG_FUNCTION_ARGS)
+{
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 12)
+		elog(ERROR, "session_report_finalfn called with an unexpected result type");
+	desc = BlessTupleDesc(desc);
+	const bool intervals = TupleDescAttr(desc, 4)->atttypid == INTERVALOID;
+	core::SessionReport r;
+	if (!PG_ARGISNULL(0)) {
+		auto *state = reinterpret_cast<core::SessionReportState *>(PG_GETARG_POINTER(0));
+		core::SessionReportBuilder *builder = nullptr;
+		pg::guard([&] {
+			builder = pg::make_in_context_with<core::SessionReportBuilder>(
+			    CurrentMemoryContext,
+			    [&](std::pmr::memory_resource *m) { return core::SessionReportBuilder(*state, m); });
+		});
+		pg::build_in_slices(builder);
+		pg::guard([&] { r = builder->result(); });
+	}
+	Datum values[12];
+	bool nulls[12] = {};
+	values[0] = Int64GetDatum(r.users);
+	values[1] = Int64GetDatum(r.sessions);
+	nulls[2] = nulls[3] = r.users == 0;
+	values[2] = Float8GetDatum(r.users == 0 ? 0.0 : static_cast<double>(r.sessions) / static_cast<double>(r.users));
+	values[3] =
+	    Float8GetDatum(r.sessions == 0 ? 0.0 : static_cast<double>(r.bounces) / static_cast<double>(r.sessions));
+	const std::int64_t lengths[3] = {r.sessions == 0 ? 0 : r.total_length / r.sessions, r.median_length, r.p90_length};
+	for (int i = 0; i < 3; i++) {
+		nulls[4 + i] = r.sessions == 0;
+		values[4 + i] = intervals ? IntervalPGetDatum(pg::micros_interval(lengths[i])) : Int64GetDatum(lengths[i]);
+	}
+	for (int k = 0; k < 5; k++)
+		values[7 + k] = Int64GetDatum(r.users_by_sessions[k]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

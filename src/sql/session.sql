@@ -2,7 +2,7 @@
 
 -- The parallel-support functions of every aggregate of the family, one declaration pattern
 -- (the C side: PPA_STATE_SUPPORT_FUNCTIONS).
--- @for agg in ["session_stats"]
+-- @for agg in ["session_stats", "session_report"]
 CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
 RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
@@ -117,3 +117,52 @@ COMMENT ON AGGREGATE session_stats({{params}}) IS
     'sessions, events, bounces and total, mean and longest session duration of a group, in one pass';
 -- @end
 -- @end
+
+-- session_report: the sessions of every user in one aggregate, users grouped inside (docs/session.md).
+-- @for name, length_type, what in [("session_report_row", "interval", "timestamps"), ("session_report_row_int", "bigint", "integer time")]
+CREATE TYPE {{name}} AS (
+    users bigint,
+    sessions bigint,
+    sessions_per_user double precision,
+    bounce_rate double precision,
+    mean_length {{length_type}},
+    median_length {{length_type}},
+    p90_length {{length_type}},
+    users_with_1_session bigint,
+    users_with_2_sessions bigint,
+    users_with_3_to_5_sessions bigint,
+    users_with_6_to_10_sessions bigint,
+    users_with_11_or_more_sessions bigint
+);
+COMMENT ON TYPE {{name}} IS 'result of session_report ({{what}}): lengths are last event - first event of each session';
+-- @end
+CREATE FUNCTION session_report_finalfn(state internal)
+RETURNS session_report_row AS 'MODULE_PATHNAME', 'session_report_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_report_finalfn(internal) IS 'final function of session_report';
+CREATE FUNCTION session_report_int_finalfn(state internal)
+RETURNS session_report_row_int AS 'MODULE_PATHNAME', 'session_report_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_report_int_finalfn(internal) IS 'final function of session_report (integer time)';
+
+-- @for suffix, finalfn, args in [("tz", "session_report_finalfn", ["user_id anyelement", "ts timestamptz", "gap interval", "boundary boolean", "max_length interval", "midnight_in text"]), ("ts", "session_report_finalfn", ["user_id anyelement", "ts timestamp", "gap interval", "boundary boolean", "max_length interval", "split_at_midnight boolean"]), ("int", "session_report_int_finalfn", ["user_id anyelement", "ts bigint", "gap bigint", "boundary boolean", "max_length bigint"])]
+-- @for params in prefixes(args, 3)
+CREATE FUNCTION session_report_{{suffix}}_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', 'session_report_{{suffix}}_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION session_report_{{suffix}}_transfn(state internal, {{params}}) IS 'transition function of session_report';
+CREATE AGGREGATE session_report({{params}}) (
+    SFUNC = session_report_{{suffix}}_transfn,
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = {{finalfn}},
+    COMBINEFUNC = session_report_combinefn,
+    SERIALFUNC = session_report_serialfn,
+    DESERIALFUNC = session_report_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE session_report({{params}}) IS
+    'users, sessions, sessions per user, bounce rate and session length (mean, median, p90) of every user, in one pass';
+-- @end
+-- @end
+

@@ -243,6 +243,25 @@ fuzz_lifecycle_report(const std::uint8_t *data, std::size_t size)
 }
 
 void
+fuzz_session_report(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::SessionReportState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		core::SessionReportBuilder b(s, heap());
+		while (!b.step(1 + size % 13)) {
+		}
+		try {
+			b.result();
+		} catch (const core::Error &e) {
+			require(e.kind() == core::ErrorKind::OutOfRange, "session report failed other than out of range");
+		}
+		core::SessionReportState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
 fuzz_funnel_modes(const std::uint8_t *data, std::size_t size)
 {
 	expect_only(core::ErrorKind::InvalidArgument, [&] {
@@ -360,6 +379,15 @@ seeds(const std::string &target)
 		core::LifecycleReportState s(range, core::UserKeyKind::Integer, "Europe/Berlin", heap());
 		for (std::int64_t p : {8, 10, 11, 14, 9})
 			s.add(range, p % 3, p);
+		out.push_back(bytes_of(s));
+	} else if (target == "session_report") {
+		core::SessionOptions o;
+		o.gap = 5;
+		o.split_days = true;
+		o.day_zone = 77;
+		core::SessionReportState s(o, core::UserKeyKind::Integer, heap());
+		for (std::int64_t t : {1, 3, 20, 21, 40, 2})
+			s.add(o, t % 2, t, t == 21, static_cast<std::int32_t>(t / 10));
 		out.push_back(bytes_of(s));
 	} else if (target == "funnel_modes") {
 		text("strict_order, allow_reentry");

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <limits>
 #include <random>
 #include <vector>
@@ -298,4 +300,96 @@ TEST(SessionStats, DurationsBeyond64BitsAreAnErrorNotAWrap)
 	edge.add(o, 0, false, 0);
 	edge.add(o, hi, false, 0);
 	EXPECT_EQ(stats_of(edge).total_duration, hi);
+}
+
+TEST(SessionReport, MatchesThePerUserStatisticsInAnyOrderAndSplit)
+{
+	std::mt19937_64 rng(23);
+	for (int trial = 0; trial < 400; trial++) {
+		auto o = random_options(rng);
+		// Users with the rows of random_session_rows.
+		std::vector<std::pair<std::int64_t, Row>> rows;
+		const int users = 1 + static_cast<int>(rng() % 12);
+		for (int u = 0; u < users; u++)
+			for (const auto &r : random_session_rows(rng))
+				rows.push_back({u, r});
+		std::shuffle(rows.begin(), rows.end(), rng);
+		std::map<std::int64_t, std::vector<Row>> by_user;
+		for (auto &[u, r] : rows)
+			by_user[u].push_back(r);
+		core::SessionReport want;
+		std::vector<std::int64_t> lengths;
+		for (auto &[u, rs] : by_user) {
+			SessionStats s = reference_stats(rs, o);
+			want.users++;
+			want.sessions += s.sessions;
+			want.bounces += s.bounces;
+			want.total_length += s.total_duration;
+			want.users_by_sessions[s.sessions <= 2 ? s.sessions - 1 : s.sessions <= 5 ? 2 : s.sessions <= 10 ? 3 : 4]++;
+			SessionStatsState one(o, std::pmr::new_delete_resource());
+			for (auto &r : rs)
+				one.add(o, r.ts, r.boundary, static_cast<std::int32_t>(r.day));
+			while (!one.sort_step(1 << 16)) {
+			}
+			std::pmr::vector<std::int64_t> l(std::pmr::new_delete_resource());
+			core::SessionStatsScan scan(o);
+			scan.record_lengths(&l);
+			scan.process(one.rows().data(), one.rows().size(), 0, one.rows().size());
+			scan.result();
+			lengths.insert(lengths.end(), l.begin(), l.end());
+		}
+		std::size_t cut = rng() % (rows.size() + 1);
+		core::SessionReportState a(o, core::UserKeyKind::Integer, std::pmr::new_delete_resource()),
+		    b(o, core::UserKeyKind::Integer, std::pmr::new_delete_resource());
+		for (std::size_t i = 0; i < rows.size(); i++)
+			(i < cut ? a : b)
+			    .add(o, rows[i].first, rows[i].second.ts, rows[i].second.boundary,
+			         static_cast<std::int32_t>(rows[i].second.day));
+		auto bytes = serialize(b);
+		auto b2 = core::SessionReportState::deserialize(bytes.data(), bytes.size());
+		EXPECT_EQ(serialize(b2), bytes);
+		a.merge(b2);
+		core::SessionReportBuilder builder(a, std::pmr::new_delete_resource());
+		while (!builder.step(1 + rng() % 9)) {
+		}
+		auto got = builder.result();
+		EXPECT_EQ(got.users, want.users) << trial;
+		EXPECT_EQ(got.sessions, want.sessions) << trial;
+		EXPECT_EQ(got.bounces, want.bounces) << trial;
+		EXPECT_EQ(got.total_length, want.total_length) << trial;
+		for (int k = 0; k < 5; k++)
+			EXPECT_EQ(got.users_by_sessions[k], want.users_by_sessions[k]) << trial;
+		if (!lengths.empty()) {
+			std::sort(lengths.begin(), lengths.end());
+			auto disc = [&](double p) {
+				return lengths[static_cast<std::size_t>(std::max(0.0, std::ceil(p * lengths.size()) - 1))];
+			};
+			EXPECT_EQ(got.median_length, disc(0.5)) << trial;
+			EXPECT_EQ(got.p90_length, disc(0.9)) << trial;
+		}
+	}
+}
+
+TEST(SessionReport, CorruptBytesAreRejected)
+{
+	core::SessionOptions o;
+	o.gap = 10;
+	o.split_days = true;
+	o.day_zone = 4;
+	core::SessionReportState s(o, core::UserKeyKind::Bytes, std::pmr::new_delete_resource());
+	using namespace std::string_view_literals;
+	s.add(o, "a"sv, 1, false, 3);
+	s.add(o, "b"sv, 20, true, 4);
+	s.add(o, "a"sv, 5, false, 3);
+	check_corruption_rejected<core::SessionReportState>(serialize(s), [](const core::SessionReportState &x) {
+		core::SessionReportBuilder b(x, std::pmr::new_delete_resource());
+		while (!b.step(3)) {
+		}
+		try {
+			b.result();
+		} catch (const core::Error &e) {
+			return e.kind() == core::ErrorKind::OutOfRange;
+		}
+		return true;
+	});
 }
