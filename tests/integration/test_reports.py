@@ -76,6 +76,28 @@ check("active_users_report: users per day and window", report == cur.fetchall() 
       report[:4])
 check("active_users_report: types", all(isinstance(r[2], int) for r in report) and report[0][0].tzinfo is not None)
 
+# Lifecycle and session reports with bound parameters, against their per-user aggregates.
+cur.execute("""
+    SELECT new_users, returning_users, resurrecting_users, dormant_users
+    FROM unnest((SELECT lifecycle_report(distinct_id, ts, %s, %s::timestamptz, %s, %s) FROM report_events))
+""", ("day", "2024-01-10", 20, "UTC"))
+report = cur.fetchall()
+cur.execute("""
+    SELECT count(*) FILTER (WHERE s[k] = 'new'), count(*) FILTER (WHERE s[k] = 'returning'),
+           count(*) FILTER (WHERE s[k] = 'resurrecting'), count(*) FILTER (WHERE s[k] = 'dormant')
+    FROM (SELECT user_id, lifecycle(ts, %s, %s::timestamptz, %s, %s) AS s FROM report_events GROUP BY user_id) u,
+         generate_series(1, 20) k
+    GROUP BY k ORDER BY k
+""", ("day", "2024-01-10", 20, "UTC"))
+check("lifecycle_report: statuses per period", report == cur.fetchall() and len(report) == 20, report[:3])
+cur.execute("SELECT users, sessions, median_length FROM "
+            "(SELECT (session_report(user_id, ts, %s::interval)).* FROM report_events) r", ("2 hours",))
+users, sessions, median = cur.fetchone()
+cur.execute("SELECT count(*), sum((s).sessions) FROM "
+            "(SELECT user_id, session_stats(ts, %s::interval) AS s FROM report_events GROUP BY user_id) u", ("2 hours",))
+check("session_report: users and sessions", (users, sessions) == tuple(int(x) for x in cur.fetchone())
+      and median is not None, (users, sessions))
+
 # A bad bound mode is the documented error.
 try:
     cur.execute(funnel.format(user="user_id"), ("2 days", "strict_everything", "view", "signup", "buy"))
