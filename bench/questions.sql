@@ -245,6 +245,26 @@ FROM (
     GROUP BY user_id, session
 ) s;
 
+-- @question report_sessions | Session report, 30-minute gap, one statement (session_report)
+-- Users, sessions and bounces over all users.
+-- @variant native session_report()
+SELECT users, sessions, round(bounce_rate::numeric, 6)
+FROM (SELECT (session_report(user_id, ts, interval '30 minutes')).* FROM events) r;
+-- @variant native session_stats() per user + outer query
+SELECT count(*), sum((s).sessions), round(sum((s).bounces)::numeric / sum((s).sessions), 6)
+FROM (SELECT user_id, session_stats(ts, interval '30 minutes') AS s FROM events GROUP BY user_id) u;
+-- @variant plain LAG + running SUM, then GROUP BY session
+SELECT count(DISTINCT user_id), count(*), round(count(*) FILTER (WHERE n = 1)::numeric / count(*), 6)
+FROM (
+    SELECT user_id, s, count(*) AS n
+    FROM (
+        SELECT user_id, sum(CASE WHEN prev IS NULL OR ts - prev > interval '30 minutes' THEN 1 ELSE 0 END)
+                   OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS s
+        FROM (SELECT user_id, ts, lag(ts) OVER (PARTITION BY user_id ORDER BY ts) AS prev FROM events) l
+    ) t
+    GROUP BY user_id, s
+) x;
+
 -- @question triangle_weekly | Weekly cohort triangle, weeks 0..8 (cohort_period + period_retention)
 -- Cohort = the UTC calendar week of a user's first event; retained in week k = any event k weeks
 -- later. Output: cells, users summed over cells, retained users summed over cells.
