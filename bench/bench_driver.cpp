@@ -176,9 +176,8 @@ main(int argc, char **argv)
 			at = comma + 1;
 		}
 		auto wanted = [&](const Query &q) {
-			return q.question.empty() || std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string &p) {
-				       return q.question.rfind(p, 0) == 0;
-			       });
+			return q.question.empty() || std::any_of(prefixes.begin(), prefixes.end(),
+			                                         [&](const std::string &p) { return q.question.rfind(p, 0) == 0; });
 		};
 		queries.erase(std::remove_if(queries.begin(), queries.end(), [&](const Query &q) { return !wanted(q); }),
 		              queries.end());
