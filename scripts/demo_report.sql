@@ -33,29 +33,22 @@ CROSS JOIN generate_series(1, 9) k
 GROUP BY k ORDER BY k;
 
 \echo
-\echo '== Weekly cohort triangle (cohort_period, period_retention): % of each signup-week cohort active k weeks later, weeks in UTC =='
-SELECT cohort::date AS "cohort week", max(users) AS users,
-       max(pct) FILTER (WHERE k = 0) AS "wk 0", max(pct) FILTER (WHERE k = 1) AS "wk 1",
-       max(pct) FILTER (WHERE k = 2) AS "wk 2", max(pct) FILTER (WHERE k = 3) AS "wk 3",
-       max(pct) FILTER (WHERE k = 4) AS "wk 4", max(pct) FILTER (WHERE k = 5) AS "wk 5",
-       max(pct) FILTER (WHERE k = 6) AS "wk 6", max(pct) FILTER (WHERE k = 7) AS "wk 7",
-       max(pct) FILTER (WHERE k = 8) AS "wk 8"
-FROM (
-    SELECT cohort, k, count(*) AS users, round(100.0 * sum(r[k + 1]) / nullif(count(r[k + 1]), 0), 1) AS pct
-    FROM (
-        SELECT user_id,
-               cohort_period(ts, 'week', event = 'signup', 'UTC') AS cohort,
-               -- as of the end of the data: weeks not over yet are NULL and stay out of the averages
-               period_retention(ts, 'week', 8, 'on', event = 'signup', true, 'UTC', '2026-08-30 00:00+00') AS r
-        FROM events
-        GROUP BY user_id
-    ) per_user
-    CROSS JOIN generate_series(0, 8) k
-    WHERE r IS NOT NULL
-    GROUP BY cohort, k
-) cells
-GROUP BY cohort
-ORDER BY cohort;
+\echo '== Weekly cohort triangle (retention_report, one statement + a pivot for the terminal): % of each signup-week cohort active k weeks later, weeks in UTC =='
+-- As of the end of the data: weeks not over yet are NULL (blank).
+SELECT cohort_start::date AS "cohort week", max(cohort_users) AS users,
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 0) AS "wk 0",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 1) AS "wk 1",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 2) AS "wk 2",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 3) AS "wk 3",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 4) AS "wk 4",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 5) AS "wk 5",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 6) AS "wk 6",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 7) AS "wk 7",
+       max(round(100 * rate::numeric, 1)) FILTER (WHERE period = 8) AS "wk 8"
+FROM unnest((SELECT retention_report(user_id, ts, 'week', 8, 'on', event = 'signup', true, 'UTC',
+                                     '2026-08-30 00:00+00') FROM events))
+GROUP BY 1
+ORDER BY 1;
 
 \echo
 \echo '== Lifecycle (lifecycle_report, one statement): users per week and status, churn, weeks in UTC from 2026-06-01 =='

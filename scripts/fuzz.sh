@@ -15,7 +15,8 @@ shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
     targets=(retention funnel session_stats period_retention lifecycle active_periods cohort min_max_by
-             funnel_report active_users lifecycle_report session_report funnel_modes period_unit)
+             funnel_report active_users lifecycle_report session_report
+             retention_report funnel_modes period_unit)
 fi
 
 out=${PPA_FUZZ_DIR:-build-fuzz}

@@ -474,4 +474,50 @@ SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, 'week', now(), 0)
 SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, 'week', now(), 256) FROM app_events$$);
 SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, '7 days', now(), 3) FROM app_events$$);
 
+-- retention_report: the cohort triangle in one statement (docs/retention.md).
+SELECT (unnest(retention_report(uid, ts, 'week', 3, 'on', event = 'signup', true, 'UTC'))).*
+FROM app_events;
+
+-- Against cohort_period + period_retention per user, grouped in SQL, on random data: weeks in
+-- Berlin, 'on' and 'on_or_after', an as-of time; serial and forced parallel; text ids.
+CREATE FUNCTION pg_temp.triangle_check(mode text, id_type text) RETURNS TABLE (cells bigint, equal bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        WITH per_user AS (
+            SELECT uid, cohort_period(ts, 'week', s, 'Europe/Berlin') AS cohort,
+                   period_retention(ts, 'week', 6, %1$L, s, r, 'Europe/Berlin', '2024-02-20') AS ret
+            FROM period_random GROUP BY uid
+        ), plain AS (
+            SELECT cohort, k - 1 AS period, count(*) AS users, sum(ret[k]) AS retained
+            FROM per_user, generate_series(1, 7) k WHERE cohort IS NOT NULL GROUP BY cohort, k
+        )
+        SELECT count(*), count(*) FILTER (WHERE (n.cohort_users, n.retained_users) IS NOT DISTINCT FROM (p.users, p.retained))
+        FROM unnest((SELECT retention_report(uid::%2$s, ts, 'week', 6, %1$L, s, r, 'Europe/Berlin', '2024-02-20')
+                     FROM period_random)) n
+        FULL JOIN plain p ON p.cohort = n.cohort_start AND p.period = n.period
+    $q$, mode, id_type);
+END
+$$;
+SET max_parallel_workers_per_gather = 0;
+SELECT m, t, c.* FROM unnest(ARRAY['on', 'on_or_after']) m, unnest(ARRAY['integer', 'text']) t,
+     LATERAL pg_temp.triangle_check(m, t) c;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT retention_report(uid, ts, 'week', 6) FROM period_random;
+SELECT m, c.* FROM unnest(ARRAY['on', 'on_or_after']) m, LATERAL pg_temp.triangle_check(m, 'integer') c;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT cardinality(retention_report(uid, ts, 'week', 3)) AS no_rows FROM app_events WHERE false;
+SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, 'week', NULL) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, 'week', 256) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, 'week', 3, 'after') FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, '7 days', 3) FROM app_events$$);
+
 DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain, lifecycle_plain;

@@ -816,4 +816,182 @@ ActiveUsersBuilder::result() const
 	return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// retention_report
+
+namespace {
+// A row's payload: its calendar period, then the start and return flags in the two low bits.
+constexpr std::int64_t kMaxReportPeriod = std::int64_t{1} << 60;
+} // namespace
+
+RetentionReportState::RetentionReportState(const PeriodRetentionOptions &options, UserKeyKind kind,
+                                           std::string_view zone_name, std::pmr::memory_resource *memory)
+    : options_(options), arena_(memory), users_(kind, memory), rows_(memory), zone_name_(zone_name, memory)
+{
+	check_period_retention_options(options);
+	if (options.rolling)
+		throw Error(ErrorKind::InvalidArgument, "retention_report takes calendar periods", "",
+		            "Pass a unit such as 'week'; rolling periods need period_retention per user.");
+	if (zone_name.size() > 255)
+		throw Error(ErrorKind::InvalidArgument, "time zone name too long");
+}
+
+RetentionReportState::RetentionReportState(const RetentionReportState &other, std::pmr::memory_resource *memory)
+    : RetentionReportState(other.options_, other.users_.kind(), other.zone_name_, memory)
+{
+	merge(other);
+}
+
+void
+RetentionReportState::add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return)
+{
+	if (period >= kMaxReportPeriod || period <= -kMaxReportPeriod)
+		throw Error(ErrorKind::OutOfRange, "period number out of range");
+	if (user == rows_.size())
+		rows_.emplace_back();
+	const std::uint64_t payload =
+	    (static_cast<std::uint64_t>(period) << 2) | (is_start ? 2u : 0u) | (is_return ? 1u : 0u);
+	push_row(arena_, rows_[user], LogEntry{ts, payload});
+}
+
+void
+RetentionReportState::merge(const RetentionReportState &other)
+{
+	require_same(options_, other.options_, "retention parameters");
+	users_.check_kind(other.users_);
+	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
+		std::uint32_t mine = users_.slot_of(other.users_, u);
+		if (mine == rows_.size())
+			rows_.emplace_back();
+		for_each_row(other.rows_[u], [&](const LogEntry &e) { push_row(arena_, rows_[mine], e); });
+	}
+}
+
+std::size_t
+RetentionReportState::serialized_size() const noexcept
+{
+	std::size_t n = kHeaderSize + 2 + 1 + 1 + 8 + kCalendarKeySize + 1 + zone_name_.size() + users_.serialized_size();
+	for (const auto &r : rows_)
+		n += 1 + 8 + sizeof(LogEntry) * r.count;
+	return n;
+}
+
+void
+RetentionReportState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::RetentionReport);
+	w.u8(static_cast<std::uint8_t>(options_.periods & 0xff));
+	w.u8(static_cast<std::uint8_t>(options_.periods >> 8));
+	w.u8(options_.on_or_after ? 1 : 0);
+	w.u8(options_.has_as_of ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(options_.as_of));
+	write_calendar_key(w, options_.calendar);
+	w.u8(static_cast<std::uint8_t>(zone_name_.size()));
+	w.bytes(reinterpret_cast<const std::uint8_t *>(zone_name_.data()), zone_name_.size());
+	users_.serialize(w);
+	for (const auto &r : rows_) {
+		w.u8(r.sorted ? 1 : 0);
+		w.u64(r.count);
+		for_each_row(r, [&](const LogEntry &e) {
+			w.u64(static_cast<std::uint64_t>(e.ts));
+			w.u64(e.payload);
+		});
+	}
+	w.finish();
+}
+
+RetentionReportState
+RetentionReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::RetentionReport);
+	PeriodRetentionOptions o;
+	o.periods = r.u8();
+	o.periods |= static_cast<std::size_t>(r.u8()) << 8;
+	std::uint8_t on_or_after = r.u8(), has_as_of = r.u8();
+	if (on_or_after > 1 || has_as_of > 1)
+		throw_corrupt("bad flag");
+	o.on_or_after = on_or_after == 1;
+	o.has_as_of = has_as_of == 1;
+	o.as_of = static_cast<std::int64_t>(r.u64());
+	o.calendar = read_calendar_key(r);
+	if (o.periods > kMaxRetentionPeriods || (!o.has_as_of && o.as_of != 0))
+		throw_corrupt("invalid retention options");
+	std::size_t name_size = r.u8();
+	const char *name = reinterpret_cast<const char *>(r.bytes(name_size));
+	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr || (name_size == 0) != (o.calendar.zone == 0))
+		throw_corrupt("bad time zone name");
+	RetentionReportState state(o, UserIndex::peek_kind(r), std::string_view(name, name_size), memory);
+	state.users_.deserialize(r);
+	state.rows_.resize(state.users_.size());
+	for (auto &rows : state.rows_) {
+		std::uint8_t sorted = r.u8();
+		std::uint64_t count = r.u64();
+		if (sorted > 1 || count == 0 || count > r.remaining() / sizeof(LogEntry))
+			throw_corrupt("bad row count or sorted flag");
+		for (std::uint64_t i = 0; i < count; i++) {
+			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
+			std::int64_t period = static_cast<std::int64_t>(e.payload) >> 2;
+			if ((e.payload & 3u) == 0 || period >= kMaxReportPeriod || period <= -kMaxReportPeriod)
+				throw_corrupt("row not allowed for this report");
+			push_row(state.arena_, rows, e);
+		}
+		if ((sorted == 1) != rows.sorted)
+			throw_corrupt("sorted flag does not match the rows");
+	}
+	r.finish();
+	return state;
+}
+
+RetentionReportBuilder::RetentionReportBuilder(const RetentionReportState &state, std::pmr::memory_resource *memory)
+    : state_(state), memory_(memory), cohorts_(memory)
+{
+}
+
+bool
+RetentionReportBuilder::step(std::size_t budget)
+{
+	const PeriodRetentionOptions &o = state_.options();
+	std::size_t work = 0;
+	while (user_ < state_.users() && work < budget) {
+		// The per-user core itself, on scratch memory released after each user.
+		alignas(std::max_align_t) std::byte buffer[4096];
+		std::pmr::monotonic_buffer_resource scratch(buffer, sizeof buffer, memory_);
+		PeriodRetentionState user(o, &scratch);
+		state_.for_each(user_, [&](std::int64_t ts, std::int64_t period, bool is_start, bool is_return) {
+			user.add(o, ts, period, is_start, is_return);
+			work++;
+		});
+		user_++;
+		work++;
+		PeriodRetentionResult r = user.result();
+		if (!r.in_cohort)
+			continue;
+		const std::int64_t period = user.start_period();
+		auto it = std::lower_bound(cohorts_.begin(), cohorts_.end(), period,
+		                           [](const Cohort &c, std::int64_t p) { return c.period < p; });
+		if (it == cohorts_.end() || it->period != period) {
+			Cohort c{period, 0, std::pmr::vector<std::int64_t>(o.periods + 1, 0, memory_), {}};
+			for (std::size_t k = 0; k <= o.periods; k++)
+				c.complete[k] = r.values[k] >= 0;
+			it = cohorts_.insert(it, std::move(c));
+		}
+		it->users++;
+		for (std::size_t k = 0; k <= o.periods; k++)
+			it->retained[k] += r.values[k] == 1;
+	}
+	return user_ >= state_.users();
+}
+
+std::pmr::vector<RetentionReportCell>
+RetentionReportBuilder::result() const
+{
+	std::pmr::vector<RetentionReportCell> out(memory_);
+	for (const auto &c : cohorts_)
+		for (std::size_t k = 0; k < c.retained.size(); k++)
+			out.push_back(RetentionReportCell{c.period, k, c.users, c.retained[k], c.complete[k]});
+	return out;
+}
+
 } // namespace pg_product_analytics::core

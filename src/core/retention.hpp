@@ -139,6 +139,13 @@ public:
 	/// Computes the result; O(returns log returns). Does not change the state.
 	PeriodRetentionResult result() const;
 
+	/// The calendar period of the first start (calendar periods; meaningful when in the cohort).
+	std::int64_t
+	start_period() const noexcept
+	{
+		return start_period_;
+	}
+
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
 	static PeriodRetentionState deserialize(const std::uint8_t *in, std::size_t size,
@@ -534,6 +541,102 @@ private:
 	std::int64_t span_ = 0;
 	std::pmr::vector<std::int64_t> periods_; ///< scratch: one user's periods
 	std::pmr::vector<std::int64_t> changes_; ///< per window (+ the period itself), span + 1 each
+};
+
+// ---------------------------------------------------------------------------------------------
+// retention_report: the cohort triangle, users grouped inside.
+
+/// Every user's rows (time, calendar period, start and return flags) by user id.
+class RetentionReportState {
+public:
+	/// Calendar periods only; `zone_name` as for ActiveUsersState.
+	RetentionReportState(const PeriodRetentionOptions &options, UserKeyKind kind, std::string_view zone_name,
+	                     std::pmr::memory_resource *memory);
+	RetentionReportState(const RetentionReportState &other, std::pmr::memory_resource *memory);
+
+	template <class Key>
+	void
+	add(const PeriodRetentionOptions &options, Key user, std::int64_t ts, std::int64_t period, bool is_start,
+	    bool is_return)
+	{
+		require_same(options_, options, "retention parameters");
+		if (!is_start && !is_return)
+			return; // a row that is neither changes nothing
+		add_row(users_.slot(user), ts, period, is_start, is_return);
+	}
+	void merge(const RetentionReportState &other);
+
+	const PeriodRetentionOptions &
+	options() const noexcept
+	{
+		return options_;
+	}
+	std::size_t
+	users() const noexcept
+	{
+		return rows_.size();
+	}
+	std::string_view
+	zone_name() const noexcept
+	{
+		return zone_name_;
+	}
+	/// Calls f(ts, period, is_start, is_return) for each row of a user.
+	template <class F>
+	void
+	for_each(std::size_t user, F &&f) const
+	{
+		for_each_row(rows_[user], [&](const LogEntry &e) {
+			f(e.ts, static_cast<std::int64_t>(e.payload) >> 2, (e.payload & 2u) != 0, (e.payload & 1u) != 0);
+		});
+	}
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static RetentionReportState deserialize(const std::uint8_t *in, std::size_t size,
+	                                        std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
+
+private:
+	void add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return);
+
+	PeriodRetentionOptions options_;
+	Arena arena_;
+	UserIndex users_;
+	std::pmr::vector<UserRows> rows_;
+	std::pmr::string zone_name_;
+};
+
+/// One cell of the triangle: the users of a cohort (their first start in period `cohort`), and of
+/// them those retained in period `k` after it; `complete` false when the cell is not over at as_of
+/// (period_retention gives NULL there).
+struct RetentionReportCell {
+	std::int64_t cohort;
+	std::size_t k;
+	std::int64_t users;
+	std::int64_t retained;
+	bool complete;
+};
+
+/// Runs period_retention's core over every user and counts the cells, resumably.
+class RetentionReportBuilder {
+public:
+	RetentionReportBuilder(const RetentionReportState &state, std::pmr::memory_resource *memory);
+	bool step(std::size_t budget);
+	/// Cells by cohort, then k. Call once step() returned true.
+	std::pmr::vector<RetentionReportCell> result() const;
+
+private:
+	const RetentionReportState &state_;
+	std::pmr::memory_resource *memory_;
+	std::size_t user_ = 0;
+	/// Per cohort period: users, then per k retained users and complete flags (periods + 1 each).
+	struct Cohort {
+		std::int64_t period;
+		std::int64_t users;
+		std::pmr::vector<std::int64_t> retained;
+		bool complete[kMaxRetentionPeriods + 1];
+	};
+	std::pmr::vector<Cohort> cohorts_; ///< sorted by period
 };
 
 } // namespace pg_product_analytics::core

@@ -28,6 +28,7 @@ enum class StateTag : std::uint8_t {
 	ActiveUsers = 10,
 	LifecycleReport = 11,
 	SessionReport = 12,
+	RetentionReport = 13,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

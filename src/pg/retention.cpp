@@ -35,6 +35,8 @@ PG_FUNCTION_INFO_V1(active_users_report_transfn);
 PG_FUNCTION_INFO_V1(active_users_report_finalfn);
 PG_FUNCTION_INFO_V1(lifecycle_report_transfn);
 PG_FUNCTION_INFO_V1(lifecycle_report_finalfn);
+PG_FUNCTION_INFO_V1(retention_report_transfn);
+PG_FUNCTION_INFO_V1(retention_report_finalfn);
 }
 
 using pg_product_analytics::core::RetentionState;
@@ -558,6 +560,107 @@ lifecycle_report_finalfn(PG_FUNCTION_ARGS)
 		                   Float8GetDatum(std::isnan(r.churn) ? 0.0 : r.churn)};
 		bool nulls[6] = {false, false, false, false, false, std::isnan(r.churn)};
 		elements[k] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(n), element, -1, false, TYPALIGN_DOUBLE));
+}
+
+// ---------------------------------------------------------------------------------------------
+// retention_report
+
+using core::RetentionReportState;
+
+/*
+ * retention_report_transfn(state internal, user_id anyelement, ts timestamptz, period text,
+ *     periods integer[, mode text[, is_start boolean, is_return boolean[, time_zone text
+ *     [, as_of timestamptz]]]]) -> internal
+ * period_retention's arguments after the user id, calendar periods only. Not strict: state NULL
+ * on a group's first row; NULL user id or ts skips the row; NULL conditions are false.
+ */
+extern "C" Datum
+retention_report_transfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
+	PeriodRetentionOptions options;
+	const int32 periods = PG_GETARG_INT32(4);
+	if (periods < 0)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("number of retention periods must not be negative")));
+	options.periods = static_cast<std::size_t>(periods);
+	options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 5));
+	options.calendar.unit = pg::period_unit_of(PG_GETARG_TEXT_PP(3));
+	const pg::Zone zone = pg::zone_arg(fcinfo, 8);
+	options.calendar.zone = zone.id;
+	NullableDatum as_of = pg::optional_arg(fcinfo, 9);
+	if (!as_of.isnull) {
+		options.has_as_of = true;
+		options.as_of = pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone.tz);
+	}
+	const pg::UserArg user = pg::user_arg(fcinfo, 1);
+	const bool skip = user.isnull || PG_ARGISNULL(2);
+	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(2);
+	NullableDatum start = pg::optional_arg(fcinfo, 6), ret = pg::optional_arg(fcinfo, 7);
+	const bool is_start = PG_NARGS() <= 6 || (!start.isnull && DatumGetBool(start.value));
+	const bool is_return = PG_NARGS() <= 7 || (!ret.isnull && DatumGetBool(ret.value));
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(options.calendar.unit, ts, zone.tz);
+	PG_RETURN_POINTER(pg::transition<RetentionReportState>(
+	    fcinfo,
+	    [&](std::pmr::memory_resource *r) {
+		    return RetentionReportState(options, user.kind, pg_get_timezone_name(zone.tz), r);
+	    },
+	    [&](RetentionReportState &state) {
+		    if (!skip)
+			    pg::with_user_key(user, [&](auto key) { state.add(options, key, ts, period, is_start, is_return); });
+	    }));
+}
+
+PPA_STATE_SUPPORT_FUNCTIONS(retention_report, RetentionReportState, "retention report")
+
+/*
+ * retention_report_finalfn(state internal) -> retention_report_cell[]
+ * Not strict: no rows give an empty array. One element per cohort (the period of a user's first
+ * start event, as cohort_period gives it) and period k = 0..periods after it: the cohort's users,
+ * those with a return in period k (in k or later with 'on_or_after'), and their share; both NULL
+ * when the cell is not complete at as_of.
+ */
+extern "C" Datum
+retention_report_finalfn(PG_FUNCTION_ARGS)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(element))
+		elog(ERROR, "retention_report_finalfn called with a non-array result type");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
+	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	auto *state = reinterpret_cast<RetentionReportState *>(PG_GETARG_POINTER(0));
+	pg_tz *zone = pg::zone_of_state(state->zone_name());
+	core::RetentionReportBuilder *builder = nullptr;
+	pg::guard([&] {
+		builder = pg::make_in_context_with<core::RetentionReportBuilder>(
+		    CurrentMemoryContext,
+		    [&](std::pmr::memory_resource *r) { return core::RetentionReportBuilder(*state, r); });
+	});
+	pg::build_in_slices(builder);
+	std::pmr::vector<core::RetentionReportCell> *cells = nullptr;
+	pg::guard([&] {
+		cells = pg::make_in_context_with<std::pmr::vector<core::RetentionReportCell>>(
+		    CurrentMemoryContext, [&](std::pmr::memory_resource *) { return builder->result(); });
+	});
+	const std::size_t n = cells->size();
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * (n == 0 ? 1 : n)));
+	Timestamp start = 0;
+	for (std::size_t i = 0; i < n; i++) {
+		const core::RetentionReportCell &c = (*cells)[i];
+		if (i == 0 || c.cohort != (*cells)[i - 1].cohort)
+			start = pg::period_number_start(state->options().calendar.unit, c.cohort, zone);
+		Datum values[5] = {TimestampTzGetDatum(start), Int32GetDatum(static_cast<int32>(c.k)), Int64GetDatum(c.users),
+		                   Int64GetDatum(c.retained),
+		                   Float8GetDatum(static_cast<double>(c.retained) / static_cast<double>(c.users))};
+		bool nulls[5] = {false, false, false, !c.complete, !c.complete};
+		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+		if (i % 4096 == 4095)
+			CHECK_FOR_INTERRUPTS();
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(n), element, -1, false, TYPALIGN_DOUBLE));
 }

@@ -2,7 +2,7 @@
 
 -- The parallel-support functions of every aggregate of the family, one declaration pattern
 -- (the C side: PPA_STATE_SUPPORT_FUNCTIONS).
--- @for agg in ["retention", "period_retention", "lifecycle", "active_periods", "active_users_report", "lifecycle_report"]
+-- @for agg in ["retention", "period_retention", "lifecycle", "active_periods", "active_users_report", "lifecycle_report", "retention_report"]
 CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
 RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
@@ -238,3 +238,38 @@ CREATE AGGREGATE lifecycle_report({{params}}) (
 COMMENT ON AGGREGATE lifecycle_report({{params}}) IS
     'per period of the range: users new, returning, resurrecting and dormant, and churn, users grouped inside';
 -- @end
+
+-- retention_report: the cohort triangle in one statement, users grouped inside (docs/retention.md).
+CREATE TYPE retention_report_cell AS (
+    cohort_start timestamptz,
+    period integer,
+    cohort_users bigint,
+    retained_users bigint,
+    rate double precision
+);
+COMMENT ON TYPE retention_report_cell IS
+    'one cell of retention_report: a cohort (first start period) and period k after it, its users and those retained';
+CREATE FUNCTION retention_report_finalfn(state internal)
+RETURNS retention_report_cell[] AS 'MODULE_PATHNAME', 'retention_report_finalfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_report_finalfn(internal) IS 'final function of retention_report';
+
+-- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period text", "periods integer", "mode text", "is_start boolean, is_return boolean", "time_zone text", "as_of timestamptz"], 4)
+CREATE FUNCTION retention_report_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', 'retention_report_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_report_transfn(state internal, {{params}}) IS 'transition function of retention_report';
+CREATE AGGREGATE retention_report({{params}}) (
+    SFUNC = retention_report_transfn,
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = retention_report_finalfn,
+    COMBINEFUNC = retention_report_combinefn,
+    SERIALFUNC = retention_report_serialfn,
+    DESERIALFUNC = retention_report_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE retention_report({{params}}) IS
+    'the cohort triangle: per cohort period and period k after it, cohort users and users retained, users grouped inside';
+-- @end
+

@@ -262,6 +262,21 @@ fuzz_session_report(const std::uint8_t *data, std::size_t size)
 }
 
 void
+fuzz_retention_report(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::RetentionReportState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		core::RetentionReportBuilder b(s, heap());
+		while (!b.step(1 + size % 13)) {
+		}
+		b.result();
+		core::RetentionReportState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
 fuzz_funnel_modes(const std::uint8_t *data, std::size_t size)
 {
 	expect_only(core::ErrorKind::InvalidArgument, [&] {
@@ -388,6 +403,17 @@ seeds(const std::string &target)
 		core::SessionReportState s(o, core::UserKeyKind::Integer, heap());
 		for (std::int64_t t : {1, 3, 20, 21, 40, 2})
 			s.add(o, t % 2, t, t == 21, static_cast<std::int32_t>(t / 10));
+		out.push_back(bytes_of(s));
+	} else if (target == "retention_report") {
+		core::PeriodRetentionOptions o;
+		o.periods = 4;
+		o.on_or_after = true;
+		o.has_as_of = true;
+		o.as_of = 3;
+		o.calendar = core::CalendarKey{core::PeriodUnit::Week, 99};
+		core::RetentionReportState s(o, core::UserKeyKind::Integer, "UTC", heap());
+		for (std::int64_t t : {3, 10, 12, 30, 100, 4})
+			s.add(o, t % 2, t, t / 7, t % 3 == 0, true);
 		out.push_back(bytes_of(s));
 	} else if (target == "funnel_modes") {
 		text("strict_order, allow_reentry");

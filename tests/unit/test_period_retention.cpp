@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 namespace core = pg_product_analytics::core;
@@ -196,4 +197,79 @@ TEST(PeriodRetention, StateIsBoundedByPeriodsNotRows)
 			EXPECT_TRUE(same(a.result(), expected)) << rolling;
 		}
 	}
+}
+
+TEST(RetentionReport, MatchesThePerUserRetentionInAnyOrderAndSplit)
+{
+	std::mt19937_64 rng(43);
+	for (int trial = 0; trial < 600; trial++) {
+		auto o = random_options(rng);
+		o.rolling = false;
+		o.length = 0;
+		o.calendar = core::CalendarKey{core::PeriodUnit::Week, 8}; // the zone whose name the state keeps
+		if (o.has_as_of)
+			o.as_of = week(static_cast<std::int64_t>(rng() % 120) - 20);
+		std::vector<std::pair<std::int64_t, Row>> rows(rng() % 200);
+		for (auto &[u, r] : rows)
+			r = Row{static_cast<std::int64_t>(rng() % 100) - 10, rng() % 4 == 0, rng() % 2 == 0},
+			u = static_cast<std::int64_t>(rng() % 15);
+		// The reference: the per-user state, grouped by cohort.
+		std::map<std::int64_t, std::vector<Row>> by_user;
+		for (auto &[u, r] : rows)
+			by_user[u].push_back(r);
+		std::map<std::pair<std::int64_t, std::size_t>, std::pair<std::int64_t, std::int64_t>> want; // users, retained
+		std::map<std::pair<std::int64_t, std::size_t>, bool> complete;
+		for (auto &[u, rs] : by_user) {
+			auto s = state_of(rs, o);
+			auto res = s.result();
+			if (!res.in_cohort)
+				continue;
+			for (std::size_t k = 0; k <= o.periods; k++) {
+				auto &cell = want[{s.start_period(), k}];
+				cell.first++;
+				cell.second += res.values[k] == 1;
+				complete[{s.start_period(), k}] = res.values[k] >= 0;
+			}
+		}
+		std::size_t cut = rng() % (rows.size() + 1);
+		core::RetentionReportState a(o, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource()),
+		    b(o, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
+		for (std::size_t i = 0; i < rows.size(); i++) {
+			const Row &r = rows[i].second;
+			(i < cut ? a : b).add(o, rows[i].first, r.ts, week(r.ts), r.start, r.ret);
+		}
+		auto bytes = serialize(b);
+		auto b2 = core::RetentionReportState::deserialize(bytes.data(), bytes.size());
+		EXPECT_EQ(serialize(b2), bytes);
+		a.merge(b2);
+		core::RetentionReportBuilder builder(a, std::pmr::new_delete_resource());
+		while (!builder.step(1 + rng() % 9)) {
+		}
+		auto got = builder.result();
+		ASSERT_EQ(got.size(), want.size()) << trial;
+		for (const auto &c : got) {
+			auto w = want.at({c.cohort, c.k});
+			EXPECT_EQ(c.users, w.first) << trial;
+			EXPECT_EQ(c.retained, w.second) << trial;
+			EXPECT_EQ(c.complete, complete.at({c.cohort, c.k})) << trial;
+		}
+	}
+}
+
+TEST(RetentionReport, CorruptBytesAreRejected)
+{
+	PeriodRetentionOptions o;
+	o.periods = 3;
+	o.calendar = core::CalendarKey{core::PeriodUnit::Week, 8};
+	core::RetentionReportState s(o, core::UserKeyKind::Integer, "Europe/Berlin", std::pmr::new_delete_resource());
+	s.add(o, std::int64_t{1}, 1, 0, true, true);
+	s.add(o, std::int64_t{2}, 9, 1, false, true);
+	s.add(o, std::int64_t{1}, 20, 2, false, true);
+	check_corruption_rejected<core::RetentionReportState>(serialize(s), [](const core::RetentionReportState &x) {
+		core::RetentionReportBuilder b(x, std::pmr::new_delete_resource());
+		while (!b.step(3)) {
+		}
+		b.result();
+		return true;
+	});
 }
