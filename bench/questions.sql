@@ -265,6 +265,25 @@ FROM (
     GROUP BY user_id, s
 ) x;
 
+-- @question report_triangle | Weekly cohort triangle, one statement (retention_report)
+-- The same cells as triangle_weekly from the report aggregate.
+-- @variant native retention_report()
+SELECT count(*), sum(cohort_users), sum(retained_users)
+FROM unnest((SELECT retention_report(user_id, ts, 'week', 8, 'on', true, true, 'UTC') FROM events));
+-- @variant native cohort_period() + period_retention() per user + outer query
+SELECT count(*), sum(users), sum(retained)
+FROM (
+    SELECT cohort, k, count(*) AS users, sum(r[k + 1]) AS retained
+    FROM (
+        SELECT user_id, cohort_period(ts, 'week', true, 'UTC') AS cohort,
+               period_retention(ts, 'week', 8, 'on', true, true, 'UTC') AS r
+        FROM events
+        GROUP BY user_id
+    ) u
+    CROSS JOIN generate_series(0, 8) k
+    GROUP BY cohort, k
+) t;
+
 -- @question triangle_weekly | Weekly cohort triangle, weeks 0..8 (cohort_period + period_retention)
 -- Cohort = the UTC calendar week of a user's first event; retained in week k = any event k weeks
 -- later. Output: cells, users summed over cells, retained users summed over cells.
