@@ -98,6 +98,23 @@ cur.execute("SELECT count(*), sum((s).sessions) FROM "
 check("session_report: users and sessions", (users, sessions) == tuple(int(x) for x in cur.fetchone())
       and median is not None, (users, sessions))
 
+# The cohort triangle with the mode, zone and as-of time bound.
+cur.execute("""
+    SELECT cohort_start, period, cohort_users, retained_users
+    FROM unnest((SELECT retention_report(distinct_id, ts, %s, %s, %s, event = %s, true, %s, %s::timestamptz)
+                 FROM report_events))
+    ORDER BY 1, 2
+""", ("day", 5, "on", "signup", "UTC", "2024-02-01"))
+report = cur.fetchall()
+cur.execute("""
+    WITH u AS (SELECT user_id, cohort_period(ts, %s, event = %s, %s) AS c,
+                      period_retention(ts, %s, %s, %s, event = %s, true, %s, %s::timestamptz) AS r
+               FROM report_events GROUP BY user_id)
+    SELECT c, k - 1, count(*), sum(r[k]) FROM u, generate_series(1, 6) k WHERE c IS NOT NULL
+    GROUP BY 1, 2 ORDER BY 1, 2
+""", ("day", "signup", "UTC", "day", 5, "on", "signup", "UTC", "2024-02-01"))
+check("retention_report: the triangle's cells", report == cur.fetchall() and len(report) > 6, report[:3])
+
 # A bad bound mode is the documented error.
 try:
     cur.execute(funnel.format(user="user_id"), ("2 days", "strict_everything", "view", "signup", "buy"))
