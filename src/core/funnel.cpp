@@ -585,10 +585,7 @@ constexpr std::size_t kReportHeaderSize = kHeaderSize + 1 + 1 + 8;
 std::size_t
 FunnelReportState::serialized_size() const noexcept
 {
-	std::size_t n = kReportHeaderSize + users_.serialized_size();
-	for (const auto &r : rows_)
-		n += 1 + 8 + sizeof(FunnelEvent) * r.count;
-	return n;
+	return kReportHeaderSize + users_.serialized_size() + user_rows_size(rows_);
 }
 
 void
@@ -600,14 +597,7 @@ FunnelReportState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(static_cast<std::uint8_t>(options_.modes));
 	w.u64(static_cast<std::uint64_t>(options_.window));
 	users_.serialize(w);
-	for (const auto &r : rows_) {
-		w.u8(r.sorted ? 1 : 0);
-		w.u64(r.count);
-		for_each_row(r, [&](const FunnelEvent &e) {
-			w.u64(static_cast<std::uint64_t>(e.ts));
-			w.u64(e.payload);
-		});
-	}
+	write_user_rows(w, rows_);
 	w.finish();
 }
 
@@ -630,23 +620,8 @@ FunnelReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	state.users_.deserialize(r);
 	const std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;
 	const bool strict_order = (options.modes & kStrictOrder) != 0;
-	state.rows_.resize(state.users_.size());
-	for (auto &rows : state.rows_) {
-		std::uint8_t sorted = r.u8();
-		std::uint64_t count = r.u64();
-		if (sorted > 1)
-			throw_corrupt("bad sorted flag");
-		if (count > r.remaining() / sizeof(FunnelEvent))
-			throw_corrupt("row count does not match the size");
-		for (std::uint64_t i = 0; i < count; i++) {
-			FunnelEvent e{static_cast<std::int64_t>(r.u64()), r.u64()};
-			if ((e.payload & ~valid) != 0 || (e.payload == 0 && !strict_order))
-				throw_corrupt("row not allowed for this funnel");
-			push_row(state.arena_, rows, e);
-		}
-		if ((sorted == 1) != rows.sorted)
-			throw_corrupt("sorted flag does not match the rows");
-	}
+	read_user_rows(r, state.arena_, state.users_.size(), state.rows_,
+	               [&](const FunnelEvent &e) { return (e.payload & ~valid) == 0 && (e.payload != 0 || strict_order); });
 	r.finish();
 	return state;
 }

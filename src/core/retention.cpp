@@ -508,8 +508,7 @@ LifecycleReportState::serialize(std::uint8_t *out, std::size_t size) const
 	ByteWriter w(out, size);
 	w.header(StateTag::LifecycleReport);
 	write_range(w, range_);
-	w.u8(static_cast<std::uint8_t>(zone_name_.size()));
-	w.bytes(reinterpret_cast<const std::uint8_t *>(zone_name_.data()), zone_name_.size());
+	write_zone_name(w, zone_name_);
 	users_.serialize(w);
 	for (const auto &a : users_of_)
 		write_activity(w, a);
@@ -522,13 +521,9 @@ LifecycleReportState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	ByteReader r(in, size);
 	r.header(StateTag::LifecycleReport);
 	LifecycleRange range = read_range(r);
-	std::size_t name_size = r.u8();
-	const char *name = reinterpret_cast<const char *>(r.bytes(name_size));
-	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr ||
-	    (name_size == 0) != (range.calendar.zone == 0))
-		throw_corrupt("bad time zone name");
+	const std::string_view name = read_zone_name(r, range.calendar.zone);
 	const UserKeyKind kind = UserIndex::peek_kind(r);
-	LifecycleReportState state(range, kind, std::string_view(name, name_size), memory);
+	LifecycleReportState state(range, kind, name, memory);
 	state.users_.deserialize(r);
 	state.users_of_.reserve(state.users_.size());
 	for (std::size_t u = 0; u < state.users_.size(); u++) {
@@ -692,8 +687,7 @@ ActiveUsersState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(static_cast<std::uint8_t>(options_.windows));
 	for (std::size_t i = 0; i < options_.windows; i++)
 		w.u64(static_cast<std::uint64_t>(options_.window[i]));
-	w.u8(static_cast<std::uint8_t>(zone_name_.size()));
-	w.bytes(reinterpret_cast<const std::uint8_t *>(zone_name_.data()), zone_name_.size());
+	write_zone_name(w, zone_name_);
 	users_.serialize(w);
 	for (const auto &r : rows_) {
 		w.u64(r.count);
@@ -719,12 +713,9 @@ ActiveUsersState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr
 	} catch (const Error &) {
 		throw_corrupt("invalid active users options");
 	}
-	std::size_t name_size = r.u8();
-	const char *name = reinterpret_cast<const char *>(r.bytes(name_size));
-	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr || (name_size == 0) != (o.calendar.zone == 0))
-		throw_corrupt("bad time zone name");
+	const std::string_view name = read_zone_name(r, o.calendar.zone);
 	const UserKeyKind kind = UserIndex::peek_kind(r);
-	ActiveUsersState state(o, kind, std::string_view(name, name_size), memory);
+	ActiveUsersState state(o, kind, name, memory);
 	state.users_.deserialize(r);
 	state.rows_.resize(state.users_.size());
 	for (std::uint32_t u = 0; u < state.rows_.size(); u++) {
@@ -870,10 +861,8 @@ RetentionReportState::merge(const RetentionReportState &other)
 std::size_t
 RetentionReportState::serialized_size() const noexcept
 {
-	std::size_t n = kHeaderSize + 2 + 1 + 1 + 8 + kCalendarKeySize + 1 + zone_name_.size() + users_.serialized_size();
-	for (const auto &r : rows_)
-		n += 1 + 8 + sizeof(LogEntry) * r.count;
-	return n;
+	return kHeaderSize + 2 + 1 + 1 + 8 + kCalendarKeySize + 1 + zone_name_.size() + users_.serialized_size() +
+	       user_rows_size(rows_);
 }
 
 void
@@ -887,17 +876,9 @@ RetentionReportState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(options_.has_as_of ? 1 : 0);
 	w.u64(static_cast<std::uint64_t>(options_.as_of));
 	write_calendar_key(w, options_.calendar);
-	w.u8(static_cast<std::uint8_t>(zone_name_.size()));
-	w.bytes(reinterpret_cast<const std::uint8_t *>(zone_name_.data()), zone_name_.size());
+	write_zone_name(w, zone_name_);
 	users_.serialize(w);
-	for (const auto &r : rows_) {
-		w.u8(r.sorted ? 1 : 0);
-		w.u64(r.count);
-		for_each_row(r, [&](const LogEntry &e) {
-			w.u64(static_cast<std::uint64_t>(e.ts));
-			w.u64(e.payload);
-		});
-	}
+	write_user_rows(w, rows_);
 	w.finish();
 }
 
@@ -918,28 +899,13 @@ RetentionReportState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	o.calendar = read_calendar_key(r);
 	if (o.periods > kMaxRetentionPeriods || (!o.has_as_of && o.as_of != 0))
 		throw_corrupt("invalid retention options");
-	std::size_t name_size = r.u8();
-	const char *name = reinterpret_cast<const char *>(r.bytes(name_size));
-	if (std::char_traits<char>::find(name, name_size, '\0') != nullptr || (name_size == 0) != (o.calendar.zone == 0))
-		throw_corrupt("bad time zone name");
-	RetentionReportState state(o, UserIndex::peek_kind(r), std::string_view(name, name_size), memory);
+	const std::string_view name = read_zone_name(r, o.calendar.zone);
+	RetentionReportState state(o, UserIndex::peek_kind(r), name, memory);
 	state.users_.deserialize(r);
-	state.rows_.resize(state.users_.size());
-	for (auto &rows : state.rows_) {
-		std::uint8_t sorted = r.u8();
-		std::uint64_t count = r.u64();
-		if (sorted > 1 || count == 0 || count > r.remaining() / sizeof(LogEntry))
-			throw_corrupt("bad row count or sorted flag");
-		for (std::uint64_t i = 0; i < count; i++) {
-			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
-			std::int64_t period = static_cast<std::int64_t>(e.payload) >> 2;
-			if ((e.payload & 3u) == 0 || period >= kMaxReportPeriod || period <= -kMaxReportPeriod)
-				throw_corrupt("row not allowed for this report");
-			push_row(state.arena_, rows, e);
-		}
-		if ((sorted == 1) != rows.sorted)
-			throw_corrupt("sorted flag does not match the rows");
-	}
+	read_user_rows(r, state.arena_, state.users_.size(), state.rows_, [](const LogEntry &e) {
+		std::int64_t period = static_cast<std::int64_t>(e.payload) >> 2;
+		return (e.payload & 3u) != 0 && period < kMaxReportPeriod && period > -kMaxReportPeriod;
+	});
 	r.finish();
 	return state;
 }

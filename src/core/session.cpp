@@ -219,10 +219,7 @@ SessionReportState::merge(const SessionReportState &other)
 std::size_t
 SessionReportState::serialized_size() const noexcept
 {
-	std::size_t n = kSessionHeaderSize + users_.serialized_size();
-	for (const auto &r : rows_)
-		n += 1 + 8 + sizeof(LogEntry) * r.count;
-	return n;
+	return kSessionHeaderSize + users_.serialized_size() + user_rows_size(rows_);
 }
 
 void
@@ -235,14 +232,7 @@ SessionReportState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(options_.split_days ? 1 : 0);
 	w.u64(options_.day_zone);
 	users_.serialize(w);
-	for (const auto &r : rows_) {
-		w.u8(r.sorted ? 1 : 0);
-		w.u64(r.count);
-		for_each_row(r, [&](const LogEntry &e) {
-			w.u64(static_cast<std::uint64_t>(e.ts));
-			w.u64(e.payload);
-		});
-	}
+	write_user_rows(w, rows_);
 	w.finish();
 }
 
@@ -268,21 +258,9 @@ SessionReportState::deserialize(const std::uint8_t *in, std::size_t size, std::p
 	}
 	SessionReportState state(options, UserIndex::peek_kind(r), memory);
 	state.users_.deserialize(r);
-	state.rows_.resize(state.users_.size());
-	for (auto &rows : state.rows_) {
-		std::uint8_t sorted = r.u8();
-		std::uint64_t count = r.u64();
-		if (sorted > 1 || count == 0 || count > r.remaining() / sizeof(LogEntry))
-			throw_corrupt("bad row count or sorted flag");
-		for (std::uint64_t i = 0; i < count; i++) {
-			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
-			if ((e.payload >> 33) != 0 || (!options.split_days && (e.payload >> 1) != 0))
-				throw_corrupt("row not allowed for these sessions");
-			push_row(state.arena_, rows, e);
-		}
-		if ((sorted == 1) != rows.sorted)
-			throw_corrupt("sorted flag does not match the rows");
-	}
+	read_user_rows(r, state.arena_, state.users_.size(), state.rows_, [&](const LogEntry &e) {
+		return (e.payload >> 33) == 0 && (options.split_days || (e.payload >> 1) == 0);
+	});
 	r.finish();
 	return state;
 }

@@ -182,4 +182,43 @@ push_row(Arena &arena, UserRows &rows, const LogEntry &e)
 	rows.count++;
 }
 
+std::size_t
+user_rows_size(const std::pmr::vector<UserRows> &users) noexcept
+{
+	std::size_t n = 0;
+	for (const auto &r : users)
+		n += 1 + 8 + sizeof(LogEntry) * r.count;
+	return n;
+}
+
+void
+write_user_rows(ByteWriter &w, const std::pmr::vector<UserRows> &users)
+{
+	for (const auto &r : users) {
+		w.u8(r.sorted ? 1 : 0);
+		w.u64(r.count);
+		for_each_row(r, [&](const LogEntry &e) {
+			w.u64(static_cast<std::uint64_t>(e.ts));
+			w.u64(e.payload);
+		});
+	}
+}
+
+void
+write_zone_name(ByteWriter &w, std::string_view name)
+{
+	w.u8(static_cast<std::uint8_t>(name.size()));
+	w.bytes(reinterpret_cast<const std::uint8_t *>(name.data()), name.size());
+}
+
+std::string_view
+read_zone_name(ByteReader &r, std::uint64_t zone)
+{
+	std::size_t size = r.u8();
+	const char *name = reinterpret_cast<const char *>(r.bytes(size));
+	if (std::char_traits<char>::find(name, size, '\0') != nullptr || (size == 0) != (zone == 0))
+		throw_corrupt("bad time zone name");
+	return std::string_view(name, size);
+}
+
 } // namespace pg_product_analytics::core

@@ -140,6 +140,19 @@ struct UserRows::Chunk {
 /// wastes at most about n / 2 entries and a chunk header per 256.
 void push_row(Arena &arena, UserRows &rows, const LogEntry &e);
 
+/// Every user's rows in slot order: sorted flag, count, then (ts, payload) per row.
+std::size_t user_rows_size(const std::pmr::vector<UserRows> &users) noexcept;
+void write_user_rows(ByteWriter &w, const std::pmr::vector<UserRows> &users);
+/// Reads them for `count` users (rows.size() becomes count): every user has a row, each row
+/// passes `valid(entry)`, and the sorted flag matches the rows (CorruptState otherwise).
+template <class Valid>
+void read_user_rows(ByteReader &r, Arena &arena, std::size_t count, std::pmr::vector<UserRows> &rows, Valid valid);
+
+/// A time zone's name as report states keep it (for the final step): at most 255 bytes, present
+/// exactly when the zone identity is not 0 (CorruptState otherwise).
+void write_zone_name(ByteWriter &w, std::string_view name);
+std::string_view read_zone_name(ByteReader &r, std::uint64_t zone);
+
 /// Calls f(entry) for each row of the list, in arrival order.
 template <class F>
 void
@@ -148,6 +161,27 @@ for_each_row(const UserRows &rows, F &&f)
 	for (const UserRows::Chunk *c = rows.head; c != nullptr; c = c->next)
 		for (std::uint32_t i = 0; i < c->used; i++)
 			f(c->entries[i]);
+}
+
+template <class Valid>
+void
+read_user_rows(ByteReader &r, Arena &arena, std::size_t count, std::pmr::vector<UserRows> &rows, Valid valid)
+{
+	rows.resize(count);
+	for (auto &user : rows) {
+		std::uint8_t sorted = r.u8();
+		std::uint64_t n = r.u64();
+		if (sorted > 1 || n == 0 || n > r.remaining() / sizeof(LogEntry))
+			throw_corrupt("bad row count or sorted flag");
+		for (std::uint64_t i = 0; i < n; i++) {
+			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
+			if (!valid(e))
+				throw_corrupt("row not allowed for this report");
+			push_row(arena, user, e);
+		}
+		if ((sorted == 1) != user.sorted)
+			throw_corrupt("sorted flag does not match the rows");
+	}
 }
 
 } // namespace pg_product_analytics::core
