@@ -563,13 +563,7 @@ FunnelReportState::merge(const FunnelReportState &other)
 {
 	if (!(other.options_ == options_))
 		throw_changed_within_group("funnel parameters");
-	users_.check_kind(other.users_);
-	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
-		std::uint32_t mine = users_.slot_of(other.users_, u);
-		if (mine == rows_.size())
-			rows_.emplace_back();
-		for_each_row(other.rows_[u], [&](const FunnelEvent &e) { push_row(arena_, rows_[mine], e); });
-	}
+	merge_user_rows(users_, rows_, arena_, other.users_, other.rows_);
 }
 
 std::size_t

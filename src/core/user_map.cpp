@@ -182,6 +182,19 @@ push_row(Arena &arena, UserRows &rows, const LogEntry &e)
 	rows.count++;
 }
 
+void
+merge_user_rows(UserIndex &users, std::pmr::vector<UserRows> &rows, Arena &arena, const UserIndex &other_users,
+                const std::pmr::vector<UserRows> &other_rows)
+{
+	users.check_kind(other_users);
+	for (std::uint32_t u = 0; u < other_rows.size(); u++) {
+		std::uint32_t mine = users.slot_of(other_users, u);
+		if (mine == rows.size())
+			rows.emplace_back();
+		for_each_row(other_rows[u], [&](const LogEntry &e) { push_row(arena, rows[mine], e); });
+	}
+}
+
 std::size_t
 user_rows_size(const std::pmr::vector<UserRows> &users) noexcept
 {

@@ -140,6 +140,11 @@ struct UserRows::Chunk {
 /// wastes at most about n / 2 entries and a chunk header per 256.
 void push_row(Arena &arena, UserRows &rows, const LogEntry &e);
 
+/// Appends the users and rows of another report (a user in both gets the rows of both): the
+/// merge of every report state that keeps rows. Throws InvalidArgument for ids of another kind.
+void merge_user_rows(UserIndex &users, std::pmr::vector<UserRows> &rows, Arena &arena, const UserIndex &other_users,
+                     const std::pmr::vector<UserRows> &other_rows);
+
 /// Every user's rows in slot order: sorted flag, count, then (ts, payload) per row.
 std::size_t user_rows_size(const std::pmr::vector<UserRows> &users) noexcept;
 void write_user_rows(ByteWriter &w, const std::pmr::vector<UserRows> &users);
