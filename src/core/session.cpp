@@ -54,6 +54,44 @@ payload_of(bool boundary, std::int32_t day)
 
 constexpr std::size_t kSessionHeaderSize = kHeaderSize + 8 + 8 + 1 + 8;
 
+// The split rules as both session states serialize them (after the header).
+void
+write_session_options(ByteWriter &w, const SessionOptions &o)
+{
+	w.u64(static_cast<std::uint64_t>(o.gap));
+	w.u64(static_cast<std::uint64_t>(o.max_length));
+	w.u8(o.split_days ? 1 : 0);
+	w.u64(o.day_zone);
+}
+
+SessionOptions
+read_session_options(ByteReader &r)
+{
+	SessionOptions o;
+	o.gap = static_cast<std::int64_t>(r.u64());
+	o.max_length = static_cast<std::int64_t>(r.u64());
+	std::uint8_t split = r.u8();
+	if (split > 1)
+		throw_corrupt("bad midnight flag");
+	o.split_days = split == 1;
+	o.day_zone = r.u64();
+	if (!o.split_days && o.day_zone != 0)
+		throw_corrupt("a midnight zone without the midnight split");
+	try {
+		check_session_options(o);
+	} catch (const Error &) {
+		throw_corrupt("invalid session options");
+	}
+	return o;
+}
+
+// A kept row's payload: a day that fits 32 bits (0 without the midnight split) and the boundary bit.
+bool
+valid_row(const SessionOptions &o, const LogEntry &e)
+{
+	return (e.payload >> 33) == 0 && (o.split_days || (e.payload >> 1) == 0);
+}
+
 } // namespace
 
 SessionStatsState::SessionStatsState(const SessionOptions &options, std::pmr::memory_resource *memory)
@@ -92,10 +130,7 @@ SessionStatsState::serialize(std::uint8_t *out, std::size_t size) const
 {
 	ByteWriter w(out, size);
 	w.header(StateTag::SessionStats);
-	w.u64(static_cast<std::uint64_t>(options_.gap));
-	w.u64(static_cast<std::uint64_t>(options_.max_length));
-	w.u8(options_.split_days ? 1 : 0);
-	w.u64(options_.day_zone);
+	write_session_options(w, options_);
 	log_.serialize(w);
 	w.finish();
 }
@@ -105,24 +140,9 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 {
 	ByteReader r(in, size);
 	r.header(StateTag::SessionStats);
-	SessionOptions options;
-	options.gap = static_cast<std::int64_t>(r.u64());
-	options.max_length = static_cast<std::int64_t>(r.u64());
-	std::uint8_t split = r.u8();
-	if (split > 1)
-		throw_corrupt("bad midnight flag");
-	options.split_days = split == 1;
-	options.day_zone = r.u64();
-	if (!options.split_days && options.day_zone != 0)
-		throw_corrupt("a midnight zone without the midnight split");
-	try {
-		check_session_options(options);
-	} catch (const Error &) {
-		throw_corrupt("invalid session options");
-	}
+	const SessionOptions options = read_session_options(r);
 	SessionStatsState state(options, memory);
-	state.log_.deserialize(
-	    r, [&](const LogEntry &e) { return (e.payload >> 33) == 0 && (options.split_days || (e.payload >> 1) == 0); });
+	state.log_.deserialize(r, [&](const LogEntry &e) { return valid_row(options, e); });
 	r.finish();
 	return state;
 }
@@ -221,10 +241,7 @@ SessionReportState::serialize(std::uint8_t *out, std::size_t size) const
 {
 	ByteWriter w(out, size);
 	w.header(StateTag::SessionReport);
-	w.u64(static_cast<std::uint64_t>(options_.gap));
-	w.u64(static_cast<std::uint64_t>(options_.max_length));
-	w.u8(options_.split_days ? 1 : 0);
-	w.u64(options_.day_zone);
+	write_session_options(w, options_);
 	users_.serialize(w);
 	write_user_rows(w, rows_);
 	w.finish();
@@ -235,26 +252,11 @@ SessionReportState::deserialize(const std::uint8_t *in, std::size_t size, std::p
 {
 	ByteReader r(in, size);
 	r.header(StateTag::SessionReport);
-	SessionOptions options;
-	options.gap = static_cast<std::int64_t>(r.u64());
-	options.max_length = static_cast<std::int64_t>(r.u64());
-	std::uint8_t split = r.u8();
-	if (split > 1)
-		throw_corrupt("bad midnight flag");
-	options.split_days = split == 1;
-	options.day_zone = r.u64();
-	if (!options.split_days && options.day_zone != 0)
-		throw_corrupt("a midnight zone without the midnight split");
-	try {
-		check_session_options(options);
-	} catch (const Error &) {
-		throw_corrupt("invalid session options");
-	}
+	const SessionOptions options = read_session_options(r);
 	SessionReportState state(options, UserIndex::peek_kind(r), memory);
 	state.users_.deserialize(r);
-	read_user_rows(r, state.arena_, state.users_.size(), state.rows_, [&](const LogEntry &e) {
-		return (e.payload >> 33) == 0 && (options.split_days || (e.payload >> 1) == 0);
-	});
+	read_user_rows(r, state.arena_, state.users_.size(), state.rows_,
+	               [&](const LogEntry &e) { return valid_row(options, e); });
 	r.finish();
 	return state;
 }
