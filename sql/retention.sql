@@ -477,38 +477,76 @@ SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, '7 days', now(), 
 -- retention_report: the cohort triangle in one statement (docs/retention.md).
 SELECT (unnest(retention_report(uid, ts, 'week', 3, 'on', event = 'signup', true, 'UTC'))).*
 FROM app_events;
+-- Rolling weeks, a value column, as of a time (docs/retention.md).
+SELECT cohort_start::date AS cohort, period, cohort_users, retained_users, value,
+       cumulative_value_per_user AS ltv
+FROM unnest((SELECT retention_report(uid, ts, interval '7 days', 3, 'on', event = 'signup', true, 'UTC',
+                                     '2024-02-01', CASE WHEN event = 'purchase' THEN 20 END)
+             FROM app_events));
 
 -- Against cohort_period + period_retention per user, grouped in SQL, on random data: weeks in
--- Berlin, 'on' and 'on_or_after', an as-of time; serial and forced parallel; text ids.
-CREATE FUNCTION pg_temp.triangle_check(mode text, id_type text) RETURNS TABLE (cells bigint, equal bigint)
+-- Berlin and rolling 7-day periods (cohorts: the Berlin day of the first start), 'on' and
+-- 'on_or_after', an as-of time, a value column summed per cell (NULLs among the values); serial
+-- and forced parallel; text ids. A cell's retained count is NULL unless every user's cell is
+-- complete at the as-of time.
+CREATE FUNCTION pg_temp.triangle_check(mode text, id_type text, period text DEFAULT 'week')
+RETURNS TABLE (cells bigint, equal bigint, valued bigint)
 LANGUAGE plpgsql AS $$
+DECLARE
+    rolling boolean := period <> 'week';
+    unit text := CASE WHEN rolling THEN 'day' ELSE 'week' END;
+    period_arg text := CASE WHEN rolling THEN format('%L::interval', period) ELSE quote_literal(period) END;
+    zone_arg text := CASE WHEN rolling THEN '' ELSE quote_literal('Europe/Berlin') || ',' END;
 BEGIN
     RETURN QUERY EXECUTE format($q$
         WITH per_user AS (
-            SELECT uid, cohort_period(ts, 'week', s, 'Europe/Berlin') AS cohort,
-                   period_retention(ts, 'week', 6, %1$L, s, r, 'Europe/Berlin', '2024-02-20') AS ret
+            SELECT uid, min(ts) FILTER (WHERE s) AS first, cohort_period(ts, %3$L, s, 'Europe/Berlin') AS cohort,
+                   period_retention(ts, %4$s, 6, %1$L, s, r, %5$s '2024-02-20') AS ret
             FROM period_random GROUP BY uid
-        ), plain AS (
-            SELECT cohort, k - 1 AS period, count(*) AS users, sum(ret[k]) AS retained
+        ), cells AS (
+            SELECT cohort, k - 1 AS period, count(*) AS users,
+                   CASE WHEN count(ret[k]) = count(*) THEN sum(ret[k]) END AS retained
             FROM per_user, generate_series(1, 7) k WHERE cohort IS NOT NULL GROUP BY cohort, k
+        ), valued AS (
+            SELECT u.cohort, CASE WHEN %6$L THEN period_index(e.ts, u.first, %4$s)
+                                  ELSE period_index(e.ts, u.first, 'week', 'Europe/Berlin') END AS period,
+                   sum(e.v) AS value
+            FROM per_user u JOIN period_random e USING (uid)
+            WHERE u.cohort IS NOT NULL AND e.ts >= u.first
+            GROUP BY 1, 2
+        ), plain AS (
+            SELECT c.*, CASE WHEN c.retained IS NOT NULL THEN coalesce(v.value, 0) END AS value
+            FROM cells c LEFT JOIN valued v USING (cohort, period)
         )
-        SELECT count(*), count(*) FILTER (WHERE (n.cohort_users, n.retained_users) IS NOT DISTINCT FROM (p.users, p.retained))
-        FROM unnest((SELECT retention_report(uid::%2$s, ts, 'week', 6, %1$L, s, r, 'Europe/Berlin', '2024-02-20')
+        SELECT count(*),
+               count(*) FILTER (WHERE (n.cohort_users, n.retained_users, n.value)
+                                      IS NOT DISTINCT FROM (p.users, p.retained, p.value)),
+               count(*) FILTER (WHERE n.value > 0)
+        FROM unnest((SELECT retention_report(uid::%2$s, ts, %4$s, 6, %1$L, s, r, 'Europe/Berlin', '2024-02-20', v)
                      FROM period_random)) n
         FULL JOIN plain p ON p.cohort = n.cohort_start AND p.period = n.period
-    $q$, mode, id_type);
+    $q$, mode, id_type, unit, period_arg, zone_arg, rolling);
 END
 $$;
+ALTER TABLE period_random ADD COLUMN v double precision;
+UPDATE period_random SET v = nullif(uid % 4, 0) * (1 + extract(epoch FROM ts)::bigint % 3);
 SET max_parallel_workers_per_gather = 0;
-SELECT m, t, c.* FROM unnest(ARRAY['on', 'on_or_after']) m, unnest(ARRAY['integer', 'text']) t,
-     LATERAL pg_temp.triangle_check(m, t) c;
+SELECT m, t, p, c.* FROM unnest(ARRAY['on', 'on_or_after']) m, unnest(ARRAY['integer', 'text']) t,
+     unnest(ARRAY['week', '7 days']) p, LATERAL pg_temp.triangle_check(m, t, p) c;
+-- The value's running total per cohort user (lifetime value) is the sum of the cells so far.
+SELECT count(*) AS cells,
+       count(*) FILTER (WHERE abs(cumulative_value_per_user * cohort_users - sum_to_date) < 1e-6) AS cumulative_ok
+FROM (SELECT c.*, sum(value) OVER (PARTITION BY cohort_start ORDER BY period) AS sum_to_date
+      FROM unnest((SELECT retention_report(uid, ts, 'week', 6, 'on', s, r, 'Europe/Berlin', NULL, v)
+                   FROM period_random)) c) t;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
 EXPLAIN (COSTS OFF) SELECT retention_report(uid, ts, 'week', 6) FROM period_random;
-SELECT m, c.* FROM unnest(ARRAY['on', 'on_or_after']) m, LATERAL pg_temp.triangle_check(m, 'integer') c;
+SELECT m, p, c.* FROM unnest(ARRAY['on', 'on_or_after']) m, unnest(ARRAY['week', '7 days']) p,
+     LATERAL pg_temp.triangle_check(m, 'integer', p) c;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -518,6 +556,8 @@ SELECT cardinality(retention_report(uid, ts, 'week', 3)) AS no_rows FROM app_eve
 SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, 'week', NULL) FROM app_events$$);
 SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, 'week', 256) FROM app_events$$);
 SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, 'week', 3, 'after') FROM app_events$$);
-SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, '7 days', 3) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, '1 month', 3) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, interval '-7 days', 3) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, '7 days', 3, 'on', true, true, 'UTC', NULL, 1.0) FROM (VALUES (1, 'infinity'::timestamptz)) t(uid, ts)$$);
 
 DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain, lifecycle_plain;

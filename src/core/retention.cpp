@@ -4,6 +4,7 @@
 #include "serial.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -815,14 +816,14 @@ namespace {
 constexpr std::int64_t kMaxReportPeriod = std::int64_t{1} << 60;
 } // namespace
 
-RetentionReportState::RetentionReportState(const PeriodRetentionOptions &options, UserKeyKind kind,
+RetentionReportState::RetentionReportState(const RetentionReportOptions &options, UserKeyKind kind,
                                            std::string_view zone_name, std::pmr::memory_resource *memory)
-    : options_(options), arena_(memory), users_(kind, memory), rows_(memory), zone_name_(zone_name, memory)
+    : options_(options), arena_(memory), users_(kind, memory), rows_(memory), values_(memory),
+      zone_name_(zone_name, memory)
 {
-	check_period_retention_options(options);
-	if (options.rolling)
-		throw Error(ErrorKind::InvalidArgument, "retention_report takes calendar periods", "",
-		            "Pass a unit such as 'week'; rolling periods need period_retention per user.");
+	check_period_retention_options(options.retention);
+	if (options.retention.rolling && options.retention.calendar.unit != PeriodUnit::Day)
+		throw Error(ErrorKind::InvalidArgument, "rolling retention reports group cohorts by day");
 	if (zone_name.size() > 255)
 		throw Error(ErrorKind::InvalidArgument, "time zone name too long");
 }
@@ -833,46 +834,80 @@ RetentionReportState::RetentionReportState(const RetentionReportState &other, st
 	merge(other);
 }
 
+double
+RetentionReportState::value_of(const LogEntry &e) noexcept
+{
+	double v;
+	std::memcpy(&v, &e.payload, sizeof v);
+	return v;
+}
+
 void
-RetentionReportState::add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return)
+RetentionReportState::add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
+                              double value)
 {
 	if (period >= kMaxReportPeriod || period <= -kMaxReportPeriod)
 		throw Error(ErrorKind::OutOfRange, "period number out of range");
-	if (user == rows_.size())
+	if (user == rows_.size()) {
 		rows_.emplace_back();
+		if (options_.with_value)
+			values_.emplace_back();
+	}
 	const std::uint64_t payload =
 	    (static_cast<std::uint64_t>(period) << 2) | (is_start ? 2u : 0u) | (is_return ? 1u : 0u);
 	push_row(arena_, rows_[user], LogEntry{ts, payload});
+	if (options_.with_value) {
+		std::uint64_t bits;
+		std::memcpy(&bits, &value, sizeof bits);
+		push_row(arena_, values_[user], LogEntry{ts, bits});
+	}
 }
 
 void
 RetentionReportState::merge(const RetentionReportState &other)
 {
 	require_same(options_, other.options_, "retention parameters");
+	if (options_.with_value) {
+		// Users the first merge adds are found again by the second: both lists grow alike.
+		merge_user_rows(users_, rows_, arena_, other.users_, other.rows_);
+		for (std::uint32_t u = 0; u < other.values_.size(); u++) {
+			const std::uint32_t mine = users_.slot_of(other.users_, u);
+			if (mine >= values_.size())
+				values_.resize(mine + 1);
+			for_each_row(other.values_[u], [&](const LogEntry &e) { push_row(arena_, values_[mine], e); });
+		}
+		return;
+	}
 	merge_user_rows(users_, rows_, arena_, other.users_, other.rows_);
 }
 
 std::size_t
 RetentionReportState::serialized_size() const noexcept
 {
-	return kHeaderSize + 2 + 1 + 1 + 8 + kCalendarKeySize + 1 + zone_name_.size() + users_.serialized_size() +
-	       user_rows_size(rows_);
+	return kHeaderSize + 2 + 1 + 1 + 8 + 1 + 1 + 8 + kCalendarKeySize + 1 + zone_name_.size() +
+	       users_.serialized_size() + user_rows_size(rows_) + (options_.with_value ? user_rows_size(values_) : 0);
 }
 
 void
 RetentionReportState::serialize(std::uint8_t *out, std::size_t size) const
 {
+	const PeriodRetentionOptions &o = options_.retention;
 	ByteWriter w(out, size);
 	w.header(StateTag::RetentionReport);
-	w.u8(static_cast<std::uint8_t>(options_.periods & 0xff));
-	w.u8(static_cast<std::uint8_t>(options_.periods >> 8));
-	w.u8(options_.on_or_after ? 1 : 0);
-	w.u8(options_.has_as_of ? 1 : 0);
-	w.u64(static_cast<std::uint64_t>(options_.as_of));
-	write_calendar_key(w, options_.calendar);
+	w.u8(static_cast<std::uint8_t>(o.periods & 0xff));
+	w.u8(static_cast<std::uint8_t>(o.periods >> 8));
+	w.u8(o.on_or_after ? 1 : 0);
+	w.u8(o.has_as_of ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(o.as_of));
+	w.u8(o.rolling ? 1 : 0);
+	w.u8(options_.with_value ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(o.length));
+	write_calendar_key(w, o.calendar);
 	write_zone_name(w, zone_name_);
 	users_.serialize(w);
 	write_user_rows(w, rows_);
+	if (options_.with_value)
+		write_user_rows(w, values_);
 	w.finish();
 }
 
@@ -885,21 +920,40 @@ RetentionReportState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	o.periods = r.u8();
 	o.periods |= static_cast<std::size_t>(r.u8()) << 8;
 	std::uint8_t on_or_after = r.u8(), has_as_of = r.u8();
-	if (on_or_after > 1 || has_as_of > 1)
+	o.as_of = static_cast<std::int64_t>(r.u64());
+	std::uint8_t rolling = r.u8(), with_value = r.u8();
+	o.length = static_cast<std::int64_t>(r.u64());
+	if (on_or_after > 1 || has_as_of > 1 || rolling > 1 || with_value > 1)
 		throw_corrupt("bad flag");
 	o.on_or_after = on_or_after == 1;
 	o.has_as_of = has_as_of == 1;
-	o.as_of = static_cast<std::int64_t>(r.u64());
+	o.rolling = rolling == 1;
 	o.calendar = read_calendar_key(r);
-	if (o.periods > kMaxRetentionPeriods || (!o.has_as_of && o.as_of != 0))
+	if (o.periods > kMaxRetentionPeriods || (!o.has_as_of && o.as_of != 0) || (o.rolling ? o.length <= 0 : o.length != 0))
 		throw_corrupt("invalid retention options");
 	const std::string_view name = read_zone_name(r, o.calendar.zone);
-	RetentionReportState state(o, UserIndex::peek_kind(r), name, memory);
+	RetentionReportState state(RetentionReportOptions(o, with_value == 1), UserIndex::peek_kind(r), name, memory);
 	state.users_.deserialize(r);
-	read_user_rows(r, state.arena_, state.users_.size(), state.rows_, [](const LogEntry &e) {
+	const bool value_rows = with_value == 1;
+	read_user_rows(r, state.arena_, state.users_.size(), state.rows_, [&](const LogEntry &e) {
 		std::int64_t period = static_cast<std::int64_t>(e.payload) >> 2;
-		return (e.payload & 3u) != 0 && period < kMaxReportPeriod && period > -kMaxReportPeriod;
+		return ((e.payload & 3u) != 0 || value_rows) && period < kMaxReportPeriod && period > -kMaxReportPeriod;
 	});
+	if (value_rows) {
+		read_user_rows(r, state.arena_, state.users_.size(), state.values_, [](const LogEntry &) { return true; });
+		for (std::size_t u = 0; u < state.rows_.size(); u++) {
+			// The same rows in both lists: counts and times agree.
+			if (state.rows_[u].count != state.values_[u].count)
+				throw_corrupt("value rows do not match the rows");
+			std::vector<std::int64_t> times;
+			for_each_row(state.rows_[u], [&](const LogEntry &e) { times.push_back(e.ts); });
+			std::size_t i = 0;
+			bool same = true;
+			for_each_row(state.values_[u], [&](const LogEntry &e) { same = same && e.ts == times[i++]; });
+			if (!same)
+				throw_corrupt("value rows do not match the rows");
+		}
+	}
 	r.finish();
 	return state;
 }
@@ -912,34 +966,52 @@ RetentionReportBuilder::RetentionReportBuilder(const RetentionReportState &state
 bool
 RetentionReportBuilder::step(std::size_t budget)
 {
-	const PeriodRetentionOptions &o = state_.options();
+	const PeriodRetentionOptions &o = state_.options().retention;
+	const bool with_value = state_.options().with_value;
 	std::size_t work = 0;
 	while (user_ < state_.users() && work < budget) {
 		// The per-user core itself, on scratch memory released after each user.
 		alignas(std::max_align_t) std::byte buffer[4096];
 		std::pmr::monotonic_buffer_resource scratch(buffer, sizeof buffer, memory_);
 		PeriodRetentionState user(o, &scratch);
-		state_.for_each(user_, [&](std::int64_t ts, std::int64_t period, bool is_start, bool is_return) {
-			user.add(o, ts, period, is_start, is_return);
+		state_.for_each(user_, [&](std::int64_t ts, std::int64_t period, bool is_start, bool is_return, double) {
+			if (is_start || is_return)
+				user.add(o, ts, period, is_start, is_return);
 			work++;
 		});
-		user_++;
-		work++;
 		PeriodRetentionResult r = user.result();
-		if (!r.in_cohort)
+		if (!r.in_cohort) {
+			user_++;
+			work++;
 			continue;
+		}
 		const std::int64_t period = user.start_period();
 		auto it = std::lower_bound(cohorts_.begin(), cohorts_.end(), period,
 		                           [](const Cohort &c, std::int64_t p) { return c.period < p; });
 		if (it == cohorts_.end() || it->period != period) {
-			Cohort c{period, 0, std::pmr::vector<std::int64_t>(o.periods + 1, 0, memory_), {}};
-			for (std::size_t k = 0; k <= o.periods; k++)
-				c.complete[k] = r.values[k] >= 0;
+			Cohort c{period, 0, std::pmr::vector<std::int64_t>(o.periods + 1, 0, memory_),
+			         std::pmr::vector<double>(with_value ? o.periods + 1 : 0, 0.0, memory_), {}};
+			std::fill(std::begin(c.complete), std::end(c.complete), true);
 			it = cohorts_.insert(it, std::move(c));
 		}
 		it->users++;
-		for (std::size_t k = 0; k <= o.periods; k++)
+		for (std::size_t k = 0; k <= o.periods; k++) {
 			it->retained[k] += r.values[k] == 1;
+			it->complete[k] = it->complete[k] && r.values[k] >= 0; // rolling: users' clocks differ
+		}
+		if (with_value) {
+			// Values from the first start on, by the period they fall in after it.
+			const std::int64_t start = user.start_time();
+			state_.for_each(user_, [&](std::int64_t ts, std::int64_t row_period, bool, bool, double value) {
+				if (ts < start || value == 0)
+					return;
+				const std::int64_t k = o.rolling ? rolling_period(ts, start, o.length) : row_period - period;
+				if (k >= 0 && k <= static_cast<std::int64_t>(o.periods))
+					it->value[static_cast<std::size_t>(k)] += value;
+			});
+		}
+		user_++;
+		work++;
 	}
 	return user_ >= state_.users();
 }
@@ -948,9 +1020,14 @@ std::pmr::vector<RetentionReportCell>
 RetentionReportBuilder::result() const
 {
 	std::pmr::vector<RetentionReportCell> out(memory_);
-	for (const auto &c : cohorts_)
-		for (std::size_t k = 0; k < c.retained.size(); k++)
-			out.push_back(RetentionReportCell{c.period, k, c.users, c.retained[k], c.complete[k]});
+	for (const auto &c : cohorts_) {
+		double to_date = 0;
+		for (std::size_t k = 0; k < c.retained.size(); k++) {
+			const double value = c.value.empty() ? 0.0 : c.value[k];
+			to_date += value;
+			out.push_back(RetentionReportCell{c.period, k, c.users, c.retained[k], c.complete[k], value, to_date});
+		}
+	}
 	return out;
 }
 

@@ -139,11 +139,18 @@ public:
 	/// Computes the result; O(returns log returns). Does not change the state.
 	PeriodRetentionResult result() const;
 
-	/// The calendar period of the first start (calendar periods; meaningful when in the cohort).
+	/// The period given with the first start (calendar periods: its period; meaningful when in the
+	/// cohort).
 	std::int64_t
 	start_period() const noexcept
 	{
 		return start_period_;
+	}
+	/// The time of the first start (meaningful when in the cohort).
+	std::int64_t
+	start_time() const noexcept
+	{
+		return start_ts_;
 	}
 
 	std::size_t serialized_size() const noexcept;
@@ -546,27 +553,46 @@ private:
 // ---------------------------------------------------------------------------------------------
 // retention_report: the cohort triangle, users grouped inside.
 
-/// Every user's rows (time, calendar period, start and return flags) by user id.
+/// The report's parameters: period_retention's, and whether rows carry a value (revenue) summed
+/// per cohort and period. Rolling periods: the cohort is the calendar day (calendar.unit Day, in
+/// the zone) of the first start; the periods run from each user's own first start.
+struct RetentionReportOptions {
+	PeriodRetentionOptions retention;
+	bool with_value = false;
+
+	RetentionReportOptions() = default;
+	RetentionReportOptions(const PeriodRetentionOptions &r, bool value = false) : retention(r), with_value(value) {}
+	bool
+	operator==(const RetentionReportOptions &o) const noexcept
+	{
+		return retention == o.retention && with_value == o.with_value;
+	}
+};
+
+/// Every user's rows (time, calendar period, start and return flags) by user id; with a value
+/// column, a second list of the same shape holds each row's value (time, value bits).
 class RetentionReportState {
 public:
-	/// Calendar periods only; `zone_name` as for ActiveUsersState.
-	RetentionReportState(const PeriodRetentionOptions &options, UserKeyKind kind, std::string_view zone_name,
+	/// `zone_name` as for ActiveUsersState.
+	RetentionReportState(const RetentionReportOptions &options, UserKeyKind kind, std::string_view zone_name,
 	                     std::pmr::memory_resource *memory);
 	RetentionReportState(const RetentionReportState &other, std::pmr::memory_resource *memory);
 
+	/// One row. `value` counts only when the options say so (0 otherwise); a row that is neither a
+	/// start nor a return and has no value changes nothing.
 	template <class Key>
 	void
-	add(const PeriodRetentionOptions &options, Key user, std::int64_t ts, std::int64_t period, bool is_start,
-	    bool is_return)
+	add(const RetentionReportOptions &options, Key user, std::int64_t ts, std::int64_t period, bool is_start,
+	    bool is_return, double value = 0)
 	{
 		require_same(options_, options, "retention parameters");
-		if (!is_start && !is_return)
-			return; // a row that is neither changes nothing
-		add_row(users_.slot(user), ts, period, is_start, is_return);
+		if (!is_start && !is_return && (!options_.with_value || value == 0))
+			return;
+		add_row(users_.slot(user), ts, period, is_start, is_return, value);
 	}
 	void merge(const RetentionReportState &other);
 
-	const PeriodRetentionOptions &
+	const RetentionReportOptions &
 	options() const noexcept
 	{
 		return options_;
@@ -581,13 +607,22 @@ public:
 	{
 		return zone_name_;
 	}
-	/// Calls f(ts, period, is_start, is_return) for each row of a user.
+	/// Calls f(ts, period, is_start, is_return, value) for each row of a user (value 0 without a
+	/// value column).
 	template <class F>
 	void
 	for_each(std::size_t user, F &&f) const
 	{
+		const UserRows::Chunk *vc = options_.with_value ? values_[user].head : nullptr;
+		std::uint32_t vi = 0;
 		for_each_row(rows_[user], [&](const LogEntry &e) {
-			f(e.ts, static_cast<std::int64_t>(e.payload) >> 2, (e.payload & 2u) != 0, (e.payload & 1u) != 0);
+			double value = 0;
+			if (vc != nullptr) {
+				while (vi == vc->used) // the lists have the same rows, not always the same chunks
+					vc = vc->next, vi = 0;
+				value = value_of(vc->entries[vi++]);
+			}
+			f(e.ts, static_cast<std::int64_t>(e.payload) >> 2, (e.payload & 2u) != 0, (e.payload & 1u) != 0, value);
 		});
 	}
 
@@ -597,24 +632,31 @@ public:
 	                                        std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 private:
-	void add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return);
+	void add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
+	             double value);
+	static double value_of(const LogEntry &e) noexcept;
 
-	PeriodRetentionOptions options_;
+	RetentionReportOptions options_;
 	Arena arena_;
 	UserIndex users_;
 	std::pmr::vector<UserRows> rows_;
+	std::pmr::vector<UserRows> values_; ///< with_value only: per row (ts, bits of the value)
 	std::pmr::string zone_name_;
 };
 
 /// One cell of the triangle: the users of a cohort (their first start in period `cohort`), and of
 /// them those retained in period `k` after it; `complete` false when the cell is not over at as_of
-/// (period_retention gives NULL there).
+/// for some user of the cohort (period_retention gives NULL there). `value`: the sum of the
+/// cohort's values in period k (rows from the user's first start on), `value_to_date` of periods
+/// 0..k.
 struct RetentionReportCell {
 	std::int64_t cohort;
 	std::size_t k;
 	std::int64_t users;
 	std::int64_t retained;
 	bool complete;
+	double value;
+	double value_to_date;
 };
 
 /// Runs period_retention's core over every user and counts the cells, resumably.
@@ -634,6 +676,7 @@ private:
 		std::int64_t period;
 		std::int64_t users;
 		std::pmr::vector<std::int64_t> retained;
+		std::pmr::vector<double> value; ///< with_value only
 		bool complete[kMaxRetentionPeriods + 1];
 	};
 	std::pmr::vector<Cohort> cohorts_; ///< sorted by period

@@ -36,6 +36,7 @@ PG_FUNCTION_INFO_V1(active_users_report_finalfn);
 PG_FUNCTION_INFO_V1(lifecycle_report_transfn);
 PG_FUNCTION_INFO_V1(lifecycle_report_finalfn);
 PG_FUNCTION_INFO_V1(retention_report_transfn);
+PG_FUNCTION_INFO_V1(retention_report_rolling_transfn);
 PG_FUNCTION_INFO_V1(retention_report_finalfn);
 }
 
@@ -567,17 +568,17 @@ lifecycle_report_finalfn(PG_FUNCTION_ARGS)
 // ---------------------------------------------------------------------------------------------
 // retention_report
 
+using core::RetentionReportOptions;
 using core::RetentionReportState;
 
-/*
- * retention_report_transfn(state internal, user_id anyelement, ts timestamptz, period text,
- *     periods integer[, mode text[, is_start boolean, is_return boolean[, time_zone text
- *     [, as_of timestamptz]]]]) -> internal
- * period_retention's arguments after the user id, calendar periods only. Not strict: state NULL
- * on a group's first row; NULL user id or ts skips the row; NULL conditions are false.
- */
-extern "C" Datum
-retention_report_transfn(PG_FUNCTION_ARGS)
+namespace {
+
+// Arguments: (state, user_id, ts, period, periods[, mode[, is_start, is_return[, time_zone
+// [, as_of[, value]]]]]); `rolling`: period is an interval (else text: a calendar unit, or an
+// interval literal as a BI tool binds it). Rolling periods group cohorts by the day, in
+// time_zone, of each user's first start.
+Datum
+retention_report_accumulate(FunctionCallInfo fcinfo, bool rolling)
 {
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		ereport(ERROR,
@@ -589,30 +590,72 @@ retention_report_transfn(PG_FUNCTION_ARGS)
 		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("number of retention periods must not be negative")));
 	options.periods = static_cast<std::size_t>(periods);
 	options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 5));
-	options.calendar.unit = pg::period_unit_of(PG_GETARG_TEXT_PP(3));
+	if (rolling) {
+		options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(3), "retention period");
+		options.calendar.unit = core::PeriodUnit::Day;
+	} else {
+		pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(3));
+		rolling = period.rolling;
+		options.length = period.length;
+		options.calendar.unit = period.unit;
+	}
+	options.rolling = rolling;
 	const pg::Zone zone = pg::zone_arg(fcinfo, 8);
 	options.calendar.zone = zone.id;
 	NullableDatum as_of = pg::optional_arg(fcinfo, 9);
 	if (!as_of.isnull) {
 		options.has_as_of = true;
-		options.as_of = pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone.tz);
+		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
+		                        : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone.tz);
 	}
+	const bool with_value = PG_NARGS() > 10;
+	NullableDatum value_arg = pg::optional_arg(fcinfo, 10);
+	const double value = value_arg.isnull ? 0.0 : DatumGetFloat8(value_arg.value);
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(2);
 	NullableDatum start = pg::optional_arg(fcinfo, 6), ret = pg::optional_arg(fcinfo, 7);
 	const bool is_start = PG_NARGS() <= 6 || (!start.isnull && DatumGetBool(start.value));
 	const bool is_return = PG_NARGS() <= 7 || (!ret.isnull && DatumGetBool(ret.value));
+	if (!skip && rolling)
+		pg::require_finite(ts, "rolling period");
 	const std::int64_t period = skip ? 0 : pg::calendar_period_of(options.calendar.unit, ts, zone.tz);
+	const RetentionReportOptions report(options, with_value);
 	PG_RETURN_POINTER(pg::transition<RetentionReportState>(
 	    fcinfo,
 	    [&](std::pmr::memory_resource *r) {
-		    return RetentionReportState(options, user.kind, pg_get_timezone_name(zone.tz), r);
+		    return RetentionReportState(report, user.kind, pg_get_timezone_name(zone.tz), r);
 	    },
 	    [&](RetentionReportState &state) {
 		    if (!skip)
-			    pg::with_user_key(user, [&](auto key) { state.add(options, key, ts, period, is_start, is_return); });
+			    pg::with_user_key(
+			        user, [&](auto key) { state.add(report, key, ts, period, is_start, is_return, value); });
 	    }));
+}
+
+} // namespace
+
+/*
+ * retention_report_transfn(state internal, user_id anyelement, ts timestamptz, period text,
+ *     periods integer[, mode text[, is_start boolean, is_return boolean[, time_zone text
+ *     [, as_of timestamptz[, value double precision]]]]]) -> internal
+ * period_retention's arguments after the user id, and a value summed per cell. Not strict: state
+ * NULL on a group's first row; NULL user id or ts skips the row; NULL conditions are false; a
+ * NULL value is 0.
+ */
+extern "C" Datum
+retention_report_transfn(PG_FUNCTION_ARGS)
+{
+	return retention_report_accumulate(fcinfo, false);
+}
+
+/*
+ * retention_report_rolling_transfn(...): the same with period interval (rolling periods).
+ */
+extern "C" Datum
+retention_report_rolling_transfn(PG_FUNCTION_ARGS)
+{
+	return retention_report_accumulate(fcinfo, true);
 }
 
 PPA_STATE_SUPPORT_FUNCTIONS(retention_report, RetentionReportState, "retention report")
@@ -653,11 +696,16 @@ retention_report_finalfn(PG_FUNCTION_ARGS)
 	for (std::size_t i = 0; i < n; i++) {
 		const core::RetentionReportCell &c = (*cells)[i];
 		if (i == 0 || c.cohort != (*cells)[i - 1].cohort)
-			start = pg::period_number_start(state->options().calendar.unit, c.cohort, zone);
-		Datum values[5] = {TimestampTzGetDatum(start), Int32GetDatum(static_cast<int32>(c.k)), Int64GetDatum(c.users),
+			start = pg::period_number_start(state->options().retention.calendar.unit, c.cohort, zone);
+		const bool value = state->options().with_value && c.complete;
+		Datum values[7] = {TimestampTzGetDatum(start),
+		                   Int32GetDatum(static_cast<int32>(c.k)),
+		                   Int64GetDatum(c.users),
 		                   Int64GetDatum(c.retained),
-		                   Float8GetDatum(static_cast<double>(c.retained) / static_cast<double>(c.users))};
-		bool nulls[5] = {false, false, false, !c.complete, !c.complete};
+		                   Float8GetDatum(static_cast<double>(c.retained) / static_cast<double>(c.users)),
+		                   Float8GetDatum(c.value),
+		                   Float8GetDatum(c.value_to_date / static_cast<double>(c.users))};
+		bool nulls[7] = {false, false, false, !c.complete, !c.complete, !value, !value};
 		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 		if (i % 4096 == 4095)
 			CHECK_FOR_INTERRUPTS();

@@ -245,22 +245,27 @@ CREATE TYPE retention_report_cell AS (
     period integer,
     cohort_users bigint,
     retained_users bigint,
-    rate double precision
+    rate double precision,
+    value double precision,
+    cumulative_value_per_user double precision
 );
 COMMENT ON TYPE retention_report_cell IS
-    'one cell of retention_report: a cohort (first start period) and period k after it, its users and those retained';
+    'one cell of retention_report: a cohort (first start period) and period k after it, its users, those retained, and the value (revenue) of the period and per user to date';
 CREATE FUNCTION retention_report_finalfn(state internal)
 RETURNS retention_report_cell[] AS 'MODULE_PATHNAME', 'retention_report_finalfn'
 LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION retention_report_finalfn(internal) IS 'final function of retention_report';
 
--- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period text", "periods integer", "mode text", "is_start boolean, is_return boolean", "time_zone text", "as_of timestamptz"], 4)
-CREATE FUNCTION retention_report_transfn(state internal, {{params}})
-RETURNS internal AS 'MODULE_PATHNAME', 'retention_report_transfn'
+-- Calendar periods (period text, or an interval literal as text) and rolling periods (period
+-- interval): the same arguments, one C function each.
+-- @for transfn, period_type in [("retention_report_transfn", "text"), ("retention_report_rolling_transfn", "interval")]
+-- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period " + period_type, "periods integer", "mode text", "is_start boolean, is_return boolean", "time_zone text", "as_of timestamptz", "value double precision"], 4)
+CREATE FUNCTION {{transfn}}(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
 LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION retention_report_transfn(state internal, {{params}}) IS 'transition function of retention_report';
+COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of retention_report';
 CREATE AGGREGATE retention_report({{params}}) (
-    SFUNC = retention_report_transfn,
+    SFUNC = {{transfn}},
     STYPE = internal,
     SSPACE = 1048576,
     FINALFUNC = retention_report_finalfn,
@@ -271,5 +276,6 @@ CREATE AGGREGATE retention_report({{params}}) (
 );
 COMMENT ON AGGREGATE retention_report({{params}}) IS
     'the cohort triangle: per cohort period and period k after it, cohort users and users retained, users grouped inside';
+-- @end
 -- @end
 

@@ -415,6 +415,16 @@ seeds(const std::string &target)
 		for (std::int64_t t : {3, 10, 12, 30, 100, 4})
 			s.add(o, t % 2, t, t / 7, t % 3 == 0, true);
 		out.push_back(bytes_of(s));
+		// Rolling periods with a value column.
+		o.rolling = true;
+		o.length = 7;
+		o.as_of = 50;
+		o.calendar.unit = core::PeriodUnit::Day;
+		const core::RetentionReportOptions valued(o, true);
+		core::RetentionReportState v(valued, core::UserKeyKind::Integer, "UTC", heap());
+		for (std::int64_t t : {3, 10, 12, 30, 100, 4})
+			v.add(valued, t % 2, t, t, t % 3 == 0, t % 2 == 0, static_cast<double>(t) / 4);
+		out.push_back(bytes_of(v));
 	} else if (target == "funnel_modes") {
 		text("strict_order, allow_reentry");
 		text("strict_once,strict_increase");

@@ -115,6 +115,30 @@ cur.execute("""
 """, ("day", "signup", "UTC", "day", 5, "on", "signup", "UTC", "2024-02-01"))
 check("retention_report: the triangle's cells", report == cur.fetchall() and len(report) > 6, report[:3])
 
+# Rolling periods bound as text (how Superset sends an interval) and a revenue value: cohorts
+# are the days of the first signups; the value of the cohort's buys per period after it.
+cur.execute("""
+    SELECT cohort_start, period, cohort_users, retained_users, value
+    FROM unnest((SELECT retention_report(user_id, ts, %s, %s, %s, event = %s, true, %s, NULL::timestamptz,
+                                         CASE WHEN event = %s THEN (user_id %% 10)::float8 END)
+                 FROM report_events))
+    ORDER BY 1, 2
+""", ("2 days", 3, "on", "signup", "UTC", "buy"))
+report = cur.fetchall()
+cur.execute("""
+    WITH u AS (SELECT user_id, min(ts) FILTER (WHERE event = %s) AS first,
+                      date_trunc('day', min(ts) FILTER (WHERE event = %s), %s) AS c,
+                      period_retention(ts, %s::interval, %s, %s, event = %s, true) AS r
+               FROM report_events GROUP BY user_id),
+         v AS (SELECT c, period_index(e.ts, u.first, %s::interval) AS k, sum((e.user_id %% 10)::float8) AS value
+               FROM u JOIN report_events e USING (user_id) WHERE e.event = %s AND e.ts >= u.first GROUP BY 1, 2),
+         cells AS (SELECT c, k - 1 AS k, count(*) AS users, sum(r[k]) AS retained
+                   FROM u, generate_series(1, 4) k WHERE c IS NOT NULL GROUP BY 1, 2)
+    SELECT c, k, users, retained, coalesce(v.value, 0) FROM cells LEFT JOIN v USING (c, k) ORDER BY 1, 2
+""", ("signup", "signup", "UTC", "2 days", 3, "on", "signup", "2 days", "buy"))
+check("retention_report: rolling periods bound as text, with a value", report == cur.fetchall() and len(report) > 6
+      and any(r[4] > 0 for r in report), report[:3])
+
 # A bad bound mode is the documented error.
 try:
     cur.execute(funnel.format(user="user_id"), ("2 days", "strict_everything", "view", "signup", "buy"))

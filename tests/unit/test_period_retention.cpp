@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -201,42 +202,67 @@ TEST(PeriodRetention, StateIsBoundedByPeriodsNotRows)
 
 TEST(RetentionReport, MatchesThePerUserRetentionInAnyOrderAndSplit)
 {
+	// Calendar and rolling periods (cohorts: the "day" of the first start, here the row's
+	// week() label), both modes, as-of times, with and without a value column.
 	std::mt19937_64 rng(43);
-	for (int trial = 0; trial < 600; trial++) {
+	for (int trial = 0; trial < 1200; trial++) {
 		auto o = random_options(rng);
-		o.rolling = false;
-		o.length = 0;
-		o.calendar = core::CalendarKey{core::PeriodUnit::Week, 8}; // the zone whose name the state keeps
-		if (o.has_as_of)
-			o.as_of = week(static_cast<std::int64_t>(rng() % 120) - 20);
-		std::vector<std::pair<std::int64_t, Row>> rows(rng() % 200);
-		for (auto &[u, r] : rows)
-			r = Row{static_cast<std::int64_t>(rng() % 100) - 10, rng() % 4 == 0, rng() % 2 == 0},
-			u = static_cast<std::int64_t>(rng() % 15);
-		// The reference: the per-user state, grouped by cohort.
-		std::map<std::int64_t, std::vector<Row>> by_user;
-		for (auto &[u, r] : rows)
-			by_user[u].push_back(r);
-		std::map<std::pair<std::int64_t, std::size_t>, std::pair<std::int64_t, std::int64_t>> want; // users, retained
-		std::map<std::pair<std::int64_t, std::size_t>, bool> complete;
+		o.calendar = core::CalendarKey{o.rolling ? core::PeriodUnit::Day : core::PeriodUnit::Week, 8};
+		const bool with_value = rng() % 2;
+		const core::RetentionReportOptions report(o, with_value);
+		struct UserRow {
+			std::int64_t user;
+			Row row;
+			double value;
+		};
+		std::vector<UserRow> rows(rng() % 200);
+		for (auto &r : rows)
+			r = UserRow{static_cast<std::int64_t>(rng() % 15),
+			            Row{static_cast<std::int64_t>(rng() % 100) - 10, rng() % 4 == 0, rng() % 2 == 0},
+			            rng() % 3 == 0 ? static_cast<double>(rng() % 50) : 0.0};
+		// The reference: the naive per-user result, grouped by cohort; values by their period.
+		std::map<std::int64_t, std::vector<UserRow>> by_user;
+		for (auto &r : rows)
+			by_user[r.user].push_back(r);
+		struct Cell {
+			std::int64_t users = 0, retained = 0;
+			bool complete = true;
+			double value = 0;
+		};
+		std::map<std::pair<std::int64_t, std::size_t>, Cell> want;
 		for (auto &[u, rs] : by_user) {
-			auto s = state_of(rs, o);
-			auto res = s.result();
+			std::vector<Row> plain;
+			for (auto &r : rs)
+				plain.push_back(r.row);
+			auto res = reference(plain, o);
 			if (!res.in_cohort)
 				continue;
+			std::int64_t first = std::numeric_limits<std::int64_t>::max();
+			for (auto &r : plain)
+				if (r.start)
+					first = std::min(first, r.ts);
+			const std::int64_t cohort = week(first);
 			for (std::size_t k = 0; k <= o.periods; k++) {
-				auto &cell = want[{s.start_period(), k}];
-				cell.first++;
-				cell.second += res.values[k] == 1;
-				complete[{s.start_period(), k}] = res.values[k] >= 0;
+				auto &cell = want[{cohort, k}];
+				cell.users++;
+				cell.retained += res.values[k] == 1;
+				cell.complete = cell.complete && res.values[k] >= 0;
+			}
+			for (auto &r : rs) {
+				if (!with_value || r.row.ts < first)
+					continue;
+				std::int64_t d = r.row.ts - first;
+				std::int64_t k = o.rolling ? (d / o.length) : week(r.row.ts) - cohort;
+				if (k <= static_cast<std::int64_t>(o.periods))
+					want[{cohort, static_cast<std::size_t>(k)}].value += r.value;
 			}
 		}
 		std::size_t cut = rng() % (rows.size() + 1);
-		core::RetentionReportState a(o, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource()),
-		    b(o, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
+		core::RetentionReportState a(report, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource()),
+		    b(report, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
 		for (std::size_t i = 0; i < rows.size(); i++) {
-			const Row &r = rows[i].second;
-			(i < cut ? a : b).add(o, rows[i].first, r.ts, week(r.ts), r.start, r.ret);
+			const Row &r = rows[i].row;
+			(i < cut ? a : b).add(report, rows[i].user, r.ts, week(r.ts), r.start, r.ret, rows[i].value);
 		}
 		auto bytes = serialize(b);
 		auto b2 = core::RetentionReportState::deserialize(bytes.data(), bytes.size());
@@ -247,13 +273,40 @@ TEST(RetentionReport, MatchesThePerUserRetentionInAnyOrderAndSplit)
 		}
 		auto got = builder.result();
 		ASSERT_EQ(got.size(), want.size()) << trial;
+		double to_date = 0;
 		for (const auto &c : got) {
-			auto w = want.at({c.cohort, c.k});
-			EXPECT_EQ(c.users, w.first) << trial;
-			EXPECT_EQ(c.retained, w.second) << trial;
-			EXPECT_EQ(c.complete, complete.at({c.cohort, c.k})) << trial;
+			const Cell &w = want.at({c.cohort, c.k});
+			EXPECT_EQ(c.users, w.users) << trial;
+			EXPECT_EQ(c.retained, w.retained) << trial;
+			EXPECT_EQ(c.complete, w.complete) << trial;
+			EXPECT_EQ(c.value, w.value) << trial; // whole numbers: exact in any order
+			to_date = c.k == 0 ? c.value : to_date + c.value;
+			EXPECT_EQ(c.value_to_date, to_date) << trial;
 		}
 	}
+}
+
+TEST(RetentionReport, RollingNeedsDayCohortsAndValueRowsMustMatch)
+{
+	PeriodRetentionOptions o;
+	o.rolling = true;
+	o.length = 7;
+	o.periods = 2;
+	o.calendar = core::CalendarKey{core::PeriodUnit::Week, 8};
+	expect_error(core::ErrorKind::InvalidArgument, [&] {
+		core::RetentionReportState s(o, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
+	});
+	// A value list whose times differ from the rows' is corrupt.
+	o.calendar.unit = core::PeriodUnit::Day;
+	core::RetentionReportOptions report(o, true);
+	core::RetentionReportState s(report, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
+	s.add(report, std::int64_t{1}, 5, 0, true, true, 2.5);
+	s.add(report, std::int64_t{1}, 9, 1, false, false, 4.0);
+	auto bytes = serialize(s);
+	// The last row's time in the value list: the final 16 bytes are (ts, value) of that row.
+	bytes[bytes.size() - 16] ^= 1;
+	expect_error(core::ErrorKind::CorruptState,
+	             [&] { core::RetentionReportState::deserialize(bytes.data(), bytes.size()); });
 }
 
 TEST(RetentionReport, CorruptBytesAreRejected)
