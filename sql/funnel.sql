@@ -182,6 +182,20 @@ RESET statement_timeout;
 SELECT (unnest(funnel_report(uid, interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy'))).*
 FROM clicks;
 
+-- The BI shapes of docs/reports.md.
+-- Metabase "Funnel" chart: a step label and the users per step, the window a bound variable.
+SELECT (ARRAY['view', 'cart', 'buy'])[r.step] AS step_name, r.users, round(r.conversion_from_first::numeric, 2) AS conversion
+FROM unnest((SELECT funnel_report(uid, '1 hour'::interval, ts, event = 'view', event = 'cart', event = 'buy')
+             FROM clicks)) r
+ORDER BY r.step;
+-- A breakdown: one report per group, unnested beside the group's key.
+SELECT b.bucket, r.step, r.users
+FROM (SELECT uid % 2 AS bucket,
+             funnel_report(uid, interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy') AS report
+      FROM clicks GROUP BY uid % 2) b,
+     unnest(b.report) r
+ORDER BY b.bucket, r.step;
+
 -- The same report from the per-user aggregate and plain SQL, cell by cell, on random data with ties,
 -- NULL ids and NULL times, for every kind of mode and id type, serial and forced parallel.
 SELECT setseed(0.3);

@@ -560,4 +560,27 @@ SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, '1 month', 3) FRO
 SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, interval '-7 days', 3) FROM app_events$$);
 SELECT pg_temp.report_error($$SELECT retention_report(uid, ts, '7 days', 3, 'on', true, true, 'UTC', NULL, 1.0) FROM (VALUES (1, 'infinity'::timestamptz)) t(uid, ts)$$);
 
+-- The BI shapes of docs/reports.md.
+-- Superset heatmap: the cohort on one axis, the period on the other, the rate as the metric.
+SELECT cohort_start::date AS cohort, period, cohort_users, round(rate::numeric, 2) AS rate
+FROM unnest((SELECT retention_report(uid, ts, 'week', 2, 'on', event = 'signup', true, 'UTC')
+             FROM app_events
+             WHERE ts >= '2024-01-01' AND ts < '2024-03-01'))
+ORDER BY cohort, period;
+-- Grafana time series (Format as: Time series): time, metric, value in long form. The events
+-- start 6 days before the panel's range, so the first 7-day windows are whole.
+SELECT period_start AS "time", window_periods || '-day active users' AS metric, users AS value
+FROM unnest((SELECT active_users_report(uid, ts, 'day', '{1,7}', 'UTC')
+             FROM app_events
+             WHERE ts BETWEEN '2024-01-10T00:00:00Z'::timestamptz - interval '6 days' AND '2024-01-12T23:59:59Z'))
+WHERE period_start >= '2024-01-10T00:00:00Z'
+ORDER BY 1, 2;
+-- A nightly job: the report into a table, one statement.
+CREATE TEMP TABLE weekly_lifecycle AS
+SELECT * FROM unnest((SELECT lifecycle_report(uid, ts, 'week', '2024-01-01 00:00+00', 5, 'UTC') FROM app_events))
+WITH NO DATA;
+INSERT INTO weekly_lifecycle
+SELECT * FROM unnest((SELECT lifecycle_report(uid, ts, 'week', '2024-01-01 00:00+00', 5, 'UTC') FROM app_events));
+SELECT period_start::date, new_users, returning_users, resurrecting_users, dormant_users FROM weekly_lifecycle ORDER BY 1;
+
 DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain, lifecycle_plain;
