@@ -14,10 +14,17 @@
 //
 // --only PREFIX[,PREFIX...] keeps the questions whose name starts with a PREFIX (the floor always runs).
 //
+// Peak memory (--memory on, the default; the server must run on this machine): each query once
+// more, untimed, in a fresh backend at workers = 0 and JIT off, sampling the backend's anonymous
+// resident memory (RssAnon of /proc/PID/status) every 2 ms; the column is the peak minus the
+// backend's memory before the query: what the query's state and hash tables took.
+//
 // usage: bench_driver QUESTIONS_FILE [--conninfo S] [--reps N] [--workers 0,2] [--jit off,on] [--only PREFIX]
+//                     [--memory on|off]
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +33,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -35,6 +43,7 @@ struct Query {
 	std::string variant;
 	std::string sql;
 	std::vector<std::vector<double>> ms; // per setting
+	double peak_mb = -1;                 // peak memory at workers = 0, JIT off; -1: not measured
 };
 
 struct Setting {
@@ -129,6 +138,53 @@ fmt(double v, int decimals)
 	return buf;
 }
 
+// Kilobytes of anonymous resident memory of a process (RssAnon), or -1 when unreadable.
+long
+rss_anon_kb(const std::string &pid)
+{
+	std::ifstream in("/proc/" + pid + "/status");
+	std::string line;
+	while (std::getline(in, line))
+		if (line.rfind("RssAnon:", 0) == 0)
+			return std::atol(line.c_str() + 8);
+	return -1;
+}
+
+// Runs sql once in a fresh backend (workers 0, JIT off) and returns its peak memory in MB above
+// the backend's before the query, or -1 when the backend's /proc entry cannot be read.
+double
+peak_memory_mb(const std::string &conninfo, const std::string &sql)
+{
+	pqxx::connection c(conninfo);
+	pqxx::nontransaction tx(c);
+	tx.exec("SET max_parallel_workers_per_gather = 0");
+	tx.exec("SET jit = off");
+	const std::string pid = tx.exec("SELECT pg_backend_pid()")[0][0].c_str();
+	const long base = rss_anon_kb(pid);
+	if (base < 0)
+		return -1;
+	std::atomic<bool> done{false};
+	std::atomic<long> peak{base};
+	std::thread sampler([&] {
+		while (!done.load()) {
+			long now = rss_anon_kb(pid);
+			if (now > peak.load())
+				peak.store(now);
+			std::this_thread::sleep_for(std::chrono::milliseconds(2));
+		}
+	});
+	try {
+		tx.exec(sql);
+	} catch (...) {
+		done = true;
+		sampler.join();
+		throw;
+	}
+	done = true;
+	sampler.join();
+	return static_cast<double>(peak.load() - base) / 1024.0;
+}
+
 } // namespace
 
 int
@@ -140,6 +196,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	std::string conninfo, only;
+	bool memory = true;
 	int reps = 5;
 	std::vector<std::string> workers{"0", "2"}, jit{"off"};
 	for (int i = 2; i + 1 < argc; i += 2) {
@@ -154,6 +211,8 @@ main(int argc, char **argv)
 			workers = split(v);
 		else if (a == "--jit")
 			jit = split(v);
+		else if (a == "--memory")
+			memory = v != "off";
 	}
 	std::vector<Setting> settings;
 	for (const auto &j : jit)
@@ -216,13 +275,22 @@ main(int argc, char **argv)
 			}
 		std::cerr << settings[wi].label << ": done\n";
 	}
+	if (memory) {
+		for (auto &q : queries)
+			q.peak_mb = peak_memory_mb(conninfo, q.sql);
+		std::cerr << "peak memory: done\n";
+	}
 
 	std::cout << "| question | formulation |";
 	for (const auto &setting : settings)
 		std::cout << " " << setting.label << " ms | × floor |";
+	if (memory)
+		std::cout << " peak MB |";
 	std::cout << "\n|---|---|";
 	for (size_t i = 0; i < settings.size(); i++)
 		std::cout << "---:|---:|";
+	if (memory)
+		std::cout << "---:|";
 	std::cout << "\n";
 	const Query &floor = queries.front();
 	for (const auto &q : queries) {
@@ -235,9 +303,15 @@ main(int argc, char **argv)
 			double m = median(q.ms[wi]), f = median(floor.ms[wi]);
 			std::cout << " " << fmt(m, 0) << " | " << fmt(f > 0 ? m / f : 0, 2) << " |";
 		}
+		if (memory)
+			std::cout << " " << (q.peak_mb < 0 ? std::string("?") : fmt(q.peak_mb, 0)) << " |";
 		std::cout << "\n";
 	}
 	std::cout << "\nMedian of " << reps << " interleaved runs per cell, after one untimed warm-up run; ratios are to "
-	          << "the scan floor of the same setting, measured in the same run.\n";
+	          << "the scan floor of the same setting, measured in the same run.";
+	if (memory)
+		std::cout << " Peak MB: the backend's anonymous resident memory during one more run in a fresh "
+		          << "backend (workers = 0, JIT off), above its memory before the query.";
+	std::cout << "\n";
 	return ok ? 0 : 1;
 }

@@ -14,6 +14,7 @@ reps=5
 only=()
 workers=0,2
 jit=off,on
+memory=on
 while [ $# -gt 0 ]; do
     case "$1" in
     --users) users=$2; shift 2 ;;
@@ -21,7 +22,8 @@ while [ $# -gt 0 ]; do
     --only) only=(--only "$2"); shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --jit) jit=$2; shift 2 ;;
-    *) echo "usage: $0 [--users N] [--reps N] [--only QUESTION_PREFIX] [--workers 0,2] [--jit off,on]" >&2; exit 2 ;;
+    --memory) memory=$2; shift 2 ;;
+    *) echo "usage: $0 [--users N] [--reps N] [--only QUESTION_PREFIX] [--workers 0,2] [--jit off,on] [--memory on|off]" >&2; exit 2 ;;
     esac
 done
 
@@ -38,6 +40,6 @@ psql -X -q -c "CREATE EXTENSION pg_prewarm" -c "SELECT pg_prewarm('events')" >/d
 
 echo >&2
 echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; $(psql -XAtc 'SELECT version()' | cut -d, -f1)"
-echo "Command: bench/run.sh --users $users --reps $reps --workers $workers --jit $jit ${only[*]}"
+echo "Command: bench/run.sh --users $users --reps $reps --workers $workers --jit $jit --memory $memory ${only[*]}"
 echo
-build/bench_driver bench/questions.sql --reps "$reps" --workers "$workers" --jit "$jit" "${only[@]}"
+build/bench_driver bench/questions.sql --reps "$reps" --workers "$workers" --jit "$jit" --memory "$memory" "${only[@]}"
