@@ -291,4 +291,63 @@ SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '1 month', ts, true
 SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '1 hour', ts, VARIADIC array_fill(true, ARRAY[65])) FROM clicks$$);
 SELECT pg_temp.error_of($$SELECT funnel_report(uid, make_interval(mins => uid), ts, true) FROM clicks$$);
 
-DROP TABLE clicks, funnel_random, funnel_tie, report_random, report_native;
+-- The event-name forms: (..., ts, event, steps text[]) give exactly the condition forms'
+-- answers (event = steps[i] as step i), per user and as a report, in every mode, with NULL
+-- events, a name given twice (two steps) and names no row has; serial and forced parallel.
+CREATE TABLE names_random AS
+SELECT (random() * 300)::int AS uid, (random() * 2000)::bigint AS ts,
+       (ARRAY['view', 'cart', 'buy', 'help', NULL])[1 + (random() * 4)::int] AS event
+FROM generate_series(1, 12000);
+CREATE FUNCTION pg_temp.names_check(mode text) RETURNS TABLE (users bigint, equal_level bigint, equal_chain bigint, equal_report boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        WITH u AS (
+            SELECT uid,
+                   window_funnel(100::bigint, %1$L, ts, event, ARRAY['view', 'cart', 'view', 'buy', 'gone']) AS n_level,
+                   window_funnel(100::bigint, %1$L, ts, event = 'view', event = 'cart', event = 'view', event = 'buy', event = 'gone') AS c_level,
+                   window_funnel_events(100::bigint, %1$L, ts, event, '{view,cart,view,buy,gone}') AS n_chain,
+                   window_funnel_events(100::bigint, %1$L, ts, event = 'view', event = 'cart', event = 'view', event = 'buy', event = 'gone') AS c_chain
+            FROM names_random GROUP BY uid
+        )
+        SELECT count(*), count(*) FILTER (WHERE n_level = c_level), count(*) FILTER (WHERE n_chain = c_chain),
+               (SELECT funnel_report(uid, 100::bigint, %1$L, ts, event, ARRAY['view', 'cart', 'view', 'buy', 'gone'])::text
+                       = funnel_report(uid, 100::bigint, %1$L, ts, event = 'view', event = 'cart', event = 'view', event = 'buy', event = 'gone')::text
+                FROM names_random)
+        FROM u
+    $q$, mode);
+END
+$$;
+SELECT m AS mode, c.* FROM unnest(ARRAY['', 'strict_order', 'strict_deduplication', 'strict_increase', 'strict_once']) m,
+     LATERAL pg_temp.names_check(m) c;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT funnel_report(uid, 100::bigint, ts, event, ARRAY['view', 'cart']) FROM names_random;
+SELECT m AS mode, c.* FROM unnest(ARRAY['', 'strict_order']) m, LATERAL pg_temp.names_check(m) c;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+-- Names bound as a text array parameter (how a BI tool sends them), and names that differ by row.
+PREPARE names_funnel(interval, text[]) AS
+SELECT (unnest(funnel_report(uid, $1, ts, event, $2))).users FROM clicks;
+EXECUTE names_funnel('1 hour', '{view,cart,buy}');
+SELECT uid, window_funnel(interval '1 hour', ts, event, CASE WHEN uid % 2 = 0 THEN '{view,buy}' ELSE '{cart,buy}' END::text[]) AS level
+FROM clicks GROUP BY uid ORDER BY uid;
+-- As a window function.
+SELECT uid, ts, window_funnel(interval '1 hour', ts, event, ARRAY['view', 'cart', 'buy'])
+           OVER (PARTITION BY uid ORDER BY ts) AS level_so_far
+FROM clicks WHERE uid = 1 ORDER BY ts;
+-- Bad names: NULL array or element (22004), empty or two-dimensional (22023), more than 64 (54000).
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 hour', ts, event, NULL::text[]) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 hour', ts, event, '{view,NULL}') FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 hour', ts, event, '{}') FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 hour', ts, event, '{{view},{buy}}') FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '1 hour', ts, event, array_fill('x'::text, ARRAY[65])) FROM clicks$$);
+DEALLOCATE names_funnel;
+
+DROP TABLE clicks, funnel_random, funnel_tie, report_random, report_native, names_random;

@@ -67,6 +67,21 @@ struct Zone {
 	std::uint64_t id;
 };
 
+/// Step or condition names given as a text array (the event-name forms): up to 64 names, each with
+/// the mask of the steps it names (a name given twice is two steps). The call site keeps the first
+/// array it sees, parsed, in fn_mcxt, with a copy of its bytes: a row with the same bytes (a
+/// constant or a bound parameter: every row) uses it; other arrays are parsed per row.
+struct StepNames {
+	static constexpr int kMax = 64;
+	int raw_length;              ///< bytes of the array as given (its varlena)
+	const char *raw;             ///< a copy of them
+	int count;                   ///< names in the array (steps)
+	int distinct;                ///< entries below
+	int lengths[kMax];           ///< bytes of each distinct name
+	const char *names[kMax];     ///< each distinct name's bytes (in fn_mcxt)
+	std::uint64_t masks[kMax];   ///< the steps each distinct name stands for
+};
+
 struct CallSite {
 	TextCache<Zone, 8> zones;             ///< zones by the name given (per-row zones: users in several zones)
 	TextCache<std::uint32_t, 2> modes;    ///< funnel modes
@@ -75,6 +90,7 @@ struct CallSite {
 	Oid user_type;                        ///< report aggregates: the user id's type (InvalidOid: not looked up yet)
 	int16 user_length;                    ///< and its length and passing convention
 	bool user_by_value;
+	StepNames *step_names;                ///< event-name forms: the parsed names (nullptr: not yet)
 };
 
 /// The call site's cache, created on first use.

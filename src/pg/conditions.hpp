@@ -1,14 +1,18 @@
-// Reading a VARIADIC boolean[] of conditions (retention) or steps (funnels) into a bit mask.
+// Reading a VARIADIC boolean[] of conditions (retention) or steps (funnels) into a bit mask, or
+// matching an event name against a text array of step names (the event-name forms).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
 #include "utils/array.h"
 }
+
+#include "call_site.hpp"
 
 namespace pg_product_analytics::pg {
 
@@ -54,6 +58,53 @@ read_condition_args(FunctionCallInfo fcinfo, int first)
 	for (int i = first; i < last; i++)
 		if (!PG_ARGISNULL(i) && PG_GETARG_BOOL(i))
 			out.mask |= std::uint64_t{1} << (i - first);
+	return out;
+}
+
+/// Parses a text[] of step names into `out` (allocated in `memory`): ERROR 22004 for a NULL
+/// element, 22023 for an empty or multi-dimensional array, 54000 above 64 names.
+void parse_step_names(ArrayType *array, MemoryContext memory, StepNames *out);
+
+/// The steps named by argument `names_arg` (a text[]) that the event name of argument `event_arg`
+/// matches, compared by bytes (a NULL event matches none). ERROR 22004 for a NULL array.
+inline ConditionMask
+match_step_names(FunctionCallInfo fcinfo, int event_arg, int names_arg)
+{
+	if (PG_ARGISNULL(names_arg))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("step names array must not be null")));
+	ArrayType *array = PG_GETARG_ARRAYTYPE_P(names_arg);
+	const int raw_length = static_cast<int>(VARSIZE(array));
+	CallSite &site = call_site(fcinfo);
+	StepNames *names = site.step_names;
+	StepNames row_names;
+	if (names == nullptr || names->raw_length != raw_length ||
+	    std::memcmp(names->raw, array, static_cast<std::size_t>(raw_length)) != 0) {
+		if (names == nullptr) {
+			// The first array of the call site: kept, parsed, for the rows that repeat it.
+			MemoryContext memory = fcinfo->flinfo->fn_mcxt;
+			names = static_cast<StepNames *>(MemoryContextAlloc(memory, sizeof(StepNames)));
+			parse_step_names(array, memory, names);
+			char *raw = static_cast<char *>(MemoryContextAlloc(memory, static_cast<Size>(raw_length)));
+			std::memcpy(raw, array, static_cast<std::size_t>(raw_length));
+			names->raw = raw;
+			names->raw_length = raw_length;
+			site.step_names = names;
+		} else {
+			names = &row_names; // another array on this row: parsed in the per-row context
+			parse_step_names(array, CurrentMemoryContext, names);
+		}
+	}
+	ConditionMask out{static_cast<std::size_t>(names->count), 0};
+	if (PG_ARGISNULL(event_arg))
+		return out;
+	text *event = PG_GETARG_TEXT_PP(event_arg);
+	const char *data = VARDATA_ANY(event);
+	const int length = VARSIZE_ANY_EXHDR(event);
+	for (int i = 0; i < names->distinct; i++)
+		if (names->lengths[i] == length && std::memcmp(names->names[i], data, static_cast<std::size_t>(length)) == 0) {
+			out.mask = names->masks[i];
+			break;
+		}
 	return out;
 }
 

@@ -26,6 +26,10 @@ PG_FUNCTION_INFO_V1(window_funnel_finalfn);
 PG_FUNCTION_INFO_V1(window_funnel_events_finalfn);
 PG_FUNCTION_INFO_V1(funnel_report_transfn);
 PG_FUNCTION_INFO_V1(funnel_report_int_transfn);
+PG_FUNCTION_INFO_V1(funnel_report_names_transfn);
+PG_FUNCTION_INFO_V1(funnel_report_names_int_transfn);
+PG_FUNCTION_INFO_V1(window_funnel_names_transfn);
+PG_FUNCTION_INFO_V1(window_funnel_names_int_transfn);
 PG_FUNCTION_INFO_V1(funnel_report_finalfn);
 }
 
@@ -55,8 +59,9 @@ modes_of(FunctionCallInfo fcinfo, int argno)
 	return modes;
 }
 
-// A row's funnel arguments: ([user,] window, [mode,] ts, steps), the window already converted to
-// the time unit; `first` is the window's argument number (1, or 2 after a report's user id).
+// A row's funnel arguments: ([user,] window, [mode,] ts, steps) or, in the event-name forms,
+// ([user,] window, [mode,] ts, event, step_names); the window already converted to the time unit;
+// `first` is the window's argument number (1, or 2 after a report's user id).
 struct FunnelRow {
 	FunnelOptions options;
 	bool skip; // NULL ts: not an event
@@ -65,19 +70,20 @@ struct FunnelRow {
 };
 
 FunnelRow
-funnel_row(FunctionCallInfo fcinfo, int first, std::int64_t window)
+funnel_row(FunctionCallInfo fcinfo, int first, std::int64_t window, bool names)
 {
-	const bool has_mode = PG_NARGS() == first + 4;
+	const bool has_mode = PG_NARGS() == first + (names ? 5 : 4);
 	const int ts_arg = first + (has_mode ? 2 : 1);
 	const int steps_arg = ts_arg + 1;
 	if (has_mode && PG_ARGISNULL(first + 1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel mode must not be null")));
-	if (PG_ARGISNULL(steps_arg))
+	if (!names && PG_ARGISNULL(steps_arg))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("steps array must not be null")));
 	FunnelRow row;
 	row.options.window = window;
 	row.options.modes = has_mode ? modes_of(fcinfo, first + 1) : 0;
-	pg::ConditionMask steps = pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
+	pg::ConditionMask steps = names ? pg::match_step_names(fcinfo, steps_arg, steps_arg + 1)
+	                                : pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
 	row.options.steps = steps.count;
 	row.mask = steps.mask;
 	row.skip = PG_ARGISNULL(ts_arg);
@@ -95,9 +101,9 @@ window_of(FunctionCallInfo fcinfo, int argno, bool integer_time)
 }
 
 Datum
-accumulate(FunctionCallInfo fcinfo, bool integer_time)
+accumulate(FunctionCallInfo fcinfo, bool integer_time, bool names = false)
 {
-	const FunnelRow row = funnel_row(fcinfo, 1, window_of(fcinfo, 1, integer_time));
+	const FunnelRow row = funnel_row(fcinfo, 1, window_of(fcinfo, 1, integer_time), names);
 	PG_RETURN_POINTER(pg::transition<FunnelState>(
 	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelState(row.options, r); },
 	    [&](FunnelState &state) {
@@ -106,11 +112,11 @@ accumulate(FunctionCallInfo fcinfo, bool integer_time)
 	    }));
 }
 
-// funnel_report: arguments (state, user_id, window, [mode,] ts, steps).
+// funnel_report: arguments (state, user_id, window, [mode,] ts, steps | event, step_names).
 Datum
-accumulate_report(FunctionCallInfo fcinfo, bool integer_time)
+accumulate_report(FunctionCallInfo fcinfo, bool integer_time, bool names = false)
 {
-	const FunnelRow row = funnel_row(fcinfo, 2, window_of(fcinfo, 2, integer_time));
+	const FunnelRow row = funnel_row(fcinfo, 2, window_of(fcinfo, 2, integer_time), names);
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	PG_RETURN_POINTER(pg::transition<FunnelReportState>(
 	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelReportState(row.options, user.kind, r); },
@@ -173,6 +179,24 @@ window_funnel_int_transfn(PG_FUNCTION_ARGS)
 }
 
 /*
+ * window_funnel_names_transfn(state internal, window interval, [mode text,] ts timestamp[tz],
+ *     event text, step_names text[]); window_funnel_names_int_transfn: integer time.
+ * The event-name form: step i is the rows whose event equals step_names[i] (by bytes); a NULL
+ * event is no step. NULL step_names or a NULL name is ERROR 22004, an empty array 22023.
+ */
+extern "C" Datum
+window_funnel_names_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate(fcinfo, false, true);
+}
+
+extern "C" Datum
+window_funnel_names_int_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate(fcinfo, true, true);
+}
+
+/*
  * window_funnel_finalfn(state internal) -> integer
  * Not strict: an empty group is level 0. Sorts the state in place (same rows, so it may run
  * again on it in window use); cancellable between slices of work.
@@ -230,6 +254,23 @@ extern "C" Datum
 funnel_report_int_transfn(PG_FUNCTION_ARGS)
 {
 	return accumulate_report(fcinfo, true);
+}
+
+/*
+ * funnel_report_names_transfn(state internal, user_id anyelement, window interval, [mode text,]
+ *     ts timestamp[tz], event text, step_names text[]); funnel_report_names_int_transfn: integer
+ * time. The event-name form, as window_funnel_names_transfn.
+ */
+extern "C" Datum
+funnel_report_names_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_report(fcinfo, false, true);
+}
+
+extern "C" Datum
+funnel_report_names_int_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_report(fcinfo, true, true);
 }
 
 /*

@@ -94,6 +94,41 @@ COMMENT ON AGGREGATE window_funnel_events({{params}}) IS
 -- @end
 -- @end
 
+-- The event-name forms: (..., ts, event text, steps text[]): step i is the rows whose event is
+-- steps[i], matched inside (one text argument per row instead of N conditions).
+-- @for ts_type, window_type, suffix, symbol in [("timestamptz", "interval", "tz", "window_funnel_names_transfn"), ("timestamp", "interval", "ts", "window_funnel_names_transfn"), ("bigint", "bigint", "int", "window_funnel_names_int_transfn")]
+-- @for mode in ["", "mode text, "]
+-- @let params = f'"window" {window_type}, {mode}ts {ts_type}, event text, steps text[]'
+CREATE FUNCTION window_funnel_names_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{symbol}}'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION window_funnel_names_transfn(state internal, {{params}}) IS 'transition function of window_funnel (event names)';
+CREATE AGGREGATE window_funnel({{params}}) (
+    SFUNC = window_funnel_names_transfn,
+    STYPE = internal,
+    SSPACE = 512,
+    FINALFUNC = window_funnel_finalfn,
+    COMBINEFUNC = window_funnel_combinefn,
+    SERIALFUNC = window_funnel_serialfn,
+    DESERIALFUNC = window_funnel_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE window_funnel({{params}}) IS 'deepest step reached by a chain of steps within the window, steps named by event';
+CREATE AGGREGATE window_funnel_events({{params}}) (
+    SFUNC = window_funnel_names_transfn,
+    STYPE = internal,
+    SSPACE = 512,
+    FINALFUNC = window_funnel_events_{{suffix}}_finalfn,
+    COMBINEFUNC = window_funnel_combinefn,
+    SERIALFUNC = window_funnel_serialfn,
+    DESERIALFUNC = window_funnel_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE window_funnel_events({{params}}) IS
+    'timestamps of the steps of the chain that reached the deepest step, steps named by event';
+-- @end
+-- @end
+
 -- funnel_report: the funnel of every user of a group in one aggregate, one element per step
 -- (docs/funnel.md). The user id is any type: by-value types (smallint, integer, bigint) compare
 -- as integers, others (uuid, text) by their bytes.
@@ -146,5 +181,27 @@ CREATE AGGREGATE funnel_report({{params}}) (
 );
 COMMENT ON AGGREGATE funnel_report({{params}}) IS
     'the funnel of every user (by user_id) in one pass: one element per step with users reaching it, conversion and time from the previous step';
+-- @end
+-- @end
+
+-- @for ts_type, window_type, symbol, finalfn in [("timestamptz", "interval", "funnel_report_names_transfn", "funnel_report_finalfn"), ("timestamp", "interval", "funnel_report_names_transfn", "funnel_report_finalfn"), ("bigint", "bigint", "funnel_report_names_int_transfn", "funnel_report_int_finalfn")]
+-- @for mode in ["", "mode text, "]
+-- @let params = f'user_id anyelement, "window" {window_type}, {mode}ts {ts_type}, event text, steps text[]'
+CREATE FUNCTION funnel_report_names_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{symbol}}'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_report_names_transfn(state internal, {{params}}) IS 'transition function of funnel_report (event names)';
+CREATE AGGREGATE funnel_report({{params}}) (
+    SFUNC = funnel_report_names_transfn,
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = {{finalfn}},
+    COMBINEFUNC = funnel_report_combinefn,
+    SERIALFUNC = funnel_report_serialfn,
+    DESERIALFUNC = funnel_report_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE funnel_report({{params}}) IS
+    'the funnel of every user (by user_id) in one pass, steps named by event: one element per step with users reaching it, conversion and time from the previous step';
 -- @end
 -- @end
