@@ -74,6 +74,14 @@ FROM (
     FROM events
     GROUP BY user_id
 ) s;
+-- @variant native window_funnel() event names
+SELECT count(*) FILTER (WHERE level >= 1), count(*) FILTER (WHERE level >= 2),
+       count(*) FILTER (WHERE level >= 3), count(*) FILTER (WHERE level >= 4)
+FROM (
+    SELECT user_id, window_funnel(interval '7 days', ts, event, ARRAY['page_view', 'signup', 'activate', 'purchase']) AS level
+    FROM events
+    GROUP BY user_id
+) s;
 -- @variant plain running max per step (window functions)
 -- Over the matched rows in (ts, step) order, l_k is the latest start of a chain that reached
 -- step k so far; a step-k row extends it when within the window. One sort, four window passes.
@@ -118,6 +126,11 @@ FROM (
 SELECT r.step, r.users
 FROM unnest((SELECT funnel_report(user_id, interval '7 days', ts, event = 'page_view', event = 'signup',
                                   event = 'activate', event = 'purchase') FROM events)) r
+ORDER BY r.step;
+-- @variant native funnel_report() event names
+SELECT r.step, r.users
+FROM unnest((SELECT funnel_report(user_id, interval '7 days', ts, event,
+                                  ARRAY['page_view', 'signup', 'activate', 'purchase']) FROM events)) r
 ORDER BY r.step;
 -- @variant native window_funnel() per user + outer query
 SELECT k, count(*) FILTER (WHERE level >= k)
@@ -168,6 +181,10 @@ GROUP BY k ORDER BY k;
 -- @variant native funnel_report() GROUP BY country
 SELECT country, (unnest(funnel_report(user_id, interval '7 days', ts, event = 'page_view', event = 'signup',
                                       event = 'activate', event = 'purchase'))).users
+FROM events GROUP BY country ORDER BY 1, 2;
+-- @variant native funnel_report() event names GROUP BY country
+SELECT country, (unnest(funnel_report(user_id, interval '7 days', ts, event,
+                                      ARRAY['page_view', 'signup', 'activate', 'purchase']))).users
 FROM events GROUP BY country ORDER BY 1, 2;
 -- @variant native window_funnel() per user and country + outer query
 SELECT country, count(*) FILTER (WHERE level >= k)

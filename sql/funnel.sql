@@ -14,6 +14,15 @@ INSERT INTO clicks VALUES
     (5, '2024-05-01 08:00', 'view'), (5, '2024-05-01 08:00', 'cart'), (5, '2024-05-01 08:20', 'view'),
     (5, '2024-05-01 08:30', 'buy');
 
+-- The event-name form (docs/funnel.md).
+SELECT uid, window_funnel(interval '1 hour', ts, event, ARRAY['view', 'cart', 'buy']) AS level
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+-- The same report with the steps named by event.
+SELECT (unnest(funnel_report(uid, interval '1 hour', ts, event, ARRAY['view', 'cart', 'buy']))).*
+FROM clicks;
+
 SELECT uid,
        window_funnel(interval '1 hour', ts, event = 'view', event = 'cart', event = 'buy') AS level
 FROM clicks

@@ -98,6 +98,13 @@ cur.execute("SELECT count(*), sum((s).sessions) FROM "
 check("session_report: users and sessions", (users, sessions) == tuple(int(x) for x in cur.fetchone())
       and median is not None, (users, sessions))
 
+# The event-name form with the names bound as a list (psycopg2 sends ARRAY['view', ...]).
+cur.execute("""
+    SELECT step, users FROM unnest((SELECT funnel_report(user_id, %s::interval, %s, ts, event, %s)
+                                    FROM report_events)) ORDER BY step
+""", ("2 days", "strict_order", ["view", "signup", "buy"]))
+check("funnel_report: step names bound as a list", cur.fetchall() == expected, expected)
+
 # The cohort triangle with the mode, zone and as-of time bound.
 cur.execute("""
     SELECT cohort_start, period, cohort_users, retained_users
