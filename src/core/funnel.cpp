@@ -535,7 +535,7 @@ FunnelEvaluator::chain(std::int64_t *out) const
 // funnel_report
 
 FunnelReportState::FunnelReportState(const FunnelOptions &options, UserKeyKind kind, std::pmr::memory_resource *memory)
-    : options_(options), arena_(memory), users_(kind, memory), rows_(memory)
+    : options_(options), users_(kind, memory), log_(memory, false)
 {
 	check_funnel_options(options);
 }
@@ -549,13 +549,7 @@ FunnelReportState::FunnelReportState(const FunnelReportState &other, std::pmr::m
 void
 FunnelReportState::add_row(std::uint32_t user, const FunnelEvent &e)
 {
-	if (user == rows_.size())
-		rows_.emplace_back();
-	UserRows &rows = rows_[user];
-	// Identical rows matching nothing are redundant: keep one per timestamp (as FunnelState).
-	if (e.payload == 0 && rows.tail != nullptr && rows.tail->entries[rows.tail->used - 1] == e)
-		return;
-	push_row(arena_, rows, e);
+	log_.push(user, e);
 }
 
 void
@@ -563,13 +557,7 @@ FunnelReportState::merge(const FunnelReportState &other)
 {
 	if (!(other.options_ == options_))
 		throw_changed_within_group("funnel parameters");
-	merge_user_rows(users_, rows_, arena_, other.users_, other.rows_);
-}
-
-std::size_t
-FunnelReportState::memory_bytes() const noexcept
-{
-	return arena_.reserved() + rows_.capacity() * sizeof(UserRows) + users_.serialized_size();
+	merge_user_log(users_, log_, other.users_, other.log_);
 }
 
 namespace {
@@ -579,7 +567,7 @@ constexpr std::size_t kReportHeaderSize = kHeaderSize + 1 + 1 + 8;
 std::size_t
 FunnelReportState::serialized_size() const noexcept
 {
-	return kReportHeaderSize + users_.serialized_size() + user_rows_size(rows_);
+	return kReportHeaderSize + users_.serialized_size() + log_.serialized_size();
 }
 
 void
@@ -591,7 +579,7 @@ FunnelReportState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(static_cast<std::uint8_t>(options_.modes));
 	w.u64(static_cast<std::uint64_t>(options_.window));
 	users_.serialize(w);
-	write_user_rows(w, rows_);
+	log_.serialize(w);
 	w.finish();
 }
 
@@ -614,15 +602,16 @@ FunnelReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	state.users_.deserialize(r);
 	const std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;
 	const bool strict_order = (options.modes & kStrictOrder) != 0;
-	read_user_rows(r, state.arena_, state.users_.size(), state.rows_,
-	               [&](const FunnelEvent &e) { return (e.payload & ~valid) == 0 && (e.payload != 0 || strict_order); });
+	state.log_.deserialize(r, state.users_.size(), [&](const FunnelEvent &e) {
+		return (e.payload & ~valid) == 0 && (e.payload != 0 || strict_order);
+	});
 	r.finish();
 	return state;
 }
 
 FunnelReportBuilder::FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory)
-    : state_(state), memory_(memory), evaluator_(state.options(), true, memory), scratch_(memory), levels_(memory),
-      times_(memory)
+    : state_(state), memory_(memory), evaluator_(state.options(), true, memory),
+      groups_(state.log(), state.users(), memory), scratch_(memory), levels_(memory), times_(memory)
 {
 	const std::size_t steps = state.options().steps;
 	levels_.assign(steps + 1, 0);
@@ -646,51 +635,49 @@ bool
 FunnelReportBuilder::step(std::size_t budget)
 {
 	std::size_t work = 0;
+	if (phase_ == Phase::Group) {
+		if (!groups_.step(budget))
+			return false;
+		phase_ = Phase::Start;
+	}
 	while (user_ < state_.users() && work < budget) {
-		const UserRows &rows = state_.rows(user_);
 		switch (phase_) {
+		case Phase::Group:
 		case Phase::Start:
 			pos_ = 0;
-			if (rows.sorted) {
-				chunk_ = rows.head;
+			count_ = groups_.count(user_);
+			if (count_ == 0) {
+				finish_user(); // no rows (not after a valid merge or deserialization)
+				break;
+			}
+			if (groups_.sorted(user_)) {
+				rows_ = groups_.rows(user_);
 				phase_ = Phase::Evaluate;
 			} else {
 				scratch_.clear();
-				for_each_row(rows, [&](const FunnelEvent &e) { scratch_.push(e); });
-				work += rows.count;
+				const FunnelEvent *rows = groups_.rows(user_);
+				for (std::size_t i = 0; i < count_; i++)
+					scratch_.push(rows[i]);
+				work += count_;
 				phase_ = Phase::Sort;
 			}
 			break;
 		case Phase::Sort:
 			if (scratch_.sort_step(budget)) {
-				chunk_ = nullptr;
+				rows_ = scratch_.entries().data();
+				count_ = scratch_.entries().size();
 				phase_ = Phase::Evaluate;
 			}
 			work += std::min<std::size_t>(scratch_.entries().size() + 1, budget);
 			break;
-		case Phase::Evaluate:
-			if (chunk_ == nullptr && rows.sorted) {
-				finish_user(); // no rows at all
-				break;
-			}
-			if (rows.sorted) {
-				const bool last = chunk_->next == nullptr;
-				std::size_t before = pos_;
-				pos_ = evaluator_.process(chunk_->entries, chunk_->used, pos_, budget - work, !last);
-				work += pos_ - before + 1;
-				if (pos_ >= chunk_->used && !last && !evaluator_.done()) {
-					chunk_ = chunk_->next;
-					pos_ = 0;
-				}
-			} else {
-				const auto &e = scratch_.entries();
-				std::size_t before = pos_;
-				pos_ = evaluator_.process(e.data(), e.size(), pos_, budget - work);
-				work += pos_ - before + 1;
-			}
+		case Phase::Evaluate: {
+			std::size_t before = pos_;
+			pos_ = evaluator_.process(rows_, count_, pos_, budget - work);
+			work += pos_ - before + 1;
 			if (evaluator_.done())
 				finish_user();
 			break;
+		}
 		}
 	}
 	return user_ >= state_.users();

@@ -242,15 +242,13 @@ public:
 	std::size_t
 	users() const noexcept
 	{
-		return rows_.size();
+		return users_.size();
 	}
-	const UserRows &
-	rows(std::size_t user) const noexcept
+	const UserLog &
+	log() const noexcept
 	{
-		return rows_[user];
+		return log_;
 	}
-	/// Bytes held: arena blocks, index and per-user lists.
-	std::size_t memory_bytes() const noexcept;
 
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
@@ -261,9 +259,8 @@ private:
 	void add_row(std::uint32_t user, const FunnelEvent &e);
 
 	FunnelOptions options_;
-	Arena arena_;
 	UserIndex users_;
-	std::pmr::vector<UserRows> rows_;
+	UserLog log_;
 };
 
 /// One row of the report: users whose deepest step is at least `step`, conversion from step 1 and
@@ -281,8 +278,9 @@ struct FunnelReportRow {
 };
 
 /// Folds every user of a FunnelReportState into the report, resumably: step() does about `budget`
-/// units of work (rows read, sorted, evaluated) and returns true when done, so the caller can
-/// check for interrupts between calls. A user's sorted rows are evaluated where they are.
+/// units of work (rows grouped, sorted, evaluated) and returns true when done, so the caller can
+/// check for interrupts between calls. The rows are grouped by user first; a user's rows that
+/// arrived in order are evaluated where they are, the others sorted in place.
 class FunnelReportBuilder {
 public:
 	FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory);
@@ -297,10 +295,12 @@ private:
 	const FunnelReportState &state_;
 	std::pmr::memory_resource *memory_;
 	FunnelEvaluator evaluator_;
+	UserGroups groups_;
 	EventLog scratch_; ///< an unsorted user's rows, copied and sorted
 	std::size_t user_ = 0;
-	enum class Phase : std::uint8_t { Start, Sort, Evaluate } phase_ = Phase::Start;
-	const UserRows::Chunk *chunk_ = nullptr; ///< sorted user: the chunk being evaluated
+	enum class Phase : std::uint8_t { Group, Start, Sort, Evaluate } phase_ = Phase::Group;
+	const FunnelEvent *rows_ = nullptr; ///< the rows being evaluated (the user's, or scratch_'s)
+	std::size_t count_ = 0;
 	std::size_t pos_ = 0;
 	std::pmr::vector<std::int64_t> levels_;                  ///< users per deepest step
 	std::pmr::vector<std::pmr::vector<std::int64_t>> times_; ///< per step >= 2: time from the previous step

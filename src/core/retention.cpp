@@ -818,8 +818,7 @@ constexpr std::int64_t kMaxReportPeriod = std::int64_t{1} << 60;
 
 RetentionReportState::RetentionReportState(const RetentionReportOptions &options, UserKeyKind kind,
                                            std::string_view zone_name, std::pmr::memory_resource *memory)
-    : options_(options), arena_(memory), users_(kind, memory), rows_(memory), values_(memory),
-      zone_name_(zone_name, memory)
+    : options_(options), users_(kind, memory), log_(memory, options.with_value), zone_name_(zone_name, memory)
 {
 	check_period_retention_options(options.retention);
 	if (options.retention.rolling && options.retention.calendar.unit != PeriodUnit::Day)
@@ -835,10 +834,10 @@ RetentionReportState::RetentionReportState(const RetentionReportState &other, st
 }
 
 double
-RetentionReportState::value_of(const LogEntry &e) noexcept
+RetentionReportState::value_of(std::uint64_t bits) noexcept
 {
 	double v;
-	std::memcpy(&v, &e.payload, sizeof v);
+	std::memcpy(&v, &bits, sizeof v);
 	return v;
 }
 
@@ -848,44 +847,26 @@ RetentionReportState::add_row(std::uint32_t user, std::int64_t ts, std::int64_t 
 {
 	if (period >= kMaxReportPeriod || period <= -kMaxReportPeriod)
 		throw Error(ErrorKind::OutOfRange, "period number out of range");
-	if (user == rows_.size()) {
-		rows_.emplace_back();
-		if (options_.with_value)
-			values_.emplace_back();
-	}
 	const std::uint64_t payload =
 	    (static_cast<std::uint64_t>(period) << 2) | (is_start ? 2u : 0u) | (is_return ? 1u : 0u);
-	push_row(arena_, rows_[user], LogEntry{ts, payload});
-	if (options_.with_value) {
-		std::uint64_t bits;
+	std::uint64_t bits = 0;
+	if (options_.with_value)
 		std::memcpy(&bits, &value, sizeof bits);
-		push_row(arena_, values_[user], LogEntry{ts, bits});
-	}
+	log_.push(user, LogEntry{ts, payload}, bits);
 }
 
 void
 RetentionReportState::merge(const RetentionReportState &other)
 {
 	require_same(options_, other.options_, "retention parameters");
-	if (options_.with_value) {
-		// Users the first merge adds are found again by the second: both lists grow alike.
-		merge_user_rows(users_, rows_, arena_, other.users_, other.rows_);
-		for (std::uint32_t u = 0; u < other.values_.size(); u++) {
-			const std::uint32_t mine = users_.slot_of(other.users_, u);
-			if (mine >= values_.size())
-				values_.resize(mine + 1);
-			for_each_row(other.values_[u], [&](const LogEntry &e) { push_row(arena_, values_[mine], e); });
-		}
-		return;
-	}
-	merge_user_rows(users_, rows_, arena_, other.users_, other.rows_);
+	merge_user_log(users_, log_, other.users_, other.log_);
 }
 
 std::size_t
 RetentionReportState::serialized_size() const noexcept
 {
 	return kHeaderSize + 2 + 1 + 1 + 8 + 1 + 1 + 8 + kCalendarKeySize + 1 + zone_name_.size() +
-	       users_.serialized_size() + user_rows_size(rows_) + (options_.with_value ? user_rows_size(values_) : 0);
+	       users_.serialized_size() + log_.serialized_size();
 }
 
 void
@@ -905,9 +886,7 @@ RetentionReportState::serialize(std::uint8_t *out, std::size_t size) const
 	write_calendar_key(w, o.calendar);
 	write_zone_name(w, zone_name_);
 	users_.serialize(w);
-	write_user_rows(w, rows_);
-	if (options_.with_value)
-		write_user_rows(w, values_);
+	log_.serialize(w);
 	w.finish();
 }
 
@@ -935,31 +914,16 @@ RetentionReportState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	RetentionReportState state(RetentionReportOptions(o, with_value == 1), UserIndex::peek_kind(r), name, memory);
 	state.users_.deserialize(r);
 	const bool value_rows = with_value == 1;
-	read_user_rows(r, state.arena_, state.users_.size(), state.rows_, [&](const LogEntry &e) {
-		std::int64_t period = static_cast<std::int64_t>(e.payload) >> 2;
+	state.log_.deserialize(r, state.users_.size(), [&](const LogEntry &e) {
+		const std::int64_t period = period_of(e);
 		return ((e.payload & 3u) != 0 || value_rows) && period < kMaxReportPeriod && period > -kMaxReportPeriod;
 	});
-	if (value_rows) {
-		read_user_rows(r, state.arena_, state.users_.size(), state.values_, [](const LogEntry &) { return true; });
-		for (std::size_t u = 0; u < state.rows_.size(); u++) {
-			// The same rows in both lists: counts and times agree.
-			if (state.rows_[u].count != state.values_[u].count)
-				throw_corrupt("value rows do not match the rows");
-			std::vector<std::int64_t> times;
-			for_each_row(state.rows_[u], [&](const LogEntry &e) { times.push_back(e.ts); });
-			std::size_t i = 0;
-			bool same = true;
-			for_each_row(state.values_[u], [&](const LogEntry &e) { same = same && e.ts == times[i++]; });
-			if (!same)
-				throw_corrupt("value rows do not match the rows");
-		}
-	}
 	r.finish();
 	return state;
 }
 
 RetentionReportBuilder::RetentionReportBuilder(const RetentionReportState &state, std::pmr::memory_resource *memory)
-    : state_(state), memory_(memory), cohorts_(memory)
+    : state_(state), memory_(memory), groups_(state.log(), state.users(), memory), cohorts_(memory)
 {
 }
 
@@ -968,17 +932,26 @@ RetentionReportBuilder::step(std::size_t budget)
 {
 	const PeriodRetentionOptions &o = state_.options().retention;
 	const bool with_value = state_.options().with_value;
+	if (!grouped_) {
+		if (!groups_.step(budget))
+			return false;
+		grouped_ = true;
+	}
 	std::size_t work = 0;
 	while (user_ < state_.users() && work < budget) {
 		// The per-user core itself, on scratch memory released after each user.
 		alignas(std::max_align_t) std::byte buffer[4096];
 		std::pmr::monotonic_buffer_resource scratch(buffer, sizeof buffer, memory_);
 		PeriodRetentionState user(o, &scratch);
-		state_.for_each(user_, [&](std::int64_t ts, std::int64_t period, bool is_start, bool is_return, double) {
-			if (is_start || is_return)
-				user.add(o, ts, period, is_start, is_return);
-			work++;
-		});
+		const LogEntry *rows = groups_.rows(user_);
+		const std::size_t count = groups_.count(user_);
+		for (std::size_t i = 0; i < count; i++) {
+			const LogEntry &e = rows[i];
+			if (RetentionReportState::is_start(e) || RetentionReportState::is_return(e))
+				user.add(o, e.ts, RetentionReportState::period_of(e), RetentionReportState::is_start(e),
+				         RetentionReportState::is_return(e));
+		}
+		work += count;
 		PeriodRetentionResult r = user.result();
 		if (!r.in_cohort) {
 			user_++;
@@ -1002,13 +975,16 @@ RetentionReportBuilder::step(std::size_t budget)
 		if (with_value) {
 			// Values from the first start on, by the period they fall in after it.
 			const std::int64_t start = user.start_time();
-			state_.for_each(user_, [&](std::int64_t ts, std::int64_t row_period, bool, bool, double value) {
-				if (ts < start || value == 0)
-					return;
-				const std::int64_t k = o.rolling ? rolling_period(ts, start, o.length) : row_period - period;
+			const std::uint64_t *values = groups_.extras(user_);
+			for (std::size_t i = 0; i < count; i++) {
+				const double value = RetentionReportState::value_of(values[i]);
+				if (rows[i].ts < start || value == 0)
+					continue;
+				const std::int64_t k = o.rolling ? rolling_period(rows[i].ts, start, o.length)
+				                                 : RetentionReportState::period_of(rows[i]) - period;
 				if (k >= 0 && k <= static_cast<std::int64_t>(o.periods))
 					it->value[static_cast<std::size_t>(k)] += value;
-			});
+			}
 		}
 		user_++;
 		work++;

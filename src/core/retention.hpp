@@ -569,8 +569,8 @@ struct RetentionReportOptions {
 	}
 };
 
-/// Every user's rows (time, calendar period, start and return flags) by user id; with a value
-/// column, a second list of the same shape holds each row's value (time, value bits).
+/// Every user's rows (time, calendar period, start and return flags) by user id, and with a value
+/// column each row's value.
 class RetentionReportState {
 public:
 	/// `zone_name` as for ActiveUsersState.
@@ -600,31 +600,35 @@ public:
 	std::size_t
 	users() const noexcept
 	{
-		return rows_.size();
+		return users_.size();
 	}
 	std::string_view
 	zone_name() const noexcept
 	{
 		return zone_name_;
 	}
-	/// Calls f(ts, period, is_start, is_return, value) for each row of a user (value 0 without a
-	/// value column).
-	template <class F>
-	void
-	for_each(std::size_t user, F &&f) const
+	const UserLog &
+	log() const noexcept
 	{
-		const UserRows::Chunk *vc = options_.with_value ? values_[user].head : nullptr;
-		std::uint32_t vi = 0;
-		for_each_row(rows_[user], [&](const LogEntry &e) {
-			double value = 0;
-			if (vc != nullptr) {
-				while (vi == vc->used) // the lists have the same rows, not always the same chunks
-					vc = vc->next, vi = 0;
-				value = value_of(vc->entries[vi++]);
-			}
-			f(e.ts, static_cast<std::int64_t>(e.payload) >> 2, (e.payload & 2u) != 0, (e.payload & 1u) != 0, value);
-		});
+		return log_;
 	}
+	/// A kept row's parts: its calendar period and start / return flags, and its value.
+	static std::int64_t
+	period_of(const LogEntry &e) noexcept
+	{
+		return static_cast<std::int64_t>(e.payload) >> 2;
+	}
+	static bool
+	is_start(const LogEntry &e) noexcept
+	{
+		return (e.payload & 2u) != 0;
+	}
+	static bool
+	is_return(const LogEntry &e) noexcept
+	{
+		return (e.payload & 1u) != 0;
+	}
+	static double value_of(std::uint64_t bits) noexcept;
 
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
@@ -634,13 +638,10 @@ public:
 private:
 	void add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
 	             double value);
-	static double value_of(const LogEntry &e) noexcept;
 
 	RetentionReportOptions options_;
-	Arena arena_;
 	UserIndex users_;
-	std::pmr::vector<UserRows> rows_;
-	std::pmr::vector<UserRows> values_; ///< with_value only: per row (ts, bits of the value)
+	UserLog log_; ///< with_value: each row's value bits as its extra word
 	std::pmr::string zone_name_;
 };
 
@@ -670,6 +671,8 @@ public:
 private:
 	const RetentionReportState &state_;
 	std::pmr::memory_resource *memory_;
+	UserGroups groups_;
+	bool grouped_ = false;
 	std::size_t user_ = 0;
 	/// Per cohort period: users, then per k retained users and complete flags (periods + 1 each).
 	struct Cohort {

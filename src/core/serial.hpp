@@ -58,6 +58,15 @@ public:
 	}
 
 	void
+	u32(std::uint32_t v)
+	{
+		std::uint8_t b[4];
+		for (int i = 0; i < 4; i++)
+			b[i] = static_cast<std::uint8_t>(v >> (8 * i));
+		put(b, 4);
+	}
+
+	void
 	u64(std::uint64_t v)
 	{
 		std::uint8_t b[8];
@@ -107,6 +116,17 @@ public:
 		if (pos_ >= size_)
 			throw_corrupt("truncated data");
 		return in_[pos_];
+	}
+
+	std::uint32_t
+	u32()
+	{
+		std::uint8_t b[4];
+		get(b, 4);
+		std::uint32_t v = 0;
+		for (int i = 0; i < 4; i++)
+			v |= static_cast<std::uint32_t>(b[i]) << (8 * i);
+		return v;
 	}
 
 	std::uint64_t

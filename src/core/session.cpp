@@ -204,7 +204,7 @@ SessionStatsScan::result() const
 
 SessionReportState::SessionReportState(const SessionOptions &options, UserKeyKind kind,
                                        std::pmr::memory_resource *memory)
-    : options_(options), arena_(memory), users_(kind, memory), rows_(memory)
+    : options_(options), users_(kind, memory), log_(memory, false)
 {
 	check_session_options(options);
 }
@@ -218,22 +218,20 @@ SessionReportState::SessionReportState(const SessionReportState &other, std::pmr
 void
 SessionReportState::add_row(std::uint32_t user, std::int64_t ts, bool boundary, std::int32_t day)
 {
-	if (user == rows_.size())
-		rows_.emplace_back();
-	push_row(arena_, rows_[user], LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
+	log_.push(user, LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
 }
 
 void
 SessionReportState::merge(const SessionReportState &other)
 {
 	require_same(options_, other.options_, "session parameters");
-	merge_user_rows(users_, rows_, arena_, other.users_, other.rows_);
+	merge_user_log(users_, log_, other.users_, other.log_);
 }
 
 std::size_t
 SessionReportState::serialized_size() const noexcept
 {
-	return kSessionHeaderSize + users_.serialized_size() + user_rows_size(rows_);
+	return kSessionHeaderSize + users_.serialized_size() + log_.serialized_size();
 }
 
 void
@@ -243,7 +241,7 @@ SessionReportState::serialize(std::uint8_t *out, std::size_t size) const
 	w.header(StateTag::SessionReport);
 	write_session_options(w, options_);
 	users_.serialize(w);
-	write_user_rows(w, rows_);
+	log_.serialize(w);
 	w.finish();
 }
 
@@ -255,14 +253,14 @@ SessionReportState::deserialize(const std::uint8_t *in, std::size_t size, std::p
 	const SessionOptions options = read_session_options(r);
 	SessionReportState state(options, UserIndex::peek_kind(r), memory);
 	state.users_.deserialize(r);
-	read_user_rows(r, state.arena_, state.users_.size(), state.rows_,
-	               [&](const LogEntry &e) { return valid_row(options, e); });
+	state.log_.deserialize(r, state.users_.size(), [&](const LogEntry &e) { return valid_row(options, e); });
 	r.finish();
 	return state;
 }
 
 SessionReportBuilder::SessionReportBuilder(const SessionReportState &state, std::pmr::memory_resource *memory)
-    : state_(state), scratch_(memory), scan_(state.options()), lengths_(memory)
+    : state_(state), groups_(state.log(), state.users(), memory), scratch_(memory), scan_(state.options()),
+      lengths_(memory)
 {
 	scan_.record_lengths(&lengths_);
 }
@@ -288,41 +286,44 @@ SessionReportBuilder::finish_user()
 bool
 SessionReportBuilder::step(std::size_t budget)
 {
+	if (!grouped_) {
+		if (!groups_.step(budget))
+			return false;
+		grouped_ = true;
+	}
 	std::size_t work = 0;
 	while (user_ < state_.users() && work < budget) {
-		const UserRows &rows = state_.rows(user_);
 		if (!started_) {
 			started_ = true;
 			pos_ = 0;
-			chunk_ = rows.sorted ? rows.head : nullptr;
-			if (!rows.sorted) {
+			rows_ = groups_.rows(user_);
+			count_ = groups_.count(user_);
+			if (count_ == 0) {
+				started_ = false; // no rows (not after a valid merge or deserialization): no user
+				user_++;
+				continue;
+			}
+			if (!groups_.sorted(user_)) {
 				scratch_.clear();
-				for_each_row(rows, [&](const LogEntry &e) { scratch_.push(e); });
-				work += rows.count;
+				for (std::size_t i = 0; i < count_; i++)
+					scratch_.push(rows_[i]);
+				work += count_;
+				rows_ = nullptr;
 			}
 		}
-		if (!rows.sorted) {
+		if (rows_ == nullptr) {
 			if (!scratch_.sort_step(budget)) {
 				work += budget;
 				continue;
 			}
-			const auto &e = scratch_.entries();
-			std::size_t before = pos_;
-			pos_ = scan_.process(e.data(), e.size(), pos_, budget - std::min(work, budget - 1));
-			work += pos_ - before + 1;
-			if (pos_ >= e.size())
-				finish_user();
-			continue;
+			rows_ = scratch_.entries().data();
+			count_ = scratch_.entries().size();
 		}
 		std::size_t before = pos_;
-		pos_ = scan_.process(chunk_->entries, chunk_->used, pos_, budget - std::min(work, budget - 1));
+		pos_ = scan_.process(rows_, count_, pos_, budget - std::min(work, budget - 1));
 		work += pos_ - before + 1;
-		if (pos_ >= chunk_->used) {
-			chunk_ = chunk_->next;
-			pos_ = 0;
-			if (chunk_ == nullptr)
-				finish_user();
-		}
+		if (pos_ >= count_)
+			finish_user();
 	}
 	return user_ >= state_.users();
 }

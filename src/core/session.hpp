@@ -147,12 +147,12 @@ public:
 	std::size_t
 	users() const noexcept
 	{
-		return rows_.size();
+		return users_.size();
 	}
-	const UserRows &
-	rows(std::size_t user) const noexcept
+	const UserLog &
+	log() const noexcept
 	{
-		return rows_[user];
+		return log_;
 	}
 
 	std::size_t serialized_size() const noexcept;
@@ -164,9 +164,8 @@ private:
 	void add_row(std::uint32_t user, std::int64_t ts, bool boundary, std::int32_t day);
 
 	SessionOptions options_;
-	Arena arena_;
 	UserIndex users_;
-	std::pmr::vector<UserRows> rows_;
+	UserLog log_;
 };
 
 /// The report: users, sessions, bounces; sessions per user (mean, and users with 1, 2, 3-5, 6-10,
@@ -193,9 +192,12 @@ private:
 	void finish_user();
 
 	const SessionReportState &state_;
+	UserGroups groups_;
+	bool grouped_ = false;
 	std::size_t user_ = 0;
 	bool started_ = false;
-	const UserRows::Chunk *chunk_ = nullptr;
+	const LogEntry *rows_ = nullptr; ///< the user's rows in time order (grouped, or scratch_'s)
+	std::size_t count_ = 0;
 	std::size_t pos_ = 0;
 	EventLog scratch_;
 	SessionStatsScan scan_;

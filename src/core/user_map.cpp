@@ -234,4 +234,114 @@ read_zone_name(ByteReader &r, std::uint64_t zone)
 	return std::string_view(name, size);
 }
 
+// ---------------------------------------------------------------------------------------------
+// UserLog, UserGroups
+
+void
+UserLog::grow()
+{
+	const std::size_t bytes =
+	    sizeof(Chunk) + kChunkRows * (sizeof(LogEntry) + (extras_ ? 8 : 0) + sizeof(std::uint32_t));
+	auto *c = static_cast<Chunk *>(arena_.allocate(bytes));
+	c->next = nullptr;
+	c->used = 0;
+	c->pad = 0;
+	if (tail_ == nullptr)
+		head_ = c;
+	else
+		tail_->next = c;
+	tail_ = c;
+}
+
+void
+UserLog::append(const UserLog &other, const std::uint32_t *slot_map)
+{
+	other.for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t extra) { push(slot_map[slot], e, extra); });
+}
+
+std::size_t
+UserLog::serialized_size() const noexcept
+{
+	return 8 + size_ * (4 + sizeof(LogEntry) + (extras_ ? 8 : 0));
+}
+
+void
+UserLog::serialize(ByteWriter &w) const
+{
+	w.u64(size_);
+	for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t extra) {
+		w.u32(slot);
+		w.u64(static_cast<std::uint64_t>(e.ts));
+		w.u64(e.payload);
+		if (extras_)
+			w.u64(extra);
+	});
+}
+
+void
+merge_user_log(UserIndex &users, UserLog &log, const UserIndex &other_users, const UserLog &other_log)
+{
+	users.check_kind(other_users);
+	std::vector<std::uint32_t> slot_map(other_users.size());
+	for (std::uint32_t u = 0; u < slot_map.size(); u++)
+		slot_map[u] = users.slot_of(other_users, u);
+	log.append(other_log, slot_map.data());
+}
+
+UserGroups::UserGroups(const UserLog &log, std::size_t users, std::pmr::memory_resource *memory)
+    : log_(log), chunk_(log.head()), offsets_(users + 1, 0, memory), next_(memory), unsorted_(users, 0, memory),
+      rows_(memory), extras_(memory)
+{
+}
+
+bool
+UserGroups::step(std::size_t budget)
+{
+	std::size_t work = 0;
+	while (phase_ != Phase::Done && work < budget) {
+		if (chunk_ == nullptr) {
+			if (phase_ == Phase::Count) {
+				// Prefix sums: offsets_[u] is where user u's rows start.
+				for (std::size_t u = 1; u < offsets_.size(); u++)
+					offsets_[u] += offsets_[u - 1];
+				next_.assign(offsets_.begin(), offsets_.end() - 1);
+				rows_.resize(log_.size());
+				if (log_.has_extras())
+					extras_.resize(log_.size());
+				work += offsets_.size();
+				chunk_ = log_.head();
+				pos_ = 0;
+				phase_ = Phase::Scatter;
+			} else {
+				next_.clear();
+				next_.shrink_to_fit();
+				phase_ = Phase::Done;
+			}
+			continue;
+		}
+		const std::uint32_t *slots = log_.slots(*chunk_);
+		const std::uint32_t end = chunk_->used;
+		if (phase_ == Phase::Count) {
+			for (std::uint32_t i = pos_; i < end; i++)
+				offsets_[slots[i] + 1]++;
+		} else {
+			const LogEntry *entries = UserLog::entries(*chunk_);
+			const std::uint64_t *extra = log_.has_extras() ? log_.extra_words(*chunk_) : nullptr;
+			for (std::uint32_t i = pos_; i < end; i++) {
+				const std::uint32_t u = slots[i];
+				const std::uint64_t at = next_[u]++;
+				if (at > offsets_[u] && entries[i] < rows_[at - 1])
+					unsorted_[u] = 1;
+				rows_[at] = entries[i];
+				if (extra != nullptr)
+					extras_[at] = extra[i];
+			}
+		}
+		work += end - pos_;
+		chunk_ = chunk_->next;
+		pos_ = 0;
+	}
+	return phase_ == Phase::Done;
+}
+
 } // namespace pg_product_analytics::core

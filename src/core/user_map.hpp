@@ -153,6 +153,183 @@ void write_user_rows(ByteWriter &w, const std::pmr::vector<UserRows> &users);
 template <class Valid>
 void read_user_rows(ByteReader &r, Arena &arena, std::size_t count, std::pmr::vector<UserRows> &rows, Valid valid);
 
+/// Every kept row of a report, in arrival order, each with its user's slot and, when the log was
+/// made with extras, one more 8-byte word (a value). Appending writes sequentially to the current
+/// chunk and touches no per-user memory (users arrive interleaved: a per-user list costs a cache
+/// miss per row); UserGroups groups the rows by user for the final step. Chunks come from an
+/// Arena; the log owns them.
+class UserLog {
+public:
+	static constexpr std::uint32_t kChunkRows = 4096;
+
+	UserLog(std::pmr::memory_resource *memory, bool extras) : arena_(memory), extras_(extras) {}
+
+	void
+	push(std::uint32_t slot, const LogEntry &e, std::uint64_t extra = 0)
+	{
+		if (tail_ == nullptr || tail_->used == kChunkRows)
+			grow();
+		Chunk &c = *tail_;
+		entries(c)[c.used] = e;
+		if (extras_)
+			extra_words(c)[c.used] = extra;
+		slots(c)[c.used] = slot;
+		c.used++;
+		size_++;
+	}
+	std::size_t
+	size() const noexcept
+	{
+		return size_;
+	}
+	bool
+	has_extras() const noexcept
+	{
+		return extras_;
+	}
+	/// Calls f(slot, entry, extra) for every row in arrival order (extra 0 without extras).
+	template <class F>
+	void
+	for_each(F &&f) const
+	{
+		for (const Chunk *c = head_; c != nullptr; c = c->next)
+			for (std::uint32_t i = 0; i < c->used; i++)
+				f(slots(*c)[i], entries(*c)[i], extras_ ? extra_words(*c)[i] : 0);
+	}
+	/// Appends another log's rows, its users' slots mapped to this report's (merging reports).
+	void append(const UserLog &other, const std::uint32_t *slot_map);
+	/// Rows in arrival order: count, then (slot, ts, payload[, extra]) per row.
+	std::size_t serialized_size() const noexcept;
+	void serialize(ByteWriter &w) const;
+	/// Reads what serialize wrote into an empty log of `users` users: every slot below `users`,
+	/// every user with a row, each row passing `valid(entry)` (CorruptState otherwise).
+	template <class Valid>
+	void deserialize(ByteReader &r, std::size_t users, Valid valid);
+
+	struct Chunk {
+		Chunk *next;
+		std::uint32_t used;
+		std::uint32_t pad;
+	};
+	const Chunk *
+	head() const noexcept
+	{
+		return head_;
+	}
+	static const LogEntry *
+	entries(const Chunk &c) noexcept
+	{
+		return reinterpret_cast<const LogEntry *>(&c + 1);
+	}
+	const std::uint64_t *
+	extra_words(const Chunk &c) const noexcept
+	{
+		return reinterpret_cast<const std::uint64_t *>(entries(c) + kChunkRows);
+	}
+	const std::uint32_t *
+	slots(const Chunk &c) const noexcept
+	{
+		return reinterpret_cast<const std::uint32_t *>(extra_words(c) + (extras_ ? kChunkRows : 0));
+	}
+
+private:
+	static LogEntry *
+	entries(Chunk &c) noexcept
+	{
+		return reinterpret_cast<LogEntry *>(&c + 1);
+	}
+	std::uint64_t *
+	extra_words(Chunk &c) const noexcept
+	{
+		return reinterpret_cast<std::uint64_t *>(entries(c) + kChunkRows);
+	}
+	std::uint32_t *
+	slots(Chunk &c) const noexcept
+	{
+		return reinterpret_cast<std::uint32_t *>(extra_words(c) + (extras_ ? kChunkRows : 0));
+	}
+	void grow();
+
+	Arena arena_;
+	bool extras_;
+	Chunk *head_ = nullptr;
+	Chunk *tail_ = nullptr;
+	std::size_t size_ = 0;
+};
+
+/// A UserLog's rows grouped by user (a stable counting sort: each user's rows contiguous, in
+/// arrival order), built resumably for a report's final step: step() does about `budget` rows of
+/// work and returns true when done. Memory: 16 bytes per row (24 with extras) and 17 per user.
+class UserGroups {
+public:
+	UserGroups(const UserLog &log, std::size_t users, std::pmr::memory_resource *memory);
+	bool step(std::size_t budget);
+
+	std::size_t
+	count(std::size_t user) const noexcept
+	{
+		return static_cast<std::size_t>(offsets_[user + 1] - offsets_[user]);
+	}
+	/// The user's rows (mutable: a builder may sort them in place).
+	LogEntry *
+	rows(std::size_t user) noexcept
+	{
+		return rows_.data() + offsets_[user];
+	}
+	const std::uint64_t *
+	extras(std::size_t user) const noexcept
+	{
+		return extras_.data() + offsets_[user];
+	}
+	/// Whether the user's rows arrived in (ts, payload) order.
+	bool
+	sorted(std::size_t user) const noexcept
+	{
+		return unsorted_[user] == 0;
+	}
+
+private:
+	const UserLog &log_;
+	enum class Phase : std::uint8_t { Count, Scatter, Done } phase_ = Phase::Count;
+	const UserLog::Chunk *chunk_;
+	std::uint32_t pos_ = 0;
+	std::pmr::vector<std::uint64_t> offsets_; ///< users + 1: where each user's rows start
+	std::pmr::vector<std::uint64_t> next_;    ///< scatter: where each user's next row goes
+	std::pmr::vector<std::uint8_t> unsorted_;
+	std::pmr::vector<LogEntry> rows_;
+	std::pmr::vector<std::uint64_t> extras_;
+};
+
+template <class Valid>
+void
+UserLog::deserialize(ByteReader &r, std::size_t users, Valid valid)
+{
+	const std::uint64_t n = r.u64();
+	const std::size_t row_bytes = 4 + sizeof(LogEntry) + (extras_ ? 8 : 0);
+	if (n > r.remaining() / row_bytes || (users > 0 && n == 0))
+		throw_corrupt("bad row count");
+	std::vector<bool> seen(users, false);
+	std::size_t seen_count = 0;
+	for (std::uint64_t i = 0; i < n; i++) {
+		const std::uint32_t slot = r.u32();
+		LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
+		const std::uint64_t extra = extras_ ? r.u64() : 0;
+		if (slot >= users || !valid(e))
+			throw_corrupt("row not allowed for this report");
+		if (!seen[slot]) {
+			seen[slot] = true;
+			seen_count++;
+		}
+		push(slot, e, extra);
+	}
+	if (seen_count != users)
+		throw_corrupt("a user without rows");
+}
+
+/// Appends the users and rows of another report (a user in both gets the rows of both): the merge
+/// of every report state that keeps a UserLog. Throws InvalidArgument for ids of another kind.
+void merge_user_log(UserIndex &users, UserLog &log, const UserIndex &other_users, const UserLog &other_log);
+
 /// A time zone's name as report states keep it (for the final step): at most 255 bytes, present
 /// exactly when the zone identity is not 0 (CorruptState otherwise).
 void write_zone_name(ByteWriter &w, std::string_view name);

@@ -1,0 +1,152 @@
+// core::UserLog and core::UserGroups, the report states' row store: grouping by user against a
+// per-user reference on random input (stable, with the sorted flags), in slices of any budget;
+// merging; serialization round trip and rejection of rows of unknown users.
+#include "core/serial.hpp"
+#include "core/user_map.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <vector>
+
+namespace core = pg_product_analytics::core;
+using core::LogEntry;
+
+namespace {
+
+struct Row {
+	std::uint32_t user;
+	LogEntry entry;
+	std::uint64_t extra;
+};
+
+std::vector<Row>
+random_rows(std::mt19937_64 &rng, std::size_t users, std::size_t n)
+{
+	std::vector<Row> rows(n);
+	std::int64_t clock = 0;
+	for (auto &r : rows) {
+		// Mostly in time order, as an append-only table gives them, with some late rows.
+		clock += static_cast<std::int64_t>(rng() % 3);
+		std::int64_t ts = rng() % 10 == 0 ? clock - static_cast<std::int64_t>(rng() % 20) : clock;
+		r = Row{static_cast<std::uint32_t>(rng() % users), LogEntry{ts, rng() % 4}, rng()};
+	}
+	return rows;
+}
+
+void
+expect_grouped(core::UserGroups &groups, const std::vector<Row> &rows, std::size_t users, bool extras)
+{
+	std::map<std::uint32_t, std::vector<Row>> want;
+	for (const auto &r : rows)
+		want[r.user].push_back(r);
+	for (std::uint32_t u = 0; u < users; u++) {
+		const auto &w = want[u];
+		ASSERT_EQ(groups.count(u), w.size()) << u;
+		bool sorted = true;
+		for (std::size_t i = 0; i < w.size(); i++) {
+			EXPECT_EQ(groups.rows(u)[i], w[i].entry) << u << " " << i;
+			if (extras) {
+				EXPECT_EQ(groups.extras(u)[i], w[i].extra) << u << " " << i;
+			}
+			if (i > 0 && w[i].entry < w[i - 1].entry)
+				sorted = false;
+		}
+		EXPECT_EQ(groups.sorted(u), sorted) << u;
+	}
+}
+
+} // namespace
+
+TEST(UserLog, GroupsEachUsersRowsInArrivalOrderInSlices)
+{
+	std::mt19937_64 rng(7);
+	for (int trial = 0; trial < 60; trial++) {
+		const std::size_t users = 1 + rng() % 300;
+		const bool extras = trial % 2 == 0;
+		// Across several chunks of the log on some trials.
+		auto rows = random_rows(rng, users, rng() % (trial % 5 == 0 ? 20000 : 500));
+		core::UserLog log(std::pmr::new_delete_resource(), extras);
+		for (const auto &r : rows)
+			log.push(r.user, r.entry, r.extra);
+		ASSERT_EQ(log.size(), rows.size());
+		core::UserGroups groups(log, users, std::pmr::new_delete_resource());
+		const std::size_t budget = 1 + rng() % 5000;
+		int calls = 0;
+		while (!groups.step(budget))
+			calls++;
+		EXPECT_LE(calls, 2 * static_cast<int>(rows.size() / core::UserLog::kChunkRows + 2));
+		expect_grouped(groups, rows, users, extras);
+	}
+}
+
+TEST(UserLog, MergeAppendsWithTheOtherReportsSlotsMapped)
+{
+	std::mt19937_64 rng(8);
+	core::UserIndex a_users(core::UserKeyKind::Integer, std::pmr::new_delete_resource()),
+	    b_users(core::UserKeyKind::Integer, std::pmr::new_delete_resource());
+	core::UserLog a(std::pmr::new_delete_resource(), false), b(std::pmr::new_delete_resource(), false);
+	std::map<std::int64_t, std::vector<LogEntry>> want; // by user id: a's rows, then b's
+	for (int i = 0; i < 3000; i++) {
+		const bool first = i < 1500;
+		const std::int64_t id = static_cast<std::int64_t>(rng() % 100) * 1000;
+		const LogEntry e{static_cast<std::int64_t>(rng() % 50), 0};
+		(first ? a : b).push((first ? a_users : b_users).slot(id), e);
+		want[id].push_back(e);
+	}
+	core::merge_user_log(a_users, a, b_users, b);
+	core::UserGroups groups(a, a_users.size(), std::pmr::new_delete_resource());
+	while (!groups.step(100)) {
+	}
+	ASSERT_EQ(a_users.size(), want.size());
+	for (std::uint32_t u = 0; u < a_users.size(); u++) {
+		const auto &w = want[a_users.int_key(u)];
+		ASSERT_EQ(groups.count(u), w.size());
+		for (std::size_t i = 0; i < w.size(); i++)
+			EXPECT_EQ(groups.rows(u)[i], w[i]);
+	}
+}
+
+TEST(UserLog, SerializationRoundTripAndRowsOfUnknownUsers)
+{
+	std::mt19937_64 rng(9);
+	const std::size_t users = 40;
+	auto rows = random_rows(rng, users, 2000);
+	for (std::uint32_t u = 0; u < users; u++)
+		rows.push_back(Row{u, LogEntry{1, 0}, 5}); // every user has a row
+	core::UserLog log(std::pmr::new_delete_resource(), true);
+	for (const auto &r : rows)
+		log.push(r.user, r.entry, r.extra);
+	std::vector<std::uint8_t> bytes(log.serialized_size());
+	core::ByteWriter w(bytes.data(), bytes.size());
+	log.serialize(w);
+	w.finish();
+	auto read = [&](const std::vector<std::uint8_t> &b, std::size_t n_users) {
+		core::ByteReader r(b.data(), b.size());
+		core::UserLog back(std::pmr::new_delete_resource(), true);
+		back.deserialize(r, n_users, [](const LogEntry &e) { return e.payload < 4; });
+		r.finish();
+		return back;
+	};
+	core::UserLog back = read(bytes, users);
+	core::UserGroups groups(back, users, std::pmr::new_delete_resource());
+	while (!groups.step(1000)) {
+	}
+	expect_grouped(groups, rows, users, true);
+	// Fewer users than the slots used, more users than have rows, a row failing `valid`, a cut.
+	auto corrupt = [&](const std::vector<std::uint8_t> &b, std::size_t n_users) {
+		try {
+			read(b, n_users);
+			ADD_FAILURE() << "accepted";
+		} catch (const core::Error &e) {
+			EXPECT_EQ(e.kind(), core::ErrorKind::CorruptState);
+		}
+	};
+	corrupt(bytes, users - 1);
+	corrupt(bytes, users + 1);
+	auto bad = bytes;
+	bad[8 + 4 + 8] = 9; // the first row's payload
+	corrupt(bad, users);
+	corrupt(std::vector<std::uint8_t>(bytes.begin(), bytes.end() - 1), users);
+}
