@@ -182,40 +182,6 @@ push_row(Arena &arena, UserRows &rows, const LogEntry &e)
 	rows.count++;
 }
 
-void
-merge_user_rows(UserIndex &users, std::pmr::vector<UserRows> &rows, Arena &arena, const UserIndex &other_users,
-                const std::pmr::vector<UserRows> &other_rows)
-{
-	users.check_kind(other_users);
-	for (std::uint32_t u = 0; u < other_rows.size(); u++) {
-		std::uint32_t mine = users.slot_of(other_users, u);
-		if (mine == rows.size())
-			rows.emplace_back();
-		for_each_row(other_rows[u], [&](const LogEntry &e) { push_row(arena, rows[mine], e); });
-	}
-}
-
-std::size_t
-user_rows_size(const std::pmr::vector<UserRows> &users) noexcept
-{
-	std::size_t n = 0;
-	for (const auto &r : users)
-		n += 1 + 8 + sizeof(LogEntry) * r.count;
-	return n;
-}
-
-void
-write_user_rows(ByteWriter &w, const std::pmr::vector<UserRows> &users)
-{
-	for (const auto &r : users) {
-		w.u8(r.sorted ? 1 : 0);
-		w.u64(r.count);
-		for_each_row(r, [&](const LogEntry &e) {
-			w.u64(static_cast<std::uint64_t>(e.ts));
-			w.u64(e.payload);
-		});
-	}
-}
 
 void
 write_zone_name(ByteWriter &w, std::string_view name)
@@ -310,7 +276,6 @@ UserGroups::step(std::size_t budget)
 					extras_.resize(log_.size());
 				work += offsets_.size();
 				chunk_ = log_.head();
-				pos_ = 0;
 				phase_ = Phase::Scatter;
 			} else {
 				next_.clear();
@@ -322,12 +287,12 @@ UserGroups::step(std::size_t budget)
 		const std::uint32_t *slots = log_.slots(*chunk_);
 		const std::uint32_t end = chunk_->used;
 		if (phase_ == Phase::Count) {
-			for (std::uint32_t i = pos_; i < end; i++)
+			for (std::uint32_t i = 0; i < end; i++)
 				offsets_[slots[i] + 1]++;
 		} else {
 			const LogEntry *entries = UserLog::entries(*chunk_);
 			const std::uint64_t *extra = log_.has_extras() ? log_.extra_words(*chunk_) : nullptr;
-			for (std::uint32_t i = pos_; i < end; i++) {
+			for (std::uint32_t i = 0; i < end; i++) {
 				const std::uint32_t u = slots[i];
 				const std::uint64_t at = next_[u]++;
 				if (at > offsets_[u] && entries[i] < rows_[at - 1])
@@ -337,9 +302,8 @@ UserGroups::step(std::size_t budget)
 					extras_[at] = extra[i];
 			}
 		}
-		work += end - pos_;
+		work += end;
 		chunk_ = chunk_->next;
-		pos_ = 0;
 	}
 	return phase_ == Phase::Done;
 }

@@ -119,8 +119,10 @@ private:
 	std::pmr::vector<std::string_view> byte_keys_;
 };
 
-/// One user's kept rows: a list of chunks from an Arena (no allocation per user), with the
-/// count and whether they arrived in time order.
+/// One user's kept rows as a list of chunks from an Arena (no allocation per user), with the
+/// count and whether they arrived in time order: for a state that must look at a user's last row
+/// when a row arrives (active_users_report keeps distinct periods). States that only append
+/// keep a UserLog.
 struct UserRows {
 	struct Chunk;
 	Chunk *head = nullptr;
@@ -139,19 +141,6 @@ struct UserRows::Chunk {
 /// Appends a row to a user's list; chunks double from 4 to 256 entries, so a user with n rows
 /// wastes at most about n / 2 entries and a chunk header per 256.
 void push_row(Arena &arena, UserRows &rows, const LogEntry &e);
-
-/// Appends the users and rows of another report (a user in both gets the rows of both): the
-/// merge of every report state that keeps rows. Throws InvalidArgument for ids of another kind.
-void merge_user_rows(UserIndex &users, std::pmr::vector<UserRows> &rows, Arena &arena, const UserIndex &other_users,
-                     const std::pmr::vector<UserRows> &other_rows);
-
-/// Every user's rows in slot order: sorted flag, count, then (ts, payload) per row.
-std::size_t user_rows_size(const std::pmr::vector<UserRows> &users) noexcept;
-void write_user_rows(ByteWriter &w, const std::pmr::vector<UserRows> &users);
-/// Reads them for `count` users (rows.size() becomes count): every user has a row, each row
-/// passes `valid(entry)`, and the sorted flag matches the rows (CorruptState otherwise).
-template <class Valid>
-void read_user_rows(ByteReader &r, Arena &arena, std::size_t count, std::pmr::vector<UserRows> &rows, Valid valid);
 
 /// Every kept row of a report, in arrival order, each with its user's slot and, when the log was
 /// made with extras, one more 8-byte word (a value). Appending writes sequentially to the current
@@ -292,7 +281,6 @@ private:
 	const UserLog &log_;
 	enum class Phase : std::uint8_t { Count, Scatter, Done } phase_ = Phase::Count;
 	const UserLog::Chunk *chunk_;
-	std::uint32_t pos_ = 0;
 	std::pmr::vector<std::uint64_t> offsets_; ///< users + 1: where each user's rows start
 	std::pmr::vector<std::uint64_t> next_;    ///< scatter: where each user's next row goes
 	std::pmr::vector<std::uint8_t> unsorted_;
@@ -343,27 +331,6 @@ for_each_row(const UserRows &rows, F &&f)
 	for (const UserRows::Chunk *c = rows.head; c != nullptr; c = c->next)
 		for (std::uint32_t i = 0; i < c->used; i++)
 			f(c->entries[i]);
-}
-
-template <class Valid>
-void
-read_user_rows(ByteReader &r, Arena &arena, std::size_t count, std::pmr::vector<UserRows> &rows, Valid valid)
-{
-	rows.resize(count);
-	for (auto &user : rows) {
-		std::uint8_t sorted = r.u8();
-		std::uint64_t n = r.u64();
-		if (sorted > 1 || n == 0 || n > r.remaining() / sizeof(LogEntry))
-			throw_corrupt("bad row count or sorted flag");
-		for (std::uint64_t i = 0; i < n; i++) {
-			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
-			if (!valid(e))
-				throw_corrupt("row not allowed for this report");
-			push_row(arena, user, e);
-		}
-		if ((sorted == 1) != user.sorted)
-			throw_corrupt("sorted flag does not match the rows");
-	}
 }
 
 } // namespace pg_product_analytics::core
