@@ -53,21 +53,47 @@ Arena::allocate(std::size_t size)
 }
 
 UserIndex::UserIndex(UserKeyKind kind, std::pmr::memory_resource *memory)
-    : kind_(kind), key_bytes_(memory), ints_(memory), bytes_(memory), int_keys_(memory), byte_keys_(memory)
+    : kind_(kind), key_bytes_(memory), ints_(memory), bytes_(memory), dense_(memory), int_keys_(memory),
+      byte_keys_(memory)
 {
 }
 
 std::uint32_t
-UserIndex::slot(std::int64_t id)
+UserIndex::add_int_key(std::int64_t id)
 {
 	auto next = static_cast<std::uint32_t>(int_keys_.size());
-	auto [it, added] = ints_.try_emplace(id, next);
-	if (added) {
-		if (next >= kMaxUsers)
-			throw Error(ErrorKind::LimitExceeded, "too many users in one report");
-		int_keys_.push_back(id);
+	if (next >= kMaxUsers)
+		throw Error(ErrorKind::LimitExceeded, "too many users in one report");
+	int_keys_.push_back(id);
+	return next;
+}
+
+std::uint32_t
+UserIndex::sparse_slot(std::int64_t id)
+{
+	if (id >= 0) {
+		// Grow the direct array to cover the id when it stays within 4 x (users + slack), moving
+		// the ids it now covers out of the hash map.
+		std::size_t want = std::max<std::size_t>(dense_.size() * 2, 1024);
+		while (want <= static_cast<std::uint64_t>(id))
+			want *= 2;
+		if (want <= 4 * (int_keys_.size() + kDenseSlack)) {
+			dense_.resize(want, 0);
+			boost::unordered::erase_if(ints_, [&](const auto &kv) {
+				if (static_cast<std::uint64_t>(kv.first) >= want)
+					return false;
+				dense_[static_cast<std::size_t>(kv.first)] = kv.second + 1;
+				return true;
+			});
+			return slot(id);
+		}
 	}
-	return it->second;
+	auto found = ints_.find(id);
+	if (found != ints_.end())
+		return found->second;
+	std::uint32_t next = add_int_key(id);
+	ints_.emplace(id, next);
+	return next;
 }
 
 std::uint32_t

@@ -68,8 +68,20 @@ public:
 	{
 		return kind_ == UserKeyKind::Integer ? int_keys_.size() : byte_keys_.size();
 	}
-	/// The slot of the user, added when new (then slot == size() - 1 afterwards).
-	std::uint32_t slot(std::int64_t id);
+	/// The slot of the user, added when new (then slot == size() - 1 afterwards). Small
+	/// non-negative integer ids (the common serial user id) are looked up in a direct array,
+	/// one memory access; the others in the hash map.
+	std::uint32_t
+	slot(std::int64_t id)
+	{
+		if (static_cast<std::uint64_t>(id) < dense_.size()) {
+			std::uint32_t &d = dense_[static_cast<std::size_t>(id)];
+			if (d == 0)
+				d = add_int_key(id) + 1;
+			return d - 1;
+		}
+		return sparse_slot(id);
+	}
 	std::uint32_t slot(std::string_view id);
 
 	std::int64_t
@@ -106,6 +118,11 @@ private:
 		}
 	};
 	static constexpr std::uint32_t kMaxUsers = 0xFFFFFFF0u;
+	/// The direct array covers ids [0, n) for n a power of two at most 4 x (users + 2^16): at most
+	/// 16 bytes per user and 1 MB beyond, so sparse ids never make it large.
+	static constexpr std::size_t kDenseSlack = std::size_t{1} << 16;
+	std::uint32_t sparse_slot(std::int64_t id);
+	std::uint32_t add_int_key(std::int64_t id);
 
 	UserKeyKind kind_;
 	Arena key_bytes_; ///< byte keys' storage
@@ -115,6 +132,7 @@ private:
 	boost::unordered_flat_map<std::string_view, std::uint32_t, BytesHash, std::equal_to<std::string_view>,
 	                          std::pmr::polymorphic_allocator<std::pair<const std::string_view, std::uint32_t>>>
 	    bytes_;
+	std::pmr::vector<std::uint32_t> dense_; ///< slot + 1 of id i at [i], 0 when unseen
 	std::pmr::vector<std::int64_t> int_keys_;
 	std::pmr::vector<std::string_view> byte_keys_;
 };

@@ -150,3 +150,48 @@ TEST(UserLog, SerializationRoundTripAndRowsOfUnknownUsers)
 	corrupt(bad, users);
 	corrupt(std::vector<std::uint8_t>(bytes.begin(), bytes.end() - 1), users);
 }
+
+TEST(UserIndex, SlotsAreFirstAppearanceOrderWhateverTheIdRange)
+{
+	// Small ids (the direct array), large and negative ones (the hash map), and ids the direct
+	// array comes to cover as the users grow (moved out of the map): one slot per id, in order of
+	// first appearance, through serialization too.
+	std::mt19937_64 rng(10);
+	for (int trial = 0; trial < 20; trial++) {
+		core::UserIndex index(core::UserKeyKind::Integer, std::pmr::new_delete_resource());
+		std::map<std::int64_t, std::uint32_t> want;
+		std::vector<std::int64_t> order;
+		const int n = 1 + static_cast<int>(rng() % 60000);
+		for (int i = 0; i < n; i++) {
+			std::int64_t id;
+			switch (rng() % 4) {
+			case 0: id = static_cast<std::int64_t>(rng() % 1000); break;
+			case 1: id = static_cast<std::int64_t>(rng() % (std::uint64_t{1} << (10 + trial))); break;
+			case 2: id = -static_cast<std::int64_t>(rng() % 100000); break;
+			default: id = static_cast<std::int64_t>(rng() >> 1); break;
+			}
+			auto it = want.find(id);
+			const std::uint32_t got = index.slot(id);
+			if (it == want.end()) {
+				EXPECT_EQ(got, order.size());
+				want[id] = got;
+				order.push_back(id);
+			} else {
+				EXPECT_EQ(got, it->second) << id;
+			}
+		}
+		ASSERT_EQ(index.size(), order.size());
+		for (std::uint32_t s = 0; s < order.size(); s++) {
+			EXPECT_EQ(index.int_key(s), order[s]);
+			EXPECT_EQ(index.slot(order[s]), s);
+		}
+		std::vector<std::uint8_t> bytes(index.serialized_size());
+		core::ByteWriter w(bytes.data(), bytes.size());
+		index.serialize(w);
+		core::ByteReader r(bytes.data(), bytes.size());
+		core::UserIndex back(core::UserKeyKind::Integer, std::pmr::new_delete_resource());
+		back.deserialize(r);
+		for (std::uint32_t s = 0; s < order.size(); s++)
+			EXPECT_EQ(back.slot(order[s]), s);
+	}
+}
