@@ -628,7 +628,7 @@ check_active_users_options(const ActiveUsersOptions &o)
 
 ActiveUsersState::ActiveUsersState(const ActiveUsersOptions &options, UserKeyKind kind, std::string_view zone_name,
                                    std::pmr::memory_resource *memory)
-    : options_(options), arena_(memory), users_(kind, memory), rows_(memory), zone_name_(zone_name, memory)
+    : options_(options), users_(kind, memory), log_(memory, false), last_(memory), zone_name_(zone_name, memory)
 {
 	check_active_users_options(options);
 	if (zone_name.size() > 255)
@@ -644,18 +644,20 @@ ActiveUsersState::ActiveUsersState(const ActiveUsersState &other, std::pmr::memo
 void
 ActiveUsersState::add_period(std::uint32_t user, std::int64_t period)
 {
-	if (user == rows_.size())
-		rows_.emplace_back();
-	UserRows &rows = rows_[user];
-	if (rows.tail != nullptr && rows.tail->entries[rows.tail->used - 1].ts == period)
+	if (user == last_.size()) {
+		last_.push_back(period);
+	} else if (last_[user] == period) {
 		return; // the same period again: rows in time order keep one entry per period
-	if (rows_.size() == 1 && rows.count == 0) {
-		first_ = last_ = period;
+	} else {
+		last_[user] = period;
+	}
+	if (log_.size() == 0) {
+		first_ = latest_ = period;
 	} else {
 		first_ = std::min(first_, period);
-		last_ = std::max(last_, period);
+		latest_ = std::max(latest_, period);
 	}
-	push_row(arena_, rows, LogEntry{period, 0});
+	log_.push(user, LogEntry{period, 0});
 }
 
 void
@@ -663,20 +665,17 @@ ActiveUsersState::merge(const ActiveUsersState &other)
 {
 	require_same(options_, other.options_, "active users parameters");
 	users_.check_kind(other.users_);
-	for (std::uint32_t u = 0; u < other.rows_.size(); u++) {
-		std::uint32_t mine = users_.slot_of(other.users_, u);
-		for_each_row(other.rows_[u], [&](const LogEntry &e) { add_period(mine, e.ts); });
-	}
+	std::vector<std::uint32_t> slot_map(other.users_.size());
+	for (std::uint32_t u = 0; u < slot_map.size(); u++)
+		slot_map[u] = users_.slot_of(other.users_, u);
+	other.log_.for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t) { add_period(slot_map[slot], e.ts); });
 }
 
 std::size_t
 ActiveUsersState::serialized_size() const noexcept
 {
-	std::size_t n =
-	    kHeaderSize + kCalendarKeySize + 1 + 8 * options_.windows + 1 + zone_name_.size() + users_.serialized_size();
-	for (const auto &r : rows_)
-		n += 8 + 8 * r.count;
-	return n;
+	return kHeaderSize + kCalendarKeySize + 1 + 8 * options_.windows + 1 + zone_name_.size() +
+	       users_.serialized_size() + log_.serialized_size();
 }
 
 void
@@ -690,10 +689,7 @@ ActiveUsersState::serialize(std::uint8_t *out, std::size_t size) const
 		w.u64(static_cast<std::uint64_t>(options_.window[i]));
 	write_zone_name(w, zone_name_);
 	users_.serialize(w);
-	for (const auto &r : rows_) {
-		w.u64(r.count);
-		for_each_row(r, [&](const LogEntry &e) { w.u64(static_cast<std::uint64_t>(e.ts)); });
-	}
+	log_.serialize(w);
 	w.finish();
 }
 
@@ -718,22 +714,24 @@ ActiveUsersState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr
 	const UserKeyKind kind = UserIndex::peek_kind(r);
 	ActiveUsersState state(o, kind, name, memory);
 	state.users_.deserialize(r);
-	state.rows_.resize(state.users_.size());
-	for (std::uint32_t u = 0; u < state.rows_.size(); u++) {
-		std::uint64_t count = r.u64();
-		if (count == 0 || count > r.remaining() / 8)
-			throw_corrupt("period count does not match the size");
-		for (std::uint64_t i = 0; i < count; i++)
-			state.add_period(u, static_cast<std::int64_t>(r.u64()));
-		if (state.rows_[u].count != count)
+	// Read into a scratch log, then replayed: every entry must be a change of its user's period.
+	UserLog read(memory, false);
+	read.deserialize(r, state.users_.size(), [](const LogEntry &e) { return e.payload == 0; });
+	read.for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t) {
+		// A user's first entry comes in slot order (slots are given at first sight).
+		if (slot > state.last_.size())
+			throw_corrupt("users out of order");
+		const std::size_t before = state.log_.size();
+		state.add_period(slot, e.ts);
+		if (state.log_.size() != before + 1)
 			throw_corrupt("a period repeated");
-	}
+	});
 	r.finish();
 	return state;
 }
 
 ActiveUsersBuilder::ActiveUsersBuilder(const ActiveUsersState &state, std::pmr::memory_resource *memory)
-    : state_(state), memory_(memory), periods_(memory), changes_(memory)
+    : state_(state), memory_(memory), groups_(state.log(), state.users(), memory), periods_(memory), changes_(memory)
 {
 	if (state.empty())
 		return;
@@ -754,12 +752,18 @@ ActiveUsersBuilder::step(std::size_t budget)
 {
 	const ActiveUsersOptions &o = state_.options();
 	const std::int64_t first = state_.first_period();
+	if (!grouped_) {
+		if (!groups_.step(budget))
+			return false;
+		grouped_ = true;
+	}
 	std::size_t work = 0;
 	while (user_ < state_.users() && work < budget) {
-		const UserRows &rows = state_.rows(user_);
+		const LogEntry *rows = groups_.rows(user_);
 		periods_.clear();
-		for_each_row(rows, [&](const LogEntry &e) { periods_.push_back(e.ts - first); });
-		if (!rows.sorted) {
+		for (std::size_t i = 0; i < groups_.count(user_); i++)
+			periods_.push_back(rows[i].ts - first);
+		if (!groups_.sorted(user_)) {
 			std::sort(periods_.begin(), periods_.end());
 			periods_.erase(std::unique(periods_.begin(), periods_.end()), periods_.end());
 		}

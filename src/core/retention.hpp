@@ -477,17 +477,19 @@ public:
 	std::size_t
 	users() const noexcept
 	{
-		return rows_.size();
+		return users_.size();
 	}
-	const UserRows &
-	rows(std::size_t user) const noexcept
+	/// Each user's periods, one entry per change of period in arrival order (rows in time order:
+	/// one per distinct period).
+	const UserLog &
+	log() const noexcept
 	{
-		return rows_[user];
+		return log_;
 	}
 	bool
 	empty() const noexcept
 	{
-		return rows_.empty();
+		return users_.size() == 0;
 	}
 	std::int64_t
 	first_period() const noexcept
@@ -497,7 +499,7 @@ public:
 	std::int64_t
 	last_period() const noexcept
 	{
-		return last_;
+		return latest_;
 	}
 	std::string_view
 	zone_name() const noexcept
@@ -514,11 +516,11 @@ private:
 	void add_period(std::uint32_t user, std::int64_t period);
 
 	ActiveUsersOptions options_;
-	Arena arena_;
 	UserIndex users_;
-	std::pmr::vector<UserRows> rows_;
+	UserLog log_;
+	std::pmr::vector<std::int64_t> last_; ///< per user: the period of their latest entry
 	std::int64_t first_ = 0;
-	std::int64_t last_ = 0;
+	std::int64_t latest_ = 0; ///< the last period of all
 	std::pmr::string zone_name_;
 };
 
@@ -544,6 +546,8 @@ public:
 private:
 	const ActiveUsersState &state_;
 	std::pmr::memory_resource *memory_;
+	UserGroups groups_;
+	bool grouped_ = false;
 	std::size_t user_ = 0;
 	std::int64_t span_ = 0;
 	std::pmr::vector<std::int64_t> periods_; ///< scratch: one user's periods

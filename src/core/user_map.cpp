@@ -186,27 +186,6 @@ UserIndex::deserialize(ByteReader &r)
 	}
 }
 
-void
-push_row(Arena &arena, UserRows &rows, const LogEntry &e)
-{
-	if (rows.tail != nullptr && rows.sorted && e < rows.tail->entries[rows.tail->used - 1])
-		rows.sorted = false;
-	if (rows.tail == nullptr || rows.tail->used == rows.tail->capacity) {
-		std::uint32_t capacity = rows.tail == nullptr ? 4 : std::min<std::uint32_t>(rows.tail->capacity * 2, 256);
-		auto *c = static_cast<UserRows::Chunk *>(
-		    arena.allocate(offsetof(UserRows::Chunk, entries) + sizeof(LogEntry) * capacity));
-		c->next = nullptr;
-		c->used = 0;
-		c->capacity = capacity;
-		if (rows.tail == nullptr)
-			rows.head = c;
-		else
-			rows.tail->next = c;
-		rows.tail = c;
-	}
-	rows.tail->entries[rows.tail->used++] = e;
-	rows.count++;
-}
 
 
 void

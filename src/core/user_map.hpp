@@ -1,7 +1,7 @@
 // The report layer's shared mechanism: the users of one report aggregate, each given a dense slot
-// number by an open-addressing map keyed by the user id, and their kept rows in chunks carved
-// from an arena. Everything comes from one memory resource (the aggregate context): a few large
-// blocks, never an allocation per user or per row.
+// number (UserIndex), and the rows the report keeps in one log with each row's slot (UserLog),
+// grouped by user for the final step (UserGroups). Everything comes from one memory resource (the
+// aggregate context): a few large blocks, never an allocation per user or per row.
 #pragma once
 
 #include "event_log.hpp"
@@ -136,29 +136,6 @@ private:
 	std::pmr::vector<std::int64_t> int_keys_;
 	std::pmr::vector<std::string_view> byte_keys_;
 };
-
-/// One user's kept rows as a list of chunks from an Arena (no allocation per user), with the
-/// count and whether they arrived in time order: for a state that must look at a user's last row
-/// when a row arrives (active_users_report keeps distinct periods). States that only append
-/// keep a UserLog.
-struct UserRows {
-	struct Chunk;
-	Chunk *head = nullptr;
-	Chunk *tail = nullptr;
-	std::uint32_t count = 0;
-	bool sorted = true;
-};
-
-struct UserRows::Chunk {
-	Chunk *next;
-	std::uint32_t used;
-	std::uint32_t capacity;
-	LogEntry entries[1]; // capacity entries, allocated in place
-};
-
-/// Appends a row to a user's list; chunks double from 4 to 256 entries, so a user with n rows
-/// wastes at most about n / 2 entries and a chunk header per 256.
-void push_row(Arena &arena, UserRows &rows, const LogEntry &e);
 
 /// Every kept row of a report, in arrival order, each with its user's slot and, when the log was
 /// made with extras, one more 8-byte word (a value). Appending writes sequentially to the current
@@ -340,15 +317,5 @@ void merge_user_log(UserIndex &users, UserLog &log, const UserIndex &other_users
 /// exactly when the zone identity is not 0 (CorruptState otherwise).
 void write_zone_name(ByteWriter &w, std::string_view name);
 std::string_view read_zone_name(ByteReader &r, std::uint64_t zone);
-
-/// Calls f(entry) for each row of the list, in arrival order.
-template <class F>
-void
-for_each_row(const UserRows &rows, F &&f)
-{
-	for (const UserRows::Chunk *c = rows.head; c != nullptr; c = c->next)
-		for (std::uint32_t i = 0; i < c->used; i++)
-			f(c->entries[i]);
-}
 
 } // namespace pg_product_analytics::core
