@@ -72,12 +72,12 @@ std::uint32_t
 UserIndex::sparse_slot(std::int64_t id)
 {
 	if (id >= 0) {
-		// Grow the direct array to cover the id when it stays within 4 x (users + slack), moving
+		// Grow the direct array to cover the id when it stays within 8 x (users + slack), moving
 		// the ids it now covers out of the hash map.
 		std::size_t want = std::max<std::size_t>(dense_.size() * 2, 1024);
 		while (want <= static_cast<std::uint64_t>(id))
 			want *= 2;
-		if (want <= 4 * (int_keys_.size() + kDenseSlack)) {
+		if (want <= 8 * (int_keys_.size() + kDenseSlack)) {
 			dense_.resize(want, 0);
 			boost::unordered::erase_if(ints_, [&](const auto &kv) {
 				if (static_cast<std::uint64_t>(kv.first) >= want)

@@ -118,8 +118,9 @@ private:
 		}
 	};
 	static constexpr std::uint32_t kMaxUsers = 0xFFFFFFF0u;
-	/// The direct array covers ids [0, n) for n a power of two at most 4 x (users + 2^16): at most
-	/// 16 bytes per user and 1 MB beyond, so sparse ids never make it large.
+	/// The direct array covers ids [0, n) for n a power of two at most 8 x (users + 2^16): at most
+	/// 32 bytes per user and 2 MB beyond, so sparse ids never make it large. (8, not 4: a report
+	/// per group of a breakdown sees a tenth of the users over the whole id range.)
 	static constexpr std::size_t kDenseSlack = std::size_t{1} << 16;
 	std::uint32_t sparse_slot(std::int64_t id);
 	std::uint32_t add_int_key(std::int64_t id);

@@ -1,6 +1,8 @@
 #include "call_site.hpp"
 
 extern "C" {
+#include "nodes/pg_list.h"
+#include "nodes/primnodes.h"
 #include "utils/memutils.h"
 }
 
@@ -18,6 +20,20 @@ call_site(FunctionCallInfo fcinfo)
 		fcinfo->flinfo->fn_extra = site;
 	}
 	return *site;
+}
+
+bool
+argument_is_constant(FunctionCallInfo fcinfo, int argno)
+{
+	Aggref *aggref = AggGetAggref(fcinfo);
+	if (aggref == nullptr || argno < 1 || argno > list_length(aggref->args))
+		return false;
+	auto *entry = static_cast<TargetEntry *>(list_nth(aggref->args, argno - 1));
+	const Node *expr = reinterpret_cast<const Node *>(entry->expr);
+	// A constant folded by the planner, or a parameter bound for this execution (PREPARE, a driver).
+	if (IsA(expr, Const))
+		return true;
+	return IsA(expr, Param) && reinterpret_cast<const Param *>(expr)->paramkind == PARAM_EXTERN;
 }
 
 } // namespace pg_product_analytics::pg

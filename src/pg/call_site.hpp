@@ -91,7 +91,13 @@ struct CallSite {
 	int16 user_length;                    ///< and its length and passing convention
 	bool user_by_value;
 	StepNames *step_names;                ///< event-name forms: the parsed names (nullptr: not yet)
+	bool step_names_constant;             ///< and they come from a constant or bound parameter
 };
+
+/// Whether argument `argno` of an aggregate's transition function (argno 0 is the state) is a
+/// constant or a bound parameter in the aggregate call (its Aggref), so the same on every row of
+/// this execution. False outside an aggregate (window functions: WindowAgg) or when unknown.
+bool argument_is_constant(FunctionCallInfo fcinfo, int argno);
 
 /// The call site's cache, created on first use.
 CallSite &call_site(FunctionCallInfo fcinfo);

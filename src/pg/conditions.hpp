@@ -72,13 +72,15 @@ match_step_names(FunctionCallInfo fcinfo, int event_arg, int names_arg)
 {
 	if (PG_ARGISNULL(names_arg))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("step names array must not be null")));
-	ArrayType *array = PG_GETARG_ARRAYTYPE_P(names_arg);
-	const int raw_length = static_cast<int>(VARSIZE(array));
 	CallSite &site = call_site(fcinfo);
 	StepNames *names = site.step_names;
 	StepNames row_names;
-	if (names == nullptr || names->raw_length != raw_length ||
-	    std::memcmp(names->raw, array, static_cast<std::size_t>(raw_length)) != 0) {
+	if (names != nullptr && site.step_names_constant) {
+		// The same constant array on every row: nothing to compare.
+	} else if (ArrayType *array = PG_GETARG_ARRAYTYPE_P(names_arg);
+	           names == nullptr || names->raw_length != static_cast<int>(VARSIZE(array)) ||
+	           std::memcmp(names->raw, array, VARSIZE(array)) != 0) {
+		const int raw_length = static_cast<int>(VARSIZE(array));
 		if (names == nullptr) {
 			// The first array of the call site: kept, parsed, for the rows that repeat it.
 			MemoryContext memory = fcinfo->flinfo->fn_mcxt;
@@ -89,6 +91,7 @@ match_step_names(FunctionCallInfo fcinfo, int event_arg, int names_arg)
 			names->raw = raw;
 			names->raw_length = raw_length;
 			site.step_names = names;
+			site.step_names_constant = argument_is_constant(fcinfo, names_arg);
 		} else {
 			names = &row_names; // another array on this row: parsed in the per-row context
 			parse_step_names(array, CurrentMemoryContext, names);
