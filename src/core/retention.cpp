@@ -912,7 +912,8 @@ RetentionReportState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	o.has_as_of = has_as_of == 1;
 	o.rolling = rolling == 1;
 	o.calendar = read_calendar_key(r);
-	if (o.periods > kMaxRetentionPeriods || (!o.has_as_of && o.as_of != 0) || (o.rolling ? o.length <= 0 : o.length != 0))
+	if (o.periods > kMaxRetentionPeriods || (!o.has_as_of && o.as_of != 0) ||
+	    (o.rolling ? o.length <= 0 || o.calendar.unit != PeriodUnit::Day : o.length != 0))
 		throw_corrupt("invalid retention options");
 	const std::string_view name = read_zone_name(r, o.calendar.zone);
 	RetentionReportState state(RetentionReportOptions(o, with_value == 1), UserIndex::peek_kind(r), name, memory);

@@ -318,11 +318,22 @@ TEST(RetentionReport, CorruptBytesAreRejected)
 	s.add(o, std::int64_t{1}, 1, 0, true, true);
 	s.add(o, std::int64_t{2}, 9, 1, false, true);
 	s.add(o, std::int64_t{1}, 20, 2, false, true);
-	check_corruption_rejected<core::RetentionReportState>(serialize(s), [](const core::RetentionReportState &x) {
+	auto valid = [](const core::RetentionReportState &x) {
 		core::RetentionReportBuilder b(x, std::pmr::new_delete_resource());
 		while (!b.step(3)) {
 		}
 		b.result();
 		return true;
-	});
+	};
+	check_corruption_rejected<core::RetentionReportState>(serialize(s), valid);
+	// Rolling periods with a value column: a changed unit byte is corrupt, not a bad argument.
+	o.rolling = true;
+	o.length = 7;
+	o.calendar.unit = core::PeriodUnit::Day;
+	const core::RetentionReportOptions report(o, true);
+	core::RetentionReportState v(report, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
+	v.add(report, std::int64_t{1}, 1, 0, true, true, 1.5);
+	v.add(report, std::int64_t{2}, 9, 1, true, false, 0);
+	v.add(report, std::int64_t{1}, 20, 2, false, false, 2.5);
+	check_corruption_rejected<core::RetentionReportState>(serialize(v), valid);
 }
