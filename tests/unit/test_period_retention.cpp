@@ -336,4 +336,10 @@ TEST(RetentionReport, CorruptBytesAreRejected)
 	v.add(report, std::int64_t{2}, 9, 1, true, false, 0);
 	v.add(report, std::int64_t{1}, 20, 2, false, false, 2.5);
 	check_corruption_rejected<core::RetentionReportState>(serialize(v), valid);
+	auto bytes = serialize(v);
+	const std::size_t unit_at = 4 + 2 + 2 + 8 + 1 + 1 + 8; // header, periods, flags, as_of, rolling, value, length
+	ASSERT_EQ(bytes[unit_at], static_cast<std::uint8_t>(core::PeriodUnit::Day));
+	bytes[unit_at] = static_cast<std::uint8_t>(core::PeriodUnit::Week);
+	expect_error(core::ErrorKind::CorruptState,
+	             [&] { core::RetentionReportState::deserialize(bytes.data(), bytes.size()); });
 }
