@@ -300,6 +300,19 @@ FROM (
     CROSS JOIN generate_series(0, 8) k
     GROUP BY cohort, k
 ) t;
+-- @variant plain bit mask of active weeks per user
+SELECT count(*), sum(users), sum(retained)
+FROM (
+    SELECT c AS cohort, k, count(*) AS users, sum(((m >> (c + k)) & 1)::int) AS retained
+    FROM (
+        SELECT user_id, min(w) AS c, bit_or(1::bigint << w) AS m
+        FROM (SELECT user_id, floor(date_part('epoch', ts - '2026-06-01 00:00+00') / 604800)::int AS w
+              FROM events OFFSET 0) e
+        GROUP BY user_id
+    ) u
+    CROSS JOIN generate_series(0, 8) k
+    GROUP BY c, k
+) t;
 
 -- @question triangle_weekly | Weekly cohort triangle, weeks 0..8 (cohort_period + period_retention)
 -- Cohort = the UTC calendar week of a user's first event; retained in week k = any event k weeks
@@ -372,6 +385,22 @@ ORDER BY status;
 SELECT status, count(*)
 FROM (SELECT user_id, lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') AS s FROM events GROUP BY user_id) u
 CROSS JOIN LATERAL unnest(s) AS status
+WHERE status IS NOT NULL
+GROUP BY status ORDER BY status;
+-- @variant plain bit mask of active weeks per user
+SELECT status, count(*)
+FROM (
+    SELECT CASE WHEN (m >> k) & 1 = 1 THEN
+                    CASE WHEN c = k THEN 'new' WHEN k > 0 AND (m >> (k - 1)) & 1 = 1 THEN 'returning' ELSE 'resurrecting' END
+                WHEN k > 0 AND (m >> (k - 1)) & 1 = 1 THEN 'dormant' END AS status
+    FROM (
+        SELECT user_id, min(w) AS c, bit_or(1::bigint << w) AS m
+        FROM (SELECT user_id, floor(date_part('epoch', ts - '2026-06-01 00:00+00') / 604800)::int AS w
+              FROM events OFFSET 0) e
+        GROUP BY user_id
+    ) u
+    CROSS JOIN generate_series(0, 12) k
+) s
 WHERE status IS NOT NULL
 GROUP BY status ORDER BY status;
 
