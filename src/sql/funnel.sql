@@ -62,49 +62,28 @@ COMMENT ON FUNCTION window_funnel_events_tz_finalfn(internal) IS 'final function
 COMMENT ON FUNCTION window_funnel_events_ts_finalfn(internal) IS 'final function of window_funnel_events (timestamp)';
 COMMENT ON FUNCTION window_funnel_events_int_finalfn(internal) IS 'final function of window_funnel_events (bigint)';
 
--- The twelve aggregates: {window_funnel, window_funnel_events} x {timestamptz, timestamp, bigint}
--- x {without, with mode}. SSPACE: a typical group keeps a few dozen rows of 16 bytes; without it
--- the planner assumes 8 kB per state and hash aggregation spills early.
--- @for ts_type, window_type, suffix in [("timestamptz", "interval", "tz"), ("timestamp", "interval", "ts"), ("bigint", "bigint", "int")]
--- @for mode in ["", "mode text, "]
--- @let params = f'"window" {window_type}, {mode}ts {ts_type}, VARIADIC steps boolean[]'
-CREATE AGGREGATE window_funnel({{params}}) (
-    SFUNC = window_funnel_transfn,
-    STYPE = internal,
-    SSPACE = 512,
-    FINALFUNC = window_funnel_finalfn,
-    COMBINEFUNC = window_funnel_combinefn,
-    SERIALFUNC = window_funnel_serialfn,
-    DESERIALFUNC = window_funnel_deserialfn,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE window_funnel({{params}}) IS 'deepest step reached by a chain of steps within the window';
-CREATE AGGREGATE window_funnel_events({{params}}) (
-    SFUNC = window_funnel_transfn,
-    STYPE = internal,
-    SSPACE = 512,
-    FINALFUNC = window_funnel_events_{{suffix}}_finalfn,
-    COMBINEFUNC = window_funnel_combinefn,
-    SERIALFUNC = window_funnel_serialfn,
-    DESERIALFUNC = window_funnel_deserialfn,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE window_funnel_events({{params}}) IS
-    'timestamps of the steps of the chain that reached the deepest step';
--- @end
--- @end
-
--- The event-name forms: (..., ts, event text, steps text[]): step i is the rows whose event is
--- steps[i], matched inside (one text argument per row instead of N conditions).
--- @for ts_type, window_type, suffix, symbol in [("timestamptz", "interval", "tz", "window_funnel_names_transfn"), ("timestamp", "interval", "ts", "window_funnel_names_transfn"), ("bigint", "bigint", "int", "window_funnel_names_int_transfn")]
+-- The event-name forms' transition function: (..., ts, event text, steps text[]): step i is the
+-- rows whose event is steps[i], matched inside (one text argument per row instead of N conditions).
+-- @for ts_type, window_type, symbol in [("timestamptz", "interval", "window_funnel_names_transfn"), ("timestamp", "interval", "window_funnel_names_transfn"), ("bigint", "bigint", "window_funnel_names_int_transfn")]
 -- @for mode in ["", "mode text, "]
 -- @let params = f'"window" {window_type}, {mode}ts {ts_type}, event text, steps text[]'
 CREATE FUNCTION window_funnel_names_transfn(state internal, {{params}})
 RETURNS internal AS 'MODULE_PATHNAME', '{{symbol}}'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION window_funnel_names_transfn(state internal, {{params}}) IS 'transition function of window_funnel (event names)';
+-- @end
+-- @end
+
+-- The twenty-four aggregates: {window_funnel, window_funnel_events} x {timestamptz, timestamp,
+-- bigint} x {without, with mode} x {conditions, event names}. SSPACE: a typical group keeps a few
+-- dozen rows of 16 bytes; without it the planner assumes 8 kB per state and hash aggregation
+-- spills early.
+-- @for ts_type, window_type, suffix in [("timestamptz", "interval", "tz"), ("timestamp", "interval", "ts"), ("bigint", "bigint", "int")]
+-- @for mode in ["", "mode text, "]
+-- @for steps, sfunc, named in [("VARIADIC steps boolean[]", "window_funnel_transfn", ""), ("event text, steps text[]", "window_funnel_names_transfn", ", steps named by event")]
+-- @let params = f'"window" {window_type}, {mode}ts {ts_type}, {steps}'
 CREATE AGGREGATE window_funnel({{params}}) (
-    SFUNC = window_funnel_names_transfn,
+    SFUNC = {{sfunc}},
     STYPE = internal,
     SSPACE = 512,
     FINALFUNC = window_funnel_finalfn,
@@ -113,9 +92,9 @@ CREATE AGGREGATE window_funnel({{params}}) (
     DESERIALFUNC = window_funnel_deserialfn,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE window_funnel({{params}}) IS 'deepest step reached by a chain of steps within the window, steps named by event';
+COMMENT ON AGGREGATE window_funnel({{params}}) IS 'deepest step reached by a chain of steps within the window{{named}}';
 CREATE AGGREGATE window_funnel_events({{params}}) (
-    SFUNC = window_funnel_names_transfn,
+    SFUNC = {{sfunc}},
     STYPE = internal,
     SSPACE = 512,
     FINALFUNC = window_funnel_events_{{suffix}}_finalfn,
@@ -125,7 +104,8 @@ CREATE AGGREGATE window_funnel_events({{params}}) (
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE window_funnel_events({{params}}) IS
-    'timestamps of the steps of the chain that reached the deepest step, steps named by event';
+    'timestamps of the steps of the chain that reached the deepest step{{named}}';
+-- @end
 -- @end
 -- @end
 
@@ -161,16 +141,18 @@ RETURNS funnel_report_step_int[] AS 'MODULE_PATHNAME', 'funnel_report_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION funnel_report_int_finalfn(internal) IS 'final function of funnel_report (integer time)';
 
--- SSPACE: the state of a whole report (users and their rows), far above one group's row.
--- @for ts_type, window_type, symbol, finalfn in [("timestamptz", "interval", "funnel_report_transfn", "funnel_report_finalfn"), ("timestamp", "interval", "funnel_report_transfn", "funnel_report_finalfn"), ("bigint", "bigint", "funnel_report_int_transfn", "funnel_report_int_finalfn")]
+-- SSPACE: the state of a whole report (users and their rows), far above one group's row. The
+-- condition and event-name forms, as window_funnel's.
+-- @for ts_type, window_type, int, finalfn in [("timestamptz", "interval", "", "funnel_report_finalfn"), ("timestamp", "interval", "", "funnel_report_finalfn"), ("bigint", "bigint", "int_", "funnel_report_int_finalfn")]
 -- @for mode in ["", "mode text, "]
--- @let params = f'user_id anyelement, "window" {window_type}, {mode}ts {ts_type}, VARIADIC steps boolean[]'
-CREATE FUNCTION funnel_report_transfn(state internal, {{params}})
-RETURNS internal AS 'MODULE_PATHNAME', '{{symbol}}'
+-- @for steps, form, named in [("VARIADIC steps boolean[]", "", ""), ("event text, steps text[]", "names_", ", steps named by event")]
+-- @let params = f'user_id anyelement, "window" {window_type}, {mode}ts {ts_type}, {steps}'
+CREATE FUNCTION funnel_report_{{form}}transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_report_{{form}}{{int}}transfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION funnel_report_transfn(state internal, {{params}}) IS 'transition function of funnel_report';
+COMMENT ON FUNCTION funnel_report_{{form}}transfn(state internal, {{params}}) IS 'transition function of funnel_report';
 CREATE AGGREGATE funnel_report({{params}}) (
-    SFUNC = funnel_report_transfn,
+    SFUNC = funnel_report_{{form}}transfn,
     STYPE = internal,
     SSPACE = 1048576,
     FINALFUNC = {{finalfn}},
@@ -180,28 +162,7 @@ CREATE AGGREGATE funnel_report({{params}}) (
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE funnel_report({{params}}) IS
-    'the funnel of every user (by user_id) in one pass: one element per step with users reaching it, conversion and time from the previous step';
+    'the funnel of every user (by user_id) in one pass{{named}}: one element per step with users reaching it, conversion and time from the previous step';
 -- @end
--- @end
-
--- @for ts_type, window_type, symbol, finalfn in [("timestamptz", "interval", "funnel_report_names_transfn", "funnel_report_finalfn"), ("timestamp", "interval", "funnel_report_names_transfn", "funnel_report_finalfn"), ("bigint", "bigint", "funnel_report_names_int_transfn", "funnel_report_int_finalfn")]
--- @for mode in ["", "mode text, "]
--- @let params = f'user_id anyelement, "window" {window_type}, {mode}ts {ts_type}, event text, steps text[]'
-CREATE FUNCTION funnel_report_names_transfn(state internal, {{params}})
-RETURNS internal AS 'MODULE_PATHNAME', '{{symbol}}'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION funnel_report_names_transfn(state internal, {{params}}) IS 'transition function of funnel_report (event names)';
-CREATE AGGREGATE funnel_report({{params}}) (
-    SFUNC = funnel_report_names_transfn,
-    STYPE = internal,
-    SSPACE = 1048576,
-    FINALFUNC = {{finalfn}},
-    COMBINEFUNC = funnel_report_combinefn,
-    SERIALFUNC = funnel_report_serialfn,
-    DESERIALFUNC = funnel_report_deserialfn,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE funnel_report({{params}}) IS
-    'the funnel of every user (by user_id) in one pass, steps named by event: one element per step with users reaching it, conversion and time from the previous step';
 -- @end
 -- @end
