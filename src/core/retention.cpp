@@ -822,7 +822,8 @@ constexpr std::int64_t kMaxReportPeriod = std::int64_t{1} << 60;
 
 RetentionReportState::RetentionReportState(const RetentionReportOptions &options, UserKeyKind kind,
                                            std::string_view zone_name, std::pmr::memory_resource *memory)
-    : options_(options), users_(kind, memory), log_(memory, options.with_value), zone_name_(zone_name, memory)
+    : options_(options), users_(kind, memory), log_(memory, options.with_value), pending_(memory),
+      zone_name_(zone_name, memory)
 {
 	check_period_retention_options(options.retention);
 	if (options.retention.rolling && options.retention.calendar.unit != PeriodUnit::Day)
@@ -846,11 +847,9 @@ RetentionReportState::value_of(std::uint64_t bits) noexcept
 }
 
 void
-RetentionReportState::add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
-                              double value)
+RetentionReportState::push(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
+                           double value)
 {
-	if (period >= kMaxReportPeriod || period <= -kMaxReportPeriod)
-		throw Error(ErrorKind::OutOfRange, "period number out of range");
 	const std::uint64_t payload =
 	    (static_cast<std::uint64_t>(period) << 2) | (is_start ? 2u : 0u) | (is_return ? 1u : 0u);
 	std::uint64_t bits = 0;
@@ -860,17 +859,60 @@ RetentionReportState::add_row(std::uint32_t user, std::int64_t ts, std::int64_t 
 }
 
 void
+RetentionReportState::add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
+                              double value)
+{
+	if (period >= kMaxReportPeriod || period <= -kMaxReportPeriod)
+		throw Error(ErrorKind::OutOfRange, "period number out of range");
+	if (options_.with_value || options_.retention.rolling) {
+		push(user, ts, period, is_start, is_return, value); // every row counts
+		return;
+	}
+	if (user >= pending_.size())
+		pending_.resize(user + 1);
+	PendingPeriod &p = pending_[user];
+	if (p.valid && p.period != period) {
+		if (p.has_start)
+			push(user, p.start_ts, p.period, true, false, 0);
+		if (p.has_return)
+			push(user, p.return_ts, p.period, false, true, 0);
+		p.valid = false;
+	}
+	if (!p.valid)
+		p = PendingPeriod{period, 0, 0, true, false, false};
+	if (is_start && (!p.has_start || ts < p.start_ts)) {
+		p.start_ts = ts;
+		p.has_start = true;
+	}
+	if (is_return && (!p.has_return || ts > p.return_ts)) {
+		p.return_ts = ts;
+		p.has_return = true;
+	}
+}
+
+void
 RetentionReportState::merge(const RetentionReportState &other)
 {
 	require_same(options_, other.options_, "retention parameters");
 	merge_user_log(users_, log_, other.users_, other.log_);
+	for (std::uint32_t u = 0; u < other.pending_.size(); u++) {
+		if (!other.pending_[u].valid)
+			continue;
+		const std::uint32_t mine = users_.slot_of(other.users_, u);
+		other.for_each_pending(u, [&](std::int64_t ts, std::int64_t period, bool is_start, bool is_return) {
+			add_row(mine, ts, period, is_start, is_return, 0);
+		});
+	}
 }
 
 std::size_t
 RetentionReportState::serialized_size() const noexcept
 {
+	std::size_t pending = 8;
+	for (const auto &p : pending_)
+		pending += 1 + (p.valid ? 8 : 0) + (p.has_start ? 8 : 0) + (p.has_return ? 8 : 0);
 	return kHeaderSize + 2 + 1 + 1 + 8 + 1 + 1 + 8 + kCalendarKeySize + 1 + zone_name_.size() +
-	       users_.serialized_size() + log_.serialized_size();
+	       users_.serialized_size() + log_.serialized_size() + pending;
 }
 
 void
@@ -891,6 +933,19 @@ RetentionReportState::serialize(std::uint8_t *out, std::size_t size) const
 	write_zone_name(w, zone_name_);
 	users_.serialize(w);
 	log_.serialize(w);
+	// The folded rows not in the log yet: per user a flags byte (valid, start, return), then the
+	// period and the times present.
+	w.u64(pending_.size());
+	for (const auto &p : pending_) {
+		w.u8(static_cast<std::uint8_t>((p.valid ? 4 : 0) | (p.has_start ? 2 : 0) | (p.has_return ? 1 : 0)));
+		if (!p.valid)
+			continue;
+		w.u64(static_cast<std::uint64_t>(p.period));
+		if (p.has_start)
+			w.u64(static_cast<std::uint64_t>(p.start_ts));
+		if (p.has_return)
+			w.u64(static_cast<std::uint64_t>(p.return_ts));
+	}
 	w.finish();
 }
 
@@ -919,10 +974,41 @@ RetentionReportState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	RetentionReportState state(RetentionReportOptions(o, with_value == 1), UserIndex::peek_kind(r), name, memory);
 	state.users_.deserialize(r);
 	const bool value_rows = with_value == 1;
-	state.log_.deserialize(r, state.users_.size(), [&](const LogEntry &e) {
-		const std::int64_t period = period_of(e);
-		return ((e.payload & 3u) != 0 || value_rows) && period < kMaxReportPeriod && period > -kMaxReportPeriod;
-	});
+	std::vector<bool> has_row;
+	state.log_.deserialize(
+	    r, state.users_.size(),
+	    [&](const LogEntry &e) {
+		    const std::int64_t period = period_of(e);
+		    return ((e.payload & 3u) != 0 || value_rows) && period < kMaxReportPeriod && period > -kMaxReportPeriod;
+	    },
+	    &has_row);
+	const std::uint64_t pending = r.u64();
+	const bool folds = !value_rows && !o.rolling;
+	if (pending > state.users_.size() || (!folds && pending != 0))
+		throw_corrupt("bad count of folded rows");
+	state.pending_.resize(pending);
+	for (std::size_t u = 0; u < pending; u++) {
+		const std::uint8_t flags = r.u8();
+		if (flags == 0)
+			continue;
+		PendingPeriod &p = state.pending_[u];
+		p.valid = (flags & 4) != 0;
+		p.has_start = (flags & 2) != 0;
+		p.has_return = (flags & 1) != 0;
+		if (flags > 7 || !p.valid || !(p.has_start || p.has_return))
+			throw_corrupt("bad folded rows");
+		p.period = static_cast<std::int64_t>(r.u64());
+		if (p.period >= kMaxReportPeriod || p.period <= -kMaxReportPeriod)
+			throw_corrupt("period out of range");
+		if (p.has_start)
+			p.start_ts = static_cast<std::int64_t>(r.u64());
+		if (p.has_return)
+			p.return_ts = static_cast<std::int64_t>(r.u64());
+		has_row[u] = true;
+	}
+	for (std::size_t u = 0; u < has_row.size(); u++)
+		if (!has_row[u])
+			throw_corrupt("a user without rows");
 	r.finish();
 	return state;
 }
@@ -956,6 +1042,9 @@ RetentionReportBuilder::step(std::size_t budget)
 				user.add(o, e.ts, RetentionReportState::period_of(e), RetentionReportState::is_start(e),
 				         RetentionReportState::is_return(e));
 		}
+		state_.for_each_pending(user_, [&](std::int64_t ts, std::int64_t period, bool is_start, bool is_return) {
+			user.add(o, ts, period, is_start, is_return);
+		});
 		work += count;
 		PeriodRetentionResult r = user.result();
 		if (!r.in_cohort) {

@@ -573,6 +573,16 @@ struct RetentionReportOptions {
 	}
 };
 
+/// One user's rows of one calendar period folded: the earliest start and the latest return.
+struct PendingPeriod {
+	std::int64_t period = 0;
+	std::int64_t start_ts = 0;  ///< when has_start
+	std::int64_t return_ts = 0; ///< when has_return
+	bool valid = false;
+	bool has_start = false;
+	bool has_return = false;
+};
+
 /// Every user's rows (time, calendar period, start and return flags) by user id, and with a value
 /// column each row's value.
 class RetentionReportState {
@@ -633,6 +643,19 @@ public:
 		return (e.payload & 1u) != 0;
 	}
 	static double value_of(std::uint64_t bits) noexcept;
+	/// Calls f(ts, period, is_start, is_return) for the user's folded rows not in the log yet.
+	template <class F>
+	void
+	for_each_pending(std::size_t user, F &&f) const
+	{
+		if (user >= pending_.size() || !pending_[user].valid)
+			return;
+		const PendingPeriod &p = pending_[user];
+		if (p.has_start)
+			f(p.start_ts, p.period, true, false);
+		if (p.has_return)
+			f(p.return_ts, p.period, false, true);
+	}
 
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
@@ -642,10 +665,17 @@ public:
 private:
 	void add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
 	             double value);
+	void push(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
+	          double value);
 
 	RetentionReportOptions options_;
 	UserIndex users_;
 	UserLog log_; ///< with_value: each row's value bits as its extra word
+	/// Calendar periods without a value: per user, the rows of their latest period folded into
+	/// the earliest start and the latest return (all the per-user core looks at within a period),
+	/// pushed to the log when the user's period changes. Rows in time order: one or two entries
+	/// per user and active period instead of one per row.
+	std::pmr::vector<PendingPeriod> pending_;
 	std::pmr::string zone_name_;
 };
 

@@ -187,9 +187,11 @@ public:
 	std::size_t serialized_size() const noexcept;
 	void serialize(ByteWriter &w) const;
 	/// Reads what serialize wrote into an empty log of `users` users: every slot below `users`,
-	/// every user with a row, each row passing `valid(entry)` (CorruptState otherwise).
+	/// each row passing `valid(entry)`, and every user with a row unless `has_row` (a vector of
+	/// users' flags, or nullptr) is given: then it is set for each user with a row and the caller
+	/// checks (CorruptState otherwise).
 	template <class Valid>
-	void deserialize(ByteReader &r, std::size_t users, Valid valid);
+	void deserialize(ByteReader &r, std::size_t users, Valid valid, std::vector<bool> *has_row = nullptr);
 
 	struct Chunk {
 		Chunk *next;
@@ -286,13 +288,15 @@ private:
 
 template <class Valid>
 void
-UserLog::deserialize(ByteReader &r, std::size_t users, Valid valid)
+UserLog::deserialize(ByteReader &r, std::size_t users, Valid valid, std::vector<bool> *has_row)
 {
 	const std::uint64_t n = r.u64();
 	const std::size_t row_bytes = 4 + sizeof(LogEntry) + (extras_ ? 8 : 0);
-	if (n > r.remaining() / row_bytes || (users > 0 && n == 0))
+	if (n > r.remaining() / row_bytes || (users > 0 && n == 0 && has_row == nullptr))
 		throw_corrupt("bad row count");
-	std::vector<bool> seen(users, false);
+	std::vector<bool> own;
+	std::vector<bool> &seen = has_row != nullptr ? *has_row : own;
+	seen.assign(users, false);
 	std::size_t seen_count = 0;
 	for (std::uint64_t i = 0; i < n; i++) {
 		const std::uint32_t slot = r.u32();
@@ -306,7 +310,7 @@ UserLog::deserialize(ByteReader &r, std::size_t users, Valid valid)
 		}
 		push(slot, e, extra);
 	}
-	if (seen_count != users)
+	if (seen_count != users && has_row == nullptr)
 		throw_corrupt("a user without rows");
 }
 

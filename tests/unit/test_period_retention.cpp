@@ -297,16 +297,48 @@ TEST(RetentionReport, RollingNeedsDayCohortsAndRowsNeedTheirUsers)
 		core::RetentionReportState s(o, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
 	});
 	// A row of a user the state does not have is corrupt: the last row is (slot, ts, payload,
-	// value), 28 bytes.
+	// value), 28 bytes, before the count of folded rows (8 bytes, 0: rolling periods do not fold).
 	o.calendar.unit = core::PeriodUnit::Day;
 	core::RetentionReportOptions report(o, true);
 	core::RetentionReportState s(report, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
 	s.add(report, std::int64_t{1}, 5, 0, true, true, 2.5);
 	s.add(report, std::int64_t{1}, 9, 1, false, false, 4.0);
 	auto bytes = serialize(s);
-	bytes[bytes.size() - 28] = 7;
+	bytes[bytes.size() - 8 - 28] = 7;
 	expect_error(core::ErrorKind::CorruptState,
 	             [&] { core::RetentionReportState::deserialize(bytes.data(), bytes.size()); });
+}
+
+TEST(RetentionReport, RowsOfOnePeriodFoldWithCalendarPeriods)
+{
+	// Rows in time order: a user's rows of one period keep the earliest start and the latest
+	// return only, so the state grows with periods, not rows; the cells equal the per-user core's.
+	PeriodRetentionOptions o;
+	o.periods = 5;
+	o.calendar = core::CalendarKey{core::PeriodUnit::Week, 8};
+	core::RetentionReportState s(o, core::UserKeyKind::Integer, "UTC", std::pmr::new_delete_resource());
+	PeriodRetentionState alone(o, std::pmr::new_delete_resource());
+	for (std::int64_t ts = 0; ts < 30000; ts++) {
+		const std::int64_t t = ts / 1000; // 30 time units over 10000 rows: about 5 weeks
+		const bool start = ts % 7 == 3, ret = ts % 3 == 0;
+		s.add(o, std::int64_t{42}, t, week(t), start, ret);
+		alone.add(o, t, week(t), start, ret);
+	}
+	EXPECT_LE(s.log().size(), 2u * 5u);
+	auto bytes = serialize(s);
+	auto back = core::RetentionReportState::deserialize(bytes.data(), bytes.size());
+	EXPECT_EQ(serialize(back), bytes);
+	core::RetentionReportBuilder b(back, std::pmr::new_delete_resource());
+	while (!b.step(7)) {
+	}
+	auto cells = b.result();
+	auto want = alone.result();
+	ASSERT_EQ(cells.size(), o.periods + 1);
+	for (const auto &c : cells) {
+		EXPECT_EQ(c.cohort, alone.start_period());
+		EXPECT_EQ(c.users, 1);
+		EXPECT_EQ(c.retained, want.values[c.k] == 1 ? 1 : 0) << c.k;
+	}
 }
 
 TEST(RetentionReport, CorruptBytesAreRejected)
