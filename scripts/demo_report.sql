@@ -77,8 +77,8 @@ SELECT r.step, (ARRAY['page_view', 'signup', 'activate', 'add_to_cart', 'purchas
        round(100 * r.conversion_from_first::numeric, 1) AS "% of first",
        justify_hours(date_trunc('second', r.median_time_from_previous)) AS "median time from previous",
        justify_hours(date_trunc('second', r.p90_time_from_previous)) AS "p90 time from previous"
-FROM unnest((SELECT funnel_report(user_id, interval '7 days', ts, event = 'page_view', event = 'signup',
-                                  event = 'activate', event = 'add_to_cart', event = 'purchase')
+FROM unnest((SELECT funnel_report(user_id, interval '7 days', ts, event,
+                                  ARRAY['page_view', 'signup', 'activate', 'add_to_cart', 'purchase'])
              FROM events)) r
 ORDER BY r.step;
 
