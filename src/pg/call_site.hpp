@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <type_traits>
 
 extern "C" {
 #include "postgres.h"
@@ -92,6 +94,8 @@ struct CallSite {
 	bool user_by_value;
 	StepNames *step_names;                ///< event-name forms: the parsed names (nullptr: not yet)
 	bool step_names_constant;             ///< and they come from a constant or bound parameter
+	std::uint8_t options_state;           ///< constant_options: 0 not looked at, 1 kept, 2 per row
+	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 };
 
 /// Whether argument `argno` of an aggregate's transition function (argno 0 is the state) is a
@@ -101,5 +105,35 @@ bool argument_is_constant(FunctionCallInfo fcinfo, int argno);
 
 /// The call site's cache, created on first use.
 CallSite &call_site(FunctionCallInfo fcinfo);
+
+/// Options a transition function parses from the arguments `args` (those present): when every
+/// one is a constant or bound parameter of the aggregate call, parse() runs on the first row only
+/// and its result is kept in the call site; otherwise on every row. T is plain data (zones as
+/// pg_tz pointers, which PostgreSQL keeps for the life of the backend).
+template <class T, class Parse>
+T
+constant_options(FunctionCallInfo fcinfo, std::initializer_list<int> args, Parse parse)
+{
+	static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= sizeof(CallSite::options) &&
+	                  alignof(T) <= 8,
+	              "options kept in the call site are small plain data");
+	CallSite &site = call_site(fcinfo);
+	T options;
+	if (site.options_state == 1) {
+		std::memcpy(&options, site.options, sizeof options);
+		return options;
+	}
+	options = parse();
+	if (site.options_state == 0) {
+		bool constant = true;
+		for (int a : args)
+			if (a < PG_NARGS())
+				constant = constant && argument_is_constant(fcinfo, a);
+		site.options_state = constant ? 1 : 2;
+		if (constant)
+			std::memcpy(site.options, &options, sizeof options);
+	}
+	return options;
+}
 
 } // namespace pg_product_analytics::pg

@@ -401,28 +401,38 @@ read_windows(ArrayType *array, ActiveUsersOptions &o)
 extern "C" Datum
 active_users_report_transfn(PG_FUNCTION_ARGS)
 {
-	ActiveUsersOptions options;
-	NullableDatum period = pg::optional_arg(fcinfo, 3), windows = pg::optional_arg(fcinfo, 4);
-	if ((PG_NARGS() > 3 && period.isnull) || (PG_NARGS() > 4 && windows.isnull))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period and windows must not be null")));
-	options.calendar.unit = PG_NARGS() > 3 ? pg::period_unit_of(DatumGetTextPP(period.value)) : core::PeriodUnit::Day;
-	if (PG_NARGS() > 4) {
-		read_windows(DatumGetArrayTypeP(windows.value), options);
-	} else {
-		options.windows = 3;
-		options.window[0] = 1;
-		options.window[1] = 7;
-		options.window[2] = 30;
-	}
-	const pg::Zone zone = pg::zone_arg(fcinfo, 5);
-	options.calendar.zone = zone.id;
+	struct Options {
+		ActiveUsersOptions active;
+		pg_tz *tz;
+	};
+	// Period, windows and zone (arguments 3..5): parsed once when constant.
+	const Options o = pg::constant_options<Options>(fcinfo, {3, 4, 5}, [&] {
+		ActiveUsersOptions options;
+		NullableDatum period = pg::optional_arg(fcinfo, 3), windows = pg::optional_arg(fcinfo, 4);
+		if ((PG_NARGS() > 3 && period.isnull) || (PG_NARGS() > 4 && windows.isnull))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period and windows must not be null")));
+		options.calendar.unit =
+		    PG_NARGS() > 3 ? pg::period_unit_of(DatumGetTextPP(period.value)) : core::PeriodUnit::Day;
+		if (PG_NARGS() > 4) {
+			read_windows(DatumGetArrayTypeP(windows.value), options);
+		} else {
+			options.windows = 3;
+			options.window[0] = 1;
+			options.window[1] = 7;
+			options.window[2] = 30;
+		}
+		const pg::Zone zone = pg::zone_arg(fcinfo, 5);
+		options.calendar.zone = zone.id;
+		return Options{options, zone.tz};
+	});
+	const ActiveUsersOptions &options = o.active;
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);
-	const std::int64_t p = skip ? 0 : pg::calendar_period_of(options.calendar.unit, PG_GETARG_TIMESTAMPTZ(2), zone.tz);
+	const std::int64_t p = skip ? 0 : pg::calendar_period_of(options.calendar.unit, PG_GETARG_TIMESTAMPTZ(2), o.tz);
 	PG_RETURN_POINTER(pg::transition<ActiveUsersState>(
 	    fcinfo,
 	    [&](std::pmr::memory_resource *r) {
-		    return ActiveUsersState(options, user.kind, pg_get_timezone_name(zone.tz), r);
+		    return ActiveUsersState(options, user.kind, pg_get_timezone_name(o.tz), r);
 	    },
 	    [&](ActiveUsersState &state) {
 		    if (!skip)
@@ -493,23 +503,33 @@ using core::LifecycleReportState;
 extern "C" Datum
 lifecycle_report_transfn(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-		                errmsg("lifecycle period, range start and number of periods must not be null")));
-	const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(3));
-	const pg::Zone zone = pg::zone_arg(fcinfo, 6);
-	const int32 periods = PG_GETARG_INT32(5);
-	if (periods < 1)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
-	const LifecycleRange range{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(4), zone.tz),
-	                           static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}};
+	struct Options {
+		LifecycleRange range;
+		pg_tz *tz;
+	};
+	// Period, range start, count and zone (arguments 3..6): parsed once when constant.
+	const Options o = pg::constant_options<Options>(fcinfo, {3, 4, 5, 6}, [&] {
+		if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			                errmsg("lifecycle period, range start and number of periods must not be null")));
+		const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(3));
+		const pg::Zone zone = pg::zone_arg(fcinfo, 6);
+		const int32 periods = PG_GETARG_INT32(5);
+		if (periods < 1)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
+		return Options{LifecycleRange{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(4), zone.tz),
+		                              static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}},
+		               zone.tz};
+	});
+	const LifecycleRange &range = o.range;
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);
-	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(2), zone.tz);
+	const std::int64_t period =
+	    skip ? 0 : pg::calendar_period_of(range.calendar.unit, PG_GETARG_TIMESTAMPTZ(2), o.tz);
 	PG_RETURN_POINTER(pg::transition<LifecycleReportState>(
 	    fcinfo,
 	    [&](std::pmr::memory_resource *r) {
-		    return LifecycleReportState(range, user.kind, pg_get_timezone_name(zone.tz), r);
+		    return LifecycleReportState(range, user.kind, pg_get_timezone_name(o.tz), r);
 	    },
 	    [&](LifecycleReportState &state) {
 		    if (!skip)
@@ -580,34 +600,47 @@ namespace {
 Datum
 retention_report_accumulate(FunctionCallInfo fcinfo, bool rolling)
 {
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
-		ereport(ERROR,
-		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
-	PeriodRetentionOptions options;
-	const int32 periods = PG_GETARG_INT32(4);
-	if (periods < 0)
-		ereport(ERROR,
-		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("number of retention periods must not be negative")));
-	options.periods = static_cast<std::size_t>(periods);
-	options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 5));
-	if (rolling) {
-		options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(3), "retention period");
-		options.calendar.unit = core::PeriodUnit::Day;
-	} else {
-		pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(3));
-		rolling = period.rolling;
-		options.length = period.length;
-		options.calendar.unit = period.unit;
-	}
-	options.rolling = rolling;
-	const pg::Zone zone = pg::zone_arg(fcinfo, 8);
-	options.calendar.zone = zone.id;
-	NullableDatum as_of = pg::optional_arg(fcinfo, 9);
-	if (!as_of.isnull) {
-		options.has_as_of = true;
-		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
-		                        : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone.tz);
-	}
+	struct Options {
+		PeriodRetentionOptions retention;
+		pg_tz *tz;
+	};
+	// Period, count, mode, zone and as-of (arguments 3, 4, 5, 8, 9): parsed once when constant.
+	const Options parsed = pg::constant_options<Options>(fcinfo, {3, 4, 5, 8, 9}, [&] {
+		if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+			ereport(ERROR,
+			        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
+		PeriodRetentionOptions options;
+		const int32 periods = PG_GETARG_INT32(4);
+		if (periods < 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("number of retention periods must not be negative")));
+		options.periods = static_cast<std::size_t>(periods);
+		options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 5));
+		bool is_rolling = rolling;
+		if (is_rolling) {
+			options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(3), "retention period");
+			options.calendar.unit = core::PeriodUnit::Day;
+		} else {
+			pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(3));
+			is_rolling = period.rolling;
+			options.length = period.length;
+			options.calendar.unit = period.unit;
+		}
+		options.rolling = is_rolling;
+		const pg::Zone zone = pg::zone_arg(fcinfo, 8);
+		options.calendar.zone = zone.id;
+		NullableDatum as_of = pg::optional_arg(fcinfo, 9);
+		if (!as_of.isnull) {
+			options.has_as_of = true;
+			options.as_of = is_rolling ? DatumGetTimestampTz(as_of.value)
+			                           : pg::calendar_period_of(options.calendar.unit,
+			                                                    DatumGetTimestampTz(as_of.value), zone.tz);
+		}
+		return Options{options, zone.tz};
+	});
+	const PeriodRetentionOptions &options = parsed.retention;
+	rolling = options.rolling;
+	const pg::Zone zone{parsed.tz, options.calendar.zone};
 	const bool with_value = PG_NARGS() > 10;
 	NullableDatum value_arg = pg::optional_arg(fcinfo, 10);
 	const double value = value_arg.isnull ? 0.0 : DatumGetFloat8(value_arg.value);
