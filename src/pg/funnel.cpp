@@ -69,19 +69,30 @@ struct FunnelRow {
 	std::uint64_t mask;
 };
 
+// The window argument `argno`: an interval (timestamps) or a bigint (integer time).
+std::int64_t window_of(FunctionCallInfo fcinfo, int argno, bool integer_time);
+
 FunnelRow
-funnel_row(FunctionCallInfo fcinfo, int first, std::int64_t window, bool names)
+funnel_row(FunctionCallInfo fcinfo, int first, bool integer_time, bool names)
 {
 	const bool has_mode = PG_NARGS() == first + (names ? 5 : 4);
 	const int ts_arg = first + (has_mode ? 2 : 1);
 	const int steps_arg = ts_arg + 1;
-	if (has_mode && PG_ARGISNULL(first + 1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel mode must not be null")));
 	if (!names && PG_ARGISNULL(steps_arg))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("steps array must not be null")));
+	struct Params {
+		std::int64_t window;
+		std::uint32_t modes;
+	};
+	// The window and mode: parsed once when constant.
+	const Params params = pg::constant_options<Params>(fcinfo, {first, has_mode ? first + 1 : first}, [&] {
+		if (has_mode && PG_ARGISNULL(first + 1))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel mode must not be null")));
+		return Params{window_of(fcinfo, first, integer_time), has_mode ? modes_of(fcinfo, first + 1) : 0};
+	});
 	FunnelRow row;
-	row.options.window = window;
-	row.options.modes = has_mode ? modes_of(fcinfo, first + 1) : 0;
+	row.options.window = params.window;
+	row.options.modes = params.modes;
 	pg::ConditionMask steps = names ? pg::match_step_names(fcinfo, steps_arg, steps_arg + 1)
 	                                : pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
 	row.options.steps = steps.count;
@@ -103,7 +114,7 @@ window_of(FunctionCallInfo fcinfo, int argno, bool integer_time)
 Datum
 accumulate(FunctionCallInfo fcinfo, bool integer_time, bool names = false)
 {
-	const FunnelRow row = funnel_row(fcinfo, 1, window_of(fcinfo, 1, integer_time), names);
+	const FunnelRow row = funnel_row(fcinfo, 1, integer_time, names);
 	PG_RETURN_POINTER(pg::transition<FunnelState>(
 	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelState(row.options, r); },
 	    [&](FunnelState &state) {
@@ -116,7 +127,7 @@ accumulate(FunctionCallInfo fcinfo, bool integer_time, bool names = false)
 Datum
 accumulate_report(FunctionCallInfo fcinfo, bool integer_time, bool names = false)
 {
-	const FunnelRow row = funnel_row(fcinfo, 2, window_of(fcinfo, 2, integer_time), names);
+	const FunnelRow row = funnel_row(fcinfo, 2, integer_time, names);
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	PG_RETURN_POINTER(pg::transition<FunnelReportState>(
 	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelReportState(row.options, user.kind, r); },

@@ -364,8 +364,11 @@ namespace {
 Datum
 session_report_accumulate(FunctionCallInfo fcinfo, TimeKind kind)
 {
-	SessionParams p = session_params(fcinfo, kind, pg::optional_arg(fcinfo, 3), pg::optional_arg(fcinfo, 5),
-	                                 pg::optional_arg(fcinfo, 6));
+	// Gap, maximum length and midnight zone (arguments 3, 5, 6): parsed once when constant.
+	const SessionParams p = pg::constant_options<SessionParams>(fcinfo, {3, 5, 6}, [&] {
+		return session_params(fcinfo, kind, pg::optional_arg(fcinfo, 3), pg::optional_arg(fcinfo, 5),
+		                      pg::optional_arg(fcinfo, 6));
+	});
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(2);
