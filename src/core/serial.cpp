@@ -11,12 +11,9 @@ throw_corrupt(const char *what)
 }
 
 void
-ByteWriter::put(const std::uint8_t *p, std::size_t n)
+ByteWriter::overflow()
 {
-	if (n > size_ - pos_)
-		throw Error(ErrorKind::Internal, "serialized state larger than its computed size");
-	std::memcpy(out_ + pos_, p, n);
-	pos_ += n;
+	throw Error(ErrorKind::Internal, "serialized state larger than its computed size");
 }
 
 void
@@ -24,15 +21,6 @@ ByteWriter::finish() const
 {
 	if (pos_ != size_)
 		throw Error(ErrorKind::Internal, "serialized state smaller than its computed size");
-}
-
-void
-ByteReader::get(std::uint8_t *p, std::size_t n)
-{
-	if (n > size_ - pos_)
-		throw_corrupt("truncated data");
-	std::memcpy(p, in_ + pos_, n);
-	pos_ += n;
 }
 
 void

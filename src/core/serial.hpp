@@ -86,7 +86,15 @@ public:
 	void finish() const;
 
 private:
-	void put(const std::uint8_t *p, std::size_t n);
+	void
+	put(const std::uint8_t *p, std::size_t n)
+	{
+		if (n > size_ - pos_)
+			overflow();
+		std::memcpy(out_ + pos_, p, n);
+		pos_ += n;
+	}
+	[[noreturn]] static void overflow();
 
 	std::uint8_t *out_;
 	std::size_t size_;
@@ -161,7 +169,14 @@ public:
 	void finish() const;
 
 private:
-	void get(std::uint8_t *p, std::size_t n);
+	void
+	get(std::uint8_t *p, std::size_t n)
+	{
+		if (n > size_ - pos_)
+			throw_corrupt("truncated data");
+		std::memcpy(p, in_ + pos_, n);
+		pos_ += n;
+	}
 
 	const std::uint8_t *in_;
 	std::size_t size_;
