@@ -664,11 +664,9 @@ void
 ActiveUsersState::merge(const ActiveUsersState &other)
 {
 	require_same(options_, other.options_, "active users parameters");
-	users_.check_kind(other.users_);
-	std::vector<std::uint32_t> slot_map(other.users_.size());
-	for (std::uint32_t u = 0; u < slot_map.size(); u++)
-		slot_map[u] = users_.slot_of(other.users_, u);
-	other.log_.for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t) { add_period(slot_map[slot], e.ts); });
+	const std::vector<std::uint32_t> slot_map = users_.merge(other.users_);
+	other.log_.for_each(
+	    [&](std::uint32_t slot, const LogEntry &e, std::uint64_t) { add_period(slot_map[slot], e.ts); });
 }
 
 std::size_t
@@ -1056,8 +1054,11 @@ RetentionReportBuilder::step(std::size_t budget)
 		auto it = std::lower_bound(cohorts_.begin(), cohorts_.end(), period,
 		                           [](const Cohort &c, std::int64_t p) { return c.period < p; });
 		if (it == cohorts_.end() || it->period != period) {
-			Cohort c{period, 0, std::pmr::vector<std::int64_t>(o.periods + 1, 0, memory_),
-			         std::pmr::vector<double>(with_value ? o.periods + 1 : 0, 0.0, memory_), {}};
+			Cohort c{period,
+			         0,
+			         std::pmr::vector<std::int64_t>(o.periods + 1, 0, memory_),
+			         std::pmr::vector<double>(with_value ? o.periods + 1 : 0, 0.0, memory_),
+			         {}};
 			std::fill(std::begin(c.complete), std::end(c.complete), true);
 			it = cohorts_.insert(it, std::move(c));
 		}

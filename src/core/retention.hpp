@@ -663,10 +663,8 @@ public:
 	                                        std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 private:
-	void add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
-	             double value);
-	void push(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return,
-	          double value);
+	void add_row(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return, double value);
+	void push(std::uint32_t user, std::int64_t ts, std::int64_t period, bool is_start, bool is_return, double value);
 
 	RetentionReportOptions options_;
 	UserIndex users_;

@@ -127,6 +127,16 @@ UserIndex::slot_of(const UserIndex &other, std::uint32_t slot)
 	return kind_ == UserKeyKind::Integer ? this->slot(other.int_keys_[slot]) : this->slot(other.byte_keys_[slot]);
 }
 
+std::vector<std::uint32_t>
+UserIndex::merge(const UserIndex &other)
+{
+	check_kind(other);
+	std::vector<std::uint32_t> slots(other.size());
+	for (std::uint32_t u = 0; u < slots.size(); u++)
+		slots[u] = slot_of(other, u);
+	return slots;
+}
+
 UserKeyKind
 UserIndex::peek_kind(const ByteReader &r)
 {
@@ -185,8 +195,6 @@ UserIndex::deserialize(ByteReader &r)
 			throw_corrupt("a user listed twice");
 	}
 }
-
-
 
 void
 write_zone_name(ByteWriter &w, std::string_view name)
@@ -252,11 +260,7 @@ UserLog::serialize(ByteWriter &w) const
 void
 merge_user_log(UserIndex &users, UserLog &log, const UserIndex &other_users, const UserLog &other_log)
 {
-	users.check_kind(other_users);
-	std::vector<std::uint32_t> slot_map(other_users.size());
-	for (std::uint32_t u = 0; u < slot_map.size(); u++)
-		slot_map[u] = users.slot_of(other_users, u);
-	log.append(other_log, slot_map.data());
+	log.append(other_log, users.merge(other_users).data());
 }
 
 UserGroups::UserGroups(const UserLog &log, std::size_t users, std::pmr::memory_resource *memory)

@@ -99,6 +99,9 @@ public:
 	void check_kind(const UserIndex &other) const;
 	/// The slot here of the user in slot `slot` of `other` (added when new); check_kind first.
 	std::uint32_t slot_of(const UserIndex &other, std::uint32_t slot);
+	/// Adds every user of `other` (merging reports) and returns, for each of its slots, the slot
+	/// here. Throws InvalidArgument for ids of another kind.
+	std::vector<std::uint32_t> merge(const UserIndex &other);
 
 	/// The kind an index serialization starts with, without consuming it (CorruptState if invalid).
 	static UserKeyKind peek_kind(const ByteReader &r);

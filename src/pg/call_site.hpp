@@ -75,13 +75,13 @@ struct Zone {
 /// constant or a bound parameter: every row) uses it; other arrays are parsed per row.
 struct StepNames {
 	static constexpr int kMax = 64;
-	int raw_length;              ///< bytes of the array as given (its varlena)
-	const char *raw;             ///< a copy of them
-	int count;                   ///< names in the array (steps)
-	int distinct;                ///< entries below
-	int lengths[kMax];           ///< bytes of each distinct name
-	const char *names[kMax];     ///< each distinct name's bytes (in fn_mcxt)
-	std::uint64_t masks[kMax];   ///< the steps each distinct name stands for
+	int raw_length;            ///< bytes of the array as given (its varlena)
+	const char *raw;           ///< a copy of them
+	int count;                 ///< names in the array (steps)
+	int distinct;              ///< entries below
+	int lengths[kMax];         ///< bytes of each distinct name
+	const char *names[kMax];   ///< each distinct name's bytes (in fn_mcxt)
+	std::uint64_t masks[kMax]; ///< the steps each distinct name stands for
 };
 
 struct CallSite {
@@ -92,9 +92,9 @@ struct CallSite {
 	Oid user_type;                        ///< report aggregates: the user id's type (InvalidOid: not looked up yet)
 	int16 user_length;                    ///< and its length and passing convention
 	bool user_by_value;
-	StepNames *step_names;                ///< event-name forms: the parsed names (nullptr: not yet)
-	bool step_names_constant;             ///< and they come from a constant or bound parameter
-	std::uint8_t options_state;           ///< constant_options: 0 not looked at, 1 kept, 2 per row
+	StepNames *step_names;                 ///< event-name forms: the parsed names (nullptr: not yet)
+	bool step_names_constant;              ///< and they come from a constant or bound parameter
+	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 };
 
@@ -114,8 +114,7 @@ template <class T, class Parse>
 T
 constant_options(FunctionCallInfo fcinfo, std::initializer_list<int> args, Parse parse)
 {
-	static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= sizeof(CallSite::options) &&
-	                  alignof(T) <= 8,
+	static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= sizeof(CallSite::options) && alignof(T) <= 8,
 	              "options kept in the call site are small plain data");
 	CallSite &site = call_site(fcinfo);
 	T options;

@@ -70,7 +70,13 @@ struct FunnelRow {
 };
 
 // The window argument `argno`: an interval (timestamps) or a bigint (integer time).
-std::int64_t window_of(FunctionCallInfo fcinfo, int argno, bool integer_time);
+std::int64_t
+window_of(FunctionCallInfo fcinfo, int argno, bool integer_time)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel window must not be null")));
+	return integer_time ? PG_GETARG_INT64(argno) : pg::interval_micros(PG_GETARG_INTERVAL_P(argno), "funnel window");
+}
 
 FunnelRow
 funnel_row(FunctionCallInfo fcinfo, int first, bool integer_time, bool names)
@@ -100,15 +106,6 @@ funnel_row(FunctionCallInfo fcinfo, int first, bool integer_time, bool names)
 	row.skip = PG_ARGISNULL(ts_arg);
 	row.ts = row.skip ? 0 : PG_GETARG_INT64(ts_arg);
 	return row;
-}
-
-// The window argument `argno`: an interval (timestamps) or a bigint (integer time).
-std::int64_t
-window_of(FunctionCallInfo fcinfo, int argno, bool integer_time)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel window must not be null")));
-	return integer_time ? PG_GETARG_INT64(argno) : pg::interval_micros(PG_GETARG_INTERVAL_P(argno), "funnel window");
 }
 
 Datum

@@ -524,8 +524,7 @@ lifecycle_report_transfn(PG_FUNCTION_ARGS)
 	const LifecycleRange &range = o.range;
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);
-	const std::int64_t period =
-	    skip ? 0 : pg::calendar_period_of(range.calendar.unit, PG_GETARG_TIMESTAMPTZ(2), o.tz);
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(range.calendar.unit, PG_GETARG_TIMESTAMPTZ(2), o.tz);
 	PG_RETURN_POINTER(pg::transition<LifecycleReportState>(
 	    fcinfo,
 	    [&](std::pmr::memory_resource *r) {
@@ -632,9 +631,9 @@ retention_report_accumulate(FunctionCallInfo fcinfo, bool rolling)
 		NullableDatum as_of = pg::optional_arg(fcinfo, 9);
 		if (!as_of.isnull) {
 			options.has_as_of = true;
-			options.as_of = is_rolling ? DatumGetTimestampTz(as_of.value)
-			                           : pg::calendar_period_of(options.calendar.unit,
-			                                                    DatumGetTimestampTz(as_of.value), zone.tz);
+			options.as_of =
+			    is_rolling ? DatumGetTimestampTz(as_of.value)
+			               : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone.tz);
 		}
 		return Options{options, zone.tz};
 	});
@@ -661,8 +660,8 @@ retention_report_accumulate(FunctionCallInfo fcinfo, bool rolling)
 	    },
 	    [&](RetentionReportState &state) {
 		    if (!skip)
-			    pg::with_user_key(
-			        user, [&](auto key) { state.add(report, key, ts, period, is_start, is_return, value); });
+			    pg::with_user_key(user,
+			                      [&](auto key) { state.add(report, key, ts, period, is_start, is_return, value); });
 	    }));
 }
 

@@ -165,10 +165,18 @@ TEST(UserIndex, SlotsAreFirstAppearanceOrderWhateverTheIdRange)
 		for (int i = 0; i < n; i++) {
 			std::int64_t id;
 			switch (rng() % 4) {
-			case 0: id = static_cast<std::int64_t>(rng() % 1000); break;
-			case 1: id = static_cast<std::int64_t>(rng() % (std::uint64_t{1} << (10 + trial))); break;
-			case 2: id = -static_cast<std::int64_t>(rng() % 100000); break;
-			default: id = static_cast<std::int64_t>(rng() >> 1); break;
+			case 0:
+				id = static_cast<std::int64_t>(rng() % 1000);
+				break;
+			case 1:
+				id = static_cast<std::int64_t>(rng() % (std::uint64_t{1} << (10 + trial)));
+				break;
+			case 2:
+				id = -static_cast<std::int64_t>(rng() % 100000);
+				break;
+			default:
+				id = static_cast<std::int64_t>(rng() >> 1);
+				break;
 			}
 			auto it = want.find(id);
 			const std::uint32_t got = index.slot(id);
