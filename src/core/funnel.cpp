@@ -535,21 +535,15 @@ FunnelEvaluator::chain(std::int64_t *out) const
 // funnel_report
 
 FunnelReportState::FunnelReportState(const FunnelOptions &options, UserKeyKind kind, std::pmr::memory_resource *memory)
-    : options_(options), users_(kind, memory), log_(memory, false)
+    : options_(options), rows_(kind, memory)
 {
 	check_funnel_options(options);
 }
 
 FunnelReportState::FunnelReportState(const FunnelReportState &other, std::pmr::memory_resource *memory)
-    : FunnelReportState(other.options_, other.users_.kind(), memory)
+    : FunnelReportState(other.options_, other.rows_.kind(), memory)
 {
 	merge(other);
-}
-
-void
-FunnelReportState::add_row(std::uint32_t user, const FunnelEvent &e)
-{
-	log_.push(user, e);
 }
 
 void
@@ -557,7 +551,7 @@ FunnelReportState::merge(const FunnelReportState &other)
 {
 	if (!(other.options_ == options_))
 		throw_changed_within_group("funnel parameters");
-	merge_user_log(users_, log_, other.users_, other.log_);
+	rows_.merge(other.rows_);
 }
 
 namespace {
@@ -567,7 +561,7 @@ constexpr std::size_t kReportHeaderSize = kHeaderSize + 1 + 1 + 8;
 std::size_t
 FunnelReportState::serialized_size() const noexcept
 {
-	return kReportHeaderSize + users_.serialized_size() + log_.serialized_size();
+	return kReportHeaderSize + rows_.serialized_size();
 }
 
 void
@@ -578,8 +572,7 @@ FunnelReportState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(static_cast<std::uint8_t>(options_.steps));
 	w.u8(static_cast<std::uint8_t>(options_.modes));
 	w.u64(static_cast<std::uint64_t>(options_.window));
-	users_.serialize(w);
-	log_.serialize(w);
+	rows_.serialize(w);
 	w.finish();
 }
 
@@ -597,14 +590,11 @@ FunnelReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	} catch (const Error &) {
 		throw_corrupt("invalid funnel options");
 	}
-	const UserKeyKind kind = UserIndex::peek_kind(r);
-	FunnelReportState state(options, kind, memory);
-	state.users_.deserialize(r);
+	FunnelReportState state(options, UserRows::peek_kind(r), memory);
 	const std::uint64_t valid = options.steps == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << options.steps) - 1;
 	const bool strict_order = (options.modes & kStrictOrder) != 0;
-	state.log_.deserialize(r, state.users_.size(), [&](const FunnelEvent &e) {
-		return (e.payload & ~valid) == 0 && (e.payload != 0 || strict_order);
-	});
+	state.rows_.deserialize(
+	    r, [&](const FunnelEvent &e) { return (e.payload & ~valid) == 0 && (e.payload != 0 || strict_order); });
 	r.finish();
 	return state;
 }

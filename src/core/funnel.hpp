@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
+#include <type_traits>
 #include <string_view>
 #include <vector>
 
@@ -229,9 +230,15 @@ public:
 			throw_changed_within_group("funnel parameters");
 		if (mask == 0 && (options_.modes & kStrictOrder) == 0)
 			return; // matches no step: the user's level does not depend on it
-		add_row(users_.slot(user), FunnelEvent{ts, mask});
+		rows_.add(user, FunnelEvent{ts, mask});
 	}
-	/// Appends another state's users and rows (a user in both gets the rows of both).
+	/// Applies the rows add() held back (UserBatch); call before reading the state.
+	void
+	flush()
+	{
+		rows_.flush();
+	}
+	/// Appends another state's users and rows (a user in both gets the rows of both). Both flushed.
 	void merge(const FunnelReportState &other);
 
 	const FunnelOptions &
@@ -239,28 +246,32 @@ public:
 	{
 		return options_;
 	}
+	/// The users and their rows; flushed first (Internal otherwise).
 	std::size_t
-	users() const noexcept
+	users() const
 	{
-		return users_.size();
+		return rows_.users();
 	}
 	const UserLog &
-	log() const noexcept
+	log() const
 	{
-		return log_;
+		return rows_.log();
+	}
+	bool
+	settled() const noexcept
+	{
+		return rows_.settled();
 	}
 
+	/// Flushed first.
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
 	static FunnelReportState deserialize(const std::uint8_t *in, std::size_t size,
 	                                     std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 private:
-	void add_row(std::uint32_t user, const FunnelEvent &e);
-
 	FunnelOptions options_;
-	UserIndex users_;
-	UserLog log_;
+	UserRows rows_;
 };
 
 /// One row of the report: users whose deepest step is at least `step`, conversion from step 1 and

@@ -204,34 +204,34 @@ SessionStatsScan::result() const
 
 SessionReportState::SessionReportState(const SessionOptions &options, UserKeyKind kind,
                                        std::pmr::memory_resource *memory)
-    : options_(options), users_(kind, memory), log_(memory, false)
+    : options_(options), rows_(kind, memory)
 {
 	check_session_options(options);
 }
 
 SessionReportState::SessionReportState(const SessionReportState &other, std::pmr::memory_resource *memory)
-    : SessionReportState(other.options_, other.users_.kind(), memory)
+    : SessionReportState(other.options_, other.rows_.kind(), memory)
 {
 	merge(other);
 }
 
-void
-SessionReportState::add_row(std::uint32_t user, std::int64_t ts, bool boundary, std::int32_t day)
+LogEntry
+SessionReportState::row_of(std::int64_t ts, bool boundary, std::int32_t day) const
 {
-	log_.push(user, LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
+	return LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)};
 }
 
 void
 SessionReportState::merge(const SessionReportState &other)
 {
 	require_same(options_, other.options_, "session parameters");
-	merge_user_log(users_, log_, other.users_, other.log_);
+	rows_.merge(other.rows_);
 }
 
 std::size_t
 SessionReportState::serialized_size() const noexcept
 {
-	return kSessionHeaderSize + users_.serialized_size() + log_.serialized_size();
+	return kSessionHeaderSize + rows_.serialized_size();
 }
 
 void
@@ -240,8 +240,7 @@ SessionReportState::serialize(std::uint8_t *out, std::size_t size) const
 	ByteWriter w(out, size);
 	w.header(StateTag::SessionReport);
 	write_session_options(w, options_);
-	users_.serialize(w);
-	log_.serialize(w);
+	rows_.serialize(w);
 	w.finish();
 }
 
@@ -251,9 +250,8 @@ SessionReportState::deserialize(const std::uint8_t *in, std::size_t size, std::p
 	ByteReader r(in, size);
 	r.header(StateTag::SessionReport);
 	const SessionOptions options = read_session_options(r);
-	SessionReportState state(options, UserIndex::peek_kind(r), memory);
-	state.users_.deserialize(r);
-	state.log_.deserialize(r, state.users_.size(), [&](const LogEntry &e) { return valid_row(options, e); });
+	SessionReportState state(options, UserRows::peek_kind(r), memory);
+	state.rows_.deserialize(r, [&](const LogEntry &e) { return valid_row(options, e); });
 	r.finish();
 	return state;
 }

@@ -135,8 +135,15 @@ public:
 	add(const SessionOptions &options, Key user, std::int64_t ts, bool boundary, std::int32_t day)
 	{
 		require_same(options_, options, "session parameters");
-		add_row(users_.slot(user), ts, boundary, day);
+		rows_.add(user, row_of(ts, boundary, day));
 	}
+	/// Applies the rows add() held back (UserBatch); call before reading the state.
+	void
+	flush()
+	{
+		rows_.flush();
+	}
+	/// Both flushed.
 	void merge(const SessionReportState &other);
 
 	const SessionOptions &
@@ -144,15 +151,21 @@ public:
 	{
 		return options_;
 	}
+	/// The users and their rows; flushed first (Internal otherwise).
 	std::size_t
-	users() const noexcept
+	users() const
 	{
-		return users_.size();
+		return rows_.users();
 	}
 	const UserLog &
-	log() const noexcept
+	log() const
 	{
-		return log_;
+		return rows_.log();
+	}
+	bool
+	settled() const noexcept
+	{
+		return rows_.settled();
 	}
 
 	std::size_t serialized_size() const noexcept;
@@ -161,11 +174,10 @@ public:
 	                                      std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 private:
-	void add_row(std::uint32_t user, std::int64_t ts, bool boundary, std::int32_t day);
+	LogEntry row_of(std::int64_t ts, bool boundary, std::int32_t day) const;
 
 	SessionOptions options_;
-	UserIndex users_;
-	UserLog log_;
+	UserRows rows_;
 };
 
 /// The report: users, sessions, bounces; sessions per user (mean, and users with 1, 2, 3-5, 6-10,

@@ -197,6 +197,12 @@ UserIndex::deserialize(ByteReader &r)
 }
 
 void
+throw_unsettled()
+{
+	throw Error(ErrorKind::Internal, "report state read with rows still batched");
+}
+
+void
 write_zone_name(ByteWriter &w, std::string_view name)
 {
 	w.u8(static_cast<std::uint8_t>(name.size()));
@@ -261,6 +267,22 @@ void
 merge_user_log(UserIndex &users, UserLog &log, const UserIndex &other_users, const UserLog &other_log)
 {
 	log.append(other_log, users.merge(other_users).data());
+}
+
+void
+UserRows::merge(const UserRows &other)
+{
+	require_settled();
+	other.require_settled();
+	merge_user_log(users_, log_, other.users_, other.log_);
+}
+
+void
+UserRows::serialize(ByteWriter &w) const
+{
+	require_settled();
+	users_.serialize(w);
+	log_.serialize(w);
 }
 
 UserGroups::UserGroups(const UserLog &log, std::size_t users, std::pmr::memory_resource *memory)

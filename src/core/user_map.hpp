@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory_resource>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -83,6 +84,13 @@ public:
 		return sparse_slot(id);
 	}
 	std::uint32_t slot(std::string_view id);
+	/// Starts loading where slot(id) will look (a hint; no effect on the index).
+	void
+	prefetch(std::int64_t id) const noexcept
+	{
+		if (static_cast<std::uint64_t>(id) < dense_.size())
+			__builtin_prefetch(dense_.data() + id);
+	}
 
 	std::int64_t
 	int_key(std::uint32_t slot) const noexcept
@@ -140,6 +148,52 @@ private:
 	std::pmr::vector<std::int64_t> int_keys_;
 	std::pmr::vector<std::string_view> byte_keys_;
 };
+
+/// Rows of integer-keyed users held back until kRows of them look their users up together: users
+/// arrive interleaved, so each lookup is a cache miss; prefetched one row after another and
+/// resolved in a batch, the misses overlap with the rest of the rows' work instead of stalling
+/// each row. A state that batches applies its rows in arrival order and calls flush() before
+/// anything reads it (merge, serialize, the final step); settled() says whether it may be read.
+template <class Row>
+class UserBatch {
+public:
+	static constexpr std::size_t kRows = 16;
+
+	/// Holds the row; when kRows are held, calls apply(slot, row) for each in arrival order.
+	template <class Apply>
+	void
+	add(UserIndex &users, std::int64_t id, const Row &row, Apply &&apply)
+	{
+		users.prefetch(id);
+		ids_[count_] = id;
+		rows_[count_] = row;
+		if (++count_ == kRows)
+			flush(users, apply);
+	}
+	/// Applies the held rows in arrival order.
+	template <class Apply>
+	void
+	flush(UserIndex &users, Apply &&apply)
+	{
+		const std::size_t n = count_;
+		count_ = 0; // first: after a throw from apply the state is discarded, never read again
+		for (std::size_t i = 0; i < n; i++)
+			apply(users.slot(ids_[i]), rows_[i]);
+	}
+	bool
+	settled() const noexcept
+	{
+		return count_ == 0;
+	}
+
+private:
+	std::size_t count_ = 0;
+	std::int64_t ids_[kRows];
+	Row rows_[kRows];
+};
+
+/// Throws Internal: a batching state read before flush() (a bug in the caller).
+[[noreturn]] void throw_unsettled();
 
 /// Every kept row of a report, in arrival order, each with its user's slot and, when the log was
 /// made with extras, one more 8-byte word (a value). Appending writes sequentially to the current
@@ -320,6 +374,96 @@ UserLog::deserialize(ByteReader &r, std::size_t users, Valid valid, std::vector<
 /// Appends the users and rows of another report (a user in both gets the rows of both): the merge
 /// of every report state that keeps a UserLog. Throws InvalidArgument for ids of another kind.
 void merge_user_log(UserIndex &users, UserLog &log, const UserIndex &other_users, const UserLog &other_log);
+
+/// The users and kept rows of a report that keeps every row (funnel_report, session_report): a
+/// UserIndex and a UserLog without extras, integer ids looked up in batches (UserBatch). Call
+/// flush() before reading (merge, serialize, users(), log()); the readers throw Internal otherwise.
+class UserRows {
+public:
+	UserRows(UserKeyKind kind, std::pmr::memory_resource *memory) : users_(kind, memory), log_(memory, false) {}
+
+	template <class Key>
+	void
+	add(Key user, const LogEntry &e)
+	{
+		if constexpr (std::is_same_v<Key, std::int64_t>)
+			batch_.add(users_, user, e, Append{log_});
+		else
+			log_.push(users_.slot(user), e);
+	}
+	void
+	flush()
+	{
+		batch_.flush(users_, Append{log_});
+	}
+	bool
+	settled() const noexcept
+	{
+		return batch_.settled();
+	}
+	UserKeyKind
+	kind() const noexcept
+	{
+		return users_.kind();
+	}
+	std::size_t
+	users() const
+	{
+		require_settled();
+		return users_.size();
+	}
+	const UserLog &
+	log() const
+	{
+		require_settled();
+		return log_;
+	}
+	/// Appends the other report's users and rows (a user in both gets the rows of both).
+	/// Throws InvalidArgument for ids of another kind.
+	void merge(const UserRows &other);
+
+	/// The index, then the log.
+	std::size_t
+	serialized_size() const noexcept
+	{
+		return users_.serialized_size() + log_.serialized_size();
+	}
+	void serialize(ByteWriter &w) const;
+	/// Reads what serialize wrote into an empty UserRows, each row passing `valid(entry)`.
+	template <class Valid>
+	void
+	deserialize(ByteReader &r, Valid valid)
+	{
+		users_.deserialize(r);
+		log_.deserialize(r, users_.size(), valid);
+	}
+	/// The kind a serialization starts with (UserIndex::peek_kind).
+	static UserKeyKind
+	peek_kind(const ByteReader &r)
+	{
+		return UserIndex::peek_kind(r);
+	}
+
+private:
+	struct Append {
+		UserLog &log;
+		void
+		operator()(std::uint32_t slot, const LogEntry &e) const
+		{
+			log.push(slot, e);
+		}
+	};
+	void
+	require_settled() const
+	{
+		if (!settled())
+			throw_unsettled();
+	}
+
+	UserIndex users_;
+	UserLog log_;
+	UserBatch<LogEntry> batch_;
+};
 
 /// A time zone's name as report states keep it (for the final step): at most 255 bytes, present
 /// exactly when the zone identity is not 0 (CorruptState otherwise).

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 extern "C" {
 #include "miscadmin.h"
@@ -46,6 +47,24 @@ transition(FunctionCallInfo fcinfo, Make &&make, Add &&add)
 	return state;
 }
 
+template <class State, class = void>
+struct Batches : std::false_type {
+};
+template <class State>
+struct Batches<State, std::void_t<decltype(std::declval<State &>().flush())>> : std::true_type {
+};
+
+/// Applies the rows a report state held back for its user lookups (core::UserBatch): every read
+/// of a state that batches (combine, serialize, the final function) settles it first. Inside the
+/// barrier (it may allocate).
+template <class State>
+inline void
+settle(State &state)
+{
+	if constexpr (Batches<State>::value)
+		state.flush();
+}
+
 /// combinefn(state1 internal, state2 internal): not strict; copies state2 into the aggregate
 /// context when state1 is NULL, never keeps a pointer to it.
 template <class State>
@@ -61,9 +80,11 @@ combine(FunctionCallInfo fcinfo)
 		PG_RETURN_POINTER(left);
 	}
 	guard([&] {
-		if (left != nullptr)
+		settle(*right);
+		if (left != nullptr) {
+			settle(*left);
 			left->merge(*right);
-		else if constexpr (kGrows<State>)
+		} else if constexpr (kGrows<State>)
 			left = make_in_context_with<State>(context, [&](std::pmr::memory_resource *r) { return State(*right, r); });
 		else
 			left = make_in_context<State>(context, *right);
@@ -78,6 +99,7 @@ Datum
 serialize(FunctionCallInfo fcinfo, const char *what)
 {
 	auto *state = reinterpret_cast<State *>(PG_GETARG_POINTER(0));
+	guard([&] { settle(*state); });
 	std::size_t size = state->serialized_size();
 	if (size > MaxAllocSize - VARHDRSZ)
 		ereport(ERROR,

@@ -304,6 +304,7 @@ funnel_report_finalfn(PG_FUNCTION_ARGS)
 	auto *state = reinterpret_cast<FunnelReportState *>(PG_GETARG_POINTER(0));
 	core::FunnelReportBuilder *builder = nullptr;
 	pg::guard([&] {
+		state->flush();
 		builder = pg::make_in_context_with<core::FunnelReportBuilder>(
 		    CurrentMemoryContext, [&](std::pmr::memory_resource *r) { return core::FunnelReportBuilder(*state, r); });
 	});

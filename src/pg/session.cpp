@@ -427,6 +427,7 @@ session_report_finalfn(PG_FUNCTION_ARGS)
 		auto *state = reinterpret_cast<core::SessionReportState *>(PG_GETARG_POINTER(0));
 		core::SessionReportBuilder *builder = nullptr;
 		pg::guard([&] {
+			state->flush();
 			builder = pg::make_in_context_with<core::SessionReportBuilder>(
 			    CurrentMemoryContext,
 			    [&](std::pmr::memory_resource *m) { return core::SessionReportBuilder(*state, m); });

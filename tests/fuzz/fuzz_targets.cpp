@@ -377,6 +377,7 @@ seeds(const std::string &target)
 				else
 					s.add(o, std::string_view(t % 2 ? "alice" : "bob"), t, static_cast<std::uint64_t>(1 + t % 7));
 			}
+			s.flush();
 			out.push_back(bytes_of(s));
 		}
 	} else if (target == "active_users") {
@@ -403,6 +404,7 @@ seeds(const std::string &target)
 		core::SessionReportState s(o, core::UserKeyKind::Integer, heap());
 		for (std::int64_t t : {1, 3, 20, 21, 40, 2})
 			s.add(o, t % 2, t, t == 21, static_cast<std::int32_t>(t / 10));
+		s.flush();
 		out.push_back(bytes_of(s));
 	} else if (target == "retention_report") {
 		core::PeriodRetentionOptions o;

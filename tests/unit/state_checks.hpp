@@ -9,14 +9,26 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace pg_product_analytics::testing {
 
+template <class State, class = void>
+struct HasFlush : std::false_type {
+};
 template <class State>
+struct HasFlush<State, std::void_t<decltype(std::declval<State &>().flush())>> : std::true_type {
+};
+
+/// Serializes as the glue does: a state that batches rows (core::UserBatch) is flushed first.
+template <class StateRef>
 std::vector<std::uint8_t>
-serialize(const State &state)
+serialize(StateRef &&state)
 {
+	if constexpr (HasFlush<std::remove_reference_t<StateRef>>::value)
+		state.flush();
 	std::vector<std::uint8_t> bytes(state.serialized_size());
 	state.serialize(bytes.data(), bytes.size());
 	return bytes;

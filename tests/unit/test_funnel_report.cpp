@@ -142,6 +142,9 @@ TEST(FunnelReport, MatchesThePerUserFunnelInAnyOrderAndSplit)
 			auto b2 = FunnelReportState::deserialize(bytes.data(), bytes.size(), heap());
 			EXPECT_EQ(serialize(b2), bytes);
 			FunnelReportState merged(o, UserKeyKind::Integer, heap());
+			if (!a.settled()) // rows held back for the batched user lookups: reading first is a bug
+				expect_error(core::ErrorKind::Internal, [&] { merged.merge(a); });
+			a.flush();
 			if (rng() % 2) {
 				merged.merge(b2);
 				merged.merge(a);
@@ -165,6 +168,7 @@ TEST(FunnelReport, ByteIdsAreUsersByTheirBytes)
 	s.add(o, "Alice"sv, 6, 2); // another user: ids compare by bytes
 	s.add(o, ""sv, 7, 1);      // the empty id is a user too
 	EXPECT_EQ(s.users(), 4u);
+	EXPECT_TRUE(s.settled()); // byte ids are not batched
 	auto r = report_of(s, 3);
 	EXPECT_EQ(r[0].users, 3);
 	EXPECT_EQ(r[1].users, 1);

@@ -348,6 +348,7 @@ TEST(SessionReport, MatchesThePerUserStatisticsInAnyOrderAndSplit)
 		auto bytes = serialize(b);
 		auto b2 = core::SessionReportState::deserialize(bytes.data(), bytes.size());
 		EXPECT_EQ(serialize(b2), bytes);
+		a.flush();
 		a.merge(b2);
 		core::SessionReportBuilder builder(a, std::pmr::new_delete_resource());
 		while (!builder.step(1 + rng() % 9)) {

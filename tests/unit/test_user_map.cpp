@@ -203,3 +203,41 @@ TEST(UserIndex, SlotsAreFirstAppearanceOrderWhateverTheIdRange)
 			EXPECT_EQ(back.slot(order[s]), s);
 	}
 }
+
+TEST(UserRows, BatchedLookupsKeepArrivalOrderAndReadsBeforeFlushAreRefused)
+{
+	// Integer ids are looked up kRows at a time: after flush() the users, their slots and the
+	// rows are exactly those of one lookup per row; reading before is Internal, never stale.
+	std::mt19937_64 rng(11);
+	for (int trial = 0; trial < 50; trial++) {
+		core::UserRows rows(core::UserKeyKind::Integer, std::pmr::new_delete_resource());
+		core::UserIndex want_users(core::UserKeyKind::Integer, std::pmr::new_delete_resource());
+		core::UserLog want_log(std::pmr::new_delete_resource(), false);
+		const std::size_t n = rng() % 100;
+		for (std::size_t i = 0; i < n; i++) {
+			const std::int64_t id =
+			    rng() % 3 == 0 ? static_cast<std::int64_t>(rng() >> 1) : static_cast<std::int64_t>(rng() % 40);
+			const LogEntry e{static_cast<std::int64_t>(rng() % 100), rng() % 7};
+			rows.add(id, e);
+			want_log.push(want_users.slot(id), e);
+		}
+		EXPECT_EQ(rows.settled(), n % core::UserBatch<LogEntry>::kRows == 0);
+		if (!rows.settled()) {
+			try {
+				(void)rows.users();
+				ADD_FAILURE() << "read before flush";
+			} catch (const core::Error &e) {
+				EXPECT_EQ(e.kind(), core::ErrorKind::Internal);
+			}
+		}
+		rows.flush();
+		ASSERT_EQ(rows.users(), want_users.size());
+		std::vector<std::uint8_t> got(rows.serialized_size()),
+		    want(want_users.serialized_size() + want_log.serialized_size());
+		core::ByteWriter gw(got.data(), got.size()), ww(want.data(), want.size());
+		rows.serialize(gw);
+		want_users.serialize(ww);
+		want_log.serialize(ww);
+		EXPECT_EQ(got, want) << trial;
+	}
+}
