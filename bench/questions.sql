@@ -24,6 +24,14 @@ FROM (
     FROM events
     GROUP BY user_id
 ) s;
+-- @variant native period_retention() (period form: week 0 as the start, weeks from it)
+SELECT count(*), sum(r[1]), sum(r[2]), sum(r[3]), sum(r[4]), sum(r[5]), sum(r[6]), sum(r[7]), sum(r[8]), sum(r[9])
+FROM (
+    SELECT user_id, period_retention(ts, 'week', 8, 'on',
+                                     ts >= '2026-06-01 00:00+00' AND ts < '2026-06-08 00:00+00', true, 'UTC') AS r
+    FROM events
+    GROUP BY user_id
+) s;
 -- @variant plain bool_or per week
 SELECT count(*), sum(w0::int), sum((w0 AND w1)::int), sum((w0 AND w2)::int), sum((w0 AND w3)::int),
        sum((w0 AND w4)::int), sum((w0 AND w5)::int), sum((w0 AND w6)::int), sum((w0 AND w7)::int),

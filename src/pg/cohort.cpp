@@ -394,14 +394,9 @@ namespace {
 Datum
 cohort_period_accumulate(FunctionCallInfo fcinfo, bool local)
 {
-	if (PG_ARGISNULL(2))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	core::CalendarKey key;
-	key.unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg::Zone zone{nullptr, 0};
-	if (!local)
-		zone = pg::zone_arg(fcinfo, 4);
-	key.zone = zone.id;
+	const pg::CalendarArgs calendar = pg::calendar_args(fcinfo, 2, local ? -1 : 4);
+	const core::CalendarKey key = calendar.key;
+	const pg::Zone zone{calendar.tz, key.zone};
 	const bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
 	const bool take = !PG_ARGISNULL(1) && start; // NULL ts or is_start: skipped
 	const Timestamp ts = take ? PG_GETARG_TIMESTAMP(1) : 0;

@@ -127,45 +127,68 @@ on_or_after(NullableDatum mode)
 	pg_unreachable();
 }
 
+// period_retention's options and zone, read from the arguments as period_retention and
+// retention_report take them: the period at `first` (an interval when `rolling`, else text: a
+// calendar unit, or an interval literal as a BI tool binds it: then rolling too), the count and
+// the mode after it; the zone at `zone_argno` (-1: none), read for calendar periods and, when
+// `rolling_zone` (the report's cohort days), for rolling ones; as-of at `as_of_argno`. Parsed on
+// the first row only when all of them are constants or bound parameters.
+struct RetentionArgs {
+	PeriodRetentionOptions retention;
+	pg_tz *tz;
+};
+
+RetentionArgs
+retention_args(FunctionCallInfo fcinfo, int first, bool rolling, int zone_argno, int as_of_argno, bool rolling_zone)
+{
+	const int zone_or_first = zone_argno < 0 ? first : zone_argno;
+	return pg::constant_options<RetentionArgs>(fcinfo, {first, first + 1, first + 2, zone_or_first, as_of_argno}, [&] {
+		if (PG_ARGISNULL(first) || PG_ARGISNULL(first + 1))
+			ereport(ERROR,
+			        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
+		PeriodRetentionOptions options;
+		const int32 periods = PG_GETARG_INT32(first + 1);
+		if (periods < 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("number of retention periods must not be negative")));
+		options.periods = static_cast<std::size_t>(periods);
+		options.on_or_after = on_or_after(pg::optional_arg(fcinfo, first + 2));
+		if (rolling) {
+			options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(first), "retention period");
+			options.calendar.unit = core::PeriodUnit::Day;
+		} else {
+			const pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(first));
+			rolling = period.rolling;
+			options.length = period.length;
+			options.calendar.unit = period.unit;
+		}
+		options.rolling = rolling;
+		pg::Zone zone{nullptr, 0};
+		if (zone_argno >= 0 && (rolling_zone || !rolling))
+			zone = pg::zone_arg(fcinfo, zone_argno);
+		options.calendar.zone = zone.id;
+		NullableDatum as_of = pg::optional_arg(fcinfo, as_of_argno);
+		if (!as_of.isnull) {
+			options.has_as_of = true;
+			options.as_of =
+			    rolling ? DatumGetTimestampTz(as_of.value)
+			            : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone.tz);
+		}
+		return RetentionArgs{options, zone.tz};
+	});
+}
+
 // Arguments: (state, ts, period, periods, [mode, [is_start, is_return, [time_zone,] [as_of]]]);
 // calendar periods of timestamptz have a time_zone argument before as_of; rolling periods and
-// calendar periods of timestamp (local times, no zone) do not. A calendar period passed as an
-// interval literal (a BI tool binding '7 days' as text) is the rolling form.
+// calendar periods of timestamp (local times, no zone) do not.
 Datum
 period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false)
 {
-	if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		ereport(ERROR,
-		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
-	PeriodRetentionOptions options;
-	int32 periods = PG_GETARG_INT32(3);
-	if (periods < 0)
-		ereport(ERROR,
-		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("number of retention periods must not be negative")));
-	options.periods = static_cast<std::size_t>(periods);
-	options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 4));
-	pg_tz *zone = nullptr;
-	const int as_of_arg = rolling || local ? 7 : 8;
-	if (rolling) {
-		options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(2), "retention period");
-	} else {
-		pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(2));
-		rolling = period.rolling;
-		options.length = period.length;
-		options.calendar.unit = period.unit;
-		if (!local && !rolling) {
-			pg::Zone z = pg::zone_arg(fcinfo, 7);
-			zone = z.tz;
-			options.calendar.zone = z.id;
-		}
-	}
-	options.rolling = rolling;
-	NullableDatum as_of = pg::optional_arg(fcinfo, as_of_arg);
-	if (!as_of.isnull) {
-		options.has_as_of = true;
-		options.as_of = rolling ? DatumGetTimestampTz(as_of.value)
-		                        : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone);
-	}
+	const bool zoned = !rolling && !local;
+	const RetentionArgs args = retention_args(fcinfo, 2, rolling, zoned ? 7 : -1, zoned ? 8 : 7, false);
+	const PeriodRetentionOptions &options = args.retention;
+	rolling = options.rolling;
+	pg_tz *zone = args.tz;
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(1);
 	NullableDatum start = pg::optional_arg(fcinfo, 5), ret = pg::optional_arg(fcinfo, 6);
@@ -258,6 +281,36 @@ period_retention_finalfn(PG_FUNCTION_ARGS)
 using core::LifecycleRange;
 using core::LifecycleState;
 
+namespace {
+
+// lifecycle's range and zone as lifecycle and lifecycle_report take them: period, range start,
+// number of periods and the optional zone from argument `first` on. Parsed on the first row only
+// when all are constants or bound parameters.
+struct LifecycleArgs {
+	LifecycleRange range;
+	pg_tz *tz;
+};
+
+LifecycleArgs
+lifecycle_args(FunctionCallInfo fcinfo, int first)
+{
+	return pg::constant_options<LifecycleArgs>(fcinfo, {first, first + 1, first + 2, first + 3}, [&] {
+		if (PG_ARGISNULL(first) || PG_ARGISNULL(first + 1) || PG_ARGISNULL(first + 2))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			                errmsg("lifecycle period, range start and number of periods must not be null")));
+		const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(first));
+		const pg::Zone zone = pg::zone_arg(fcinfo, first + 3);
+		const int32 periods = PG_GETARG_INT32(first + 2);
+		if (periods < 1)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
+		return LifecycleArgs{LifecycleRange{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(first + 1), zone.tz),
+		                                    static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}},
+		                     zone.tz};
+	});
+}
+
+} // namespace
+
 /*
  * lifecycle_transfn(state internal, ts timestamptz, period text, range_start timestamptz,
  *     periods integer[, time_zone text]) -> internal
@@ -267,18 +320,11 @@ using core::LifecycleState;
 extern "C" Datum
 lifecycle_transfn(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-		                errmsg("lifecycle period, range start and number of periods must not be null")));
-	core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	pg::Zone zone = pg::zone_arg(fcinfo, 5);
-	int32 periods = PG_GETARG_INT32(4);
-	if (periods < 1)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
-	LifecycleRange range{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(3), zone.tz),
-	                     static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}};
+	const LifecycleArgs args = lifecycle_args(fcinfo, 2);
+	const LifecycleRange &range = args.range;
 	const bool skip = PG_ARGISNULL(1);
-	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone.tz);
+	const std::int64_t period =
+	    skip ? 0 : pg::calendar_period_of(range.calendar.unit, PG_GETARG_TIMESTAMPTZ(1), args.tz);
 	PG_RETURN_POINTER(pg::transition<LifecycleState>(
 	    fcinfo, [&](std::pmr::memory_resource *) { return LifecycleState(range); },
 	    [&](LifecycleState &state) {
@@ -327,13 +373,10 @@ using core::ActivePeriodsState;
 extern "C" Datum
 active_periods_transfn(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(2))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
-	const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(2));
-	const pg::Zone zone = pg::zone_arg(fcinfo, 3);
-	const core::CalendarKey key{unit, zone.id};
+	const pg::CalendarArgs calendar = pg::calendar_args(fcinfo, 2, 3);
+	const core::CalendarKey key = calendar.key;
 	const bool skip = PG_ARGISNULL(1);
-	const std::int64_t period = skip ? 0 : pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(1), zone.tz);
+	const std::int64_t period = skip ? 0 : pg::calendar_period_of(key.unit, PG_GETARG_TIMESTAMPTZ(1), calendar.tz);
 	PG_RETURN_POINTER(pg::transition<ActivePeriodsState>(
 	    fcinfo, [&](std::pmr::memory_resource *r) { return ActivePeriodsState(key, r); },
 	    [&](ActivePeriodsState &state) {
@@ -503,24 +546,7 @@ using core::LifecycleReportState;
 extern "C" Datum
 lifecycle_report_transfn(PG_FUNCTION_ARGS)
 {
-	struct Options {
-		LifecycleRange range;
-		pg_tz *tz;
-	};
-	// Period, range start, count and zone (arguments 3..6): parsed once when constant.
-	const Options o = pg::constant_options<Options>(fcinfo, {3, 4, 5, 6}, [&] {
-		if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
-			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-			                errmsg("lifecycle period, range start and number of periods must not be null")));
-		const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(3));
-		const pg::Zone zone = pg::zone_arg(fcinfo, 6);
-		const int32 periods = PG_GETARG_INT32(5);
-		if (periods < 1)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
-		return Options{LifecycleRange{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(4), zone.tz),
-		                              static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}},
-		               zone.tz};
-	});
+	const LifecycleArgs o = lifecycle_args(fcinfo, 3);
 	const LifecycleRange &range = o.range;
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);
@@ -599,44 +625,7 @@ namespace {
 Datum
 retention_report_accumulate(FunctionCallInfo fcinfo, bool rolling)
 {
-	struct Options {
-		PeriodRetentionOptions retention;
-		pg_tz *tz;
-	};
-	// Period, count, mode, zone and as-of (arguments 3, 4, 5, 8, 9): parsed once when constant.
-	const Options parsed = pg::constant_options<Options>(fcinfo, {3, 4, 5, 8, 9}, [&] {
-		if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
-			ereport(ERROR,
-			        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("retention period and count must not be null")));
-		PeriodRetentionOptions options;
-		const int32 periods = PG_GETARG_INT32(4);
-		if (periods < 0)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			                errmsg("number of retention periods must not be negative")));
-		options.periods = static_cast<std::size_t>(periods);
-		options.on_or_after = on_or_after(pg::optional_arg(fcinfo, 5));
-		bool is_rolling = rolling;
-		if (is_rolling) {
-			options.length = pg::interval_micros(PG_GETARG_INTERVAL_P(3), "retention period");
-			options.calendar.unit = core::PeriodUnit::Day;
-		} else {
-			pg::PeriodArg period = pg::period_arg(fcinfo, PG_GETARG_TEXT_PP(3));
-			is_rolling = period.rolling;
-			options.length = period.length;
-			options.calendar.unit = period.unit;
-		}
-		options.rolling = is_rolling;
-		const pg::Zone zone = pg::zone_arg(fcinfo, 8);
-		options.calendar.zone = zone.id;
-		NullableDatum as_of = pg::optional_arg(fcinfo, 9);
-		if (!as_of.isnull) {
-			options.has_as_of = true;
-			options.as_of =
-			    is_rolling ? DatumGetTimestampTz(as_of.value)
-			               : pg::calendar_period_of(options.calendar.unit, DatumGetTimestampTz(as_of.value), zone.tz);
-		}
-		return Options{options, zone.tz};
-	});
+	const RetentionArgs parsed = retention_args(fcinfo, 3, rolling, 8, 9, true);
 	const PeriodRetentionOptions &options = parsed.retention;
 	rolling = options.rolling;
 	const pg::Zone zone{parsed.tz, options.calendar.zone};

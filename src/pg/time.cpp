@@ -80,6 +80,18 @@ period_unit_of(text *name)
 	return unit;
 }
 
+CalendarArgs
+calendar_args(FunctionCallInfo fcinfo, int unit_argno, int zone_argno)
+{
+	return constant_options<CalendarArgs>(fcinfo, {unit_argno, zone_argno < 0 ? unit_argno : zone_argno}, [&] {
+		if (PG_ARGISNULL(unit_argno))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("period must not be null")));
+		const core::PeriodUnit unit = period_unit_of(PG_GETARG_TEXT_PP(unit_argno));
+		const Zone zone = zone_argno < 0 ? Zone{nullptr, 0} : zone_arg(fcinfo, zone_argno);
+		return CalendarArgs{core::CalendarKey{unit, zone.id}, zone.tz};
+	});
+}
+
 PeriodArg
 period_arg(FunctionCallInfo fcinfo, text *period)
 {

@@ -66,6 +66,15 @@ Zone zone_arg(FunctionCallInfo fcinfo, int argno);
 /// interval literal ('7 days') gets a hint naming the rolling form.
 core::PeriodUnit period_unit_of(text *name);
 
+/// A calendar (unit and zone) from a period text argument `unit_argno` (NULL: ERROR 22004) and an
+/// optional zone argument `zone_argno` (-1: none, local times; absent or NULL: the session's).
+/// Parsed on the first row only when both are constants or bound parameters.
+struct CalendarArgs {
+	core::CalendarKey key;
+	pg_tz *tz;
+};
+CalendarArgs calendar_args(FunctionCallInfo fcinfo, int unit_argno, int zone_argno);
+
 /// A period argument passed as text: a calendar unit ('week'), or an interval literal ('7 days',
 /// what a BI tool sends when it binds an interval parameter as text): a rolling period of that
 /// many microseconds (ERROR 22023 unless positive and without a month part).
