@@ -104,6 +104,32 @@ SELECT period_index('2024-03-11 00:30 America/New_York', '2024-03-10 00:30 Ameri
                     'America/New_York') AS one_day,
        period_index('2024-03-11 00:30 America/New_York', '2024-03-10 00:30 America/New_York',
                     interval '1 day') AS rolling_day;
+-- Calendar periods in zones with daylight saving come from the zone's offset, kept between its
+-- transitions: the same days, weeks and months as PostgreSQL's own local times, over 350 years
+-- of instants in sixteen zones (seconds around transitions too), with PostgreSQL's AT TIME ZONE
+-- as the reference.
+WITH z(zone) AS (VALUES ('Europe/Berlin'), ('America/New_York'), ('Australia/Lord_Howe'), ('Asia/Kolkata'),
+                        ('America/Sao_Paulo'), ('Pacific/Chatham'), ('Africa/Casablanca'), ('Europe/Dublin'),
+                        ('Antarctica/Troll'), ('Asia/Tehran'), ('America/St_Johns'), ('Europe/Moscow'),
+                        ('Pacific/Apia'), ('UTC'), ('America/Santiago'), ('Asia/Gaza')),
+spread AS (SELECT timestamptz '1850-01-01 00:00+00' + ((i::bigint * 1103515245 + 12345) % 11044800000) * interval '1 second' AS ts
+           FROM generate_series(1, 4000) i),
+near AS (SELECT timestamptz '2026-03-29 00:59:58+00' + (i % 60) * interval '1 year' + (i % 12) * interval '1 month'
+                + (i % 7) * interval '1 hour' + k * interval '1 second' AS ts
+         FROM generate_series(1, 600) i, generate_series(-3, 3) k),
+instants AS (SELECT ts FROM spread UNION ALL SELECT ts FROM near),
+a(anchor) AS (VALUES (timestamptz '2000-01-03 12:00+00'))
+SELECT count(*) AS checked,
+       count(*) FILTER (WHERE period_index(ts, anchor, 'day', zone)
+                              <> (ts AT TIME ZONE zone)::date - (anchor AT TIME ZONE zone)::date) AS wrong_days,
+       count(*) FILTER (WHERE period_index(ts, anchor, 'week', zone)
+                              <> (date_trunc('week', ts AT TIME ZONE zone)::date
+                                  - date_trunc('week', anchor AT TIME ZONE zone)::date) / 7) AS wrong_weeks,
+       count(*) FILTER (WHERE period_index(ts, anchor, 'month', zone)
+                              <> (extract(year FROM ts AT TIME ZONE zone) * 12 + extract(month FROM ts AT TIME ZONE zone))
+                                 - (extract(year FROM anchor AT TIME ZONE zone) * 12
+                                    + extract(month FROM anchor AT TIME ZONE zone))) AS wrong_months
+FROM z CROSS JOIN LATERAL (SELECT ts FROM instants ORDER BY ts) i, a; -- each zone in time order
 -- Without a zone argument the session's TimeZone is used.
 SET TimeZone = 'Asia/Tokyo';
 SELECT period_index('2024-04-01 02:00+00', '2024-01-15 12:00+00', 'month') AS tokyo;

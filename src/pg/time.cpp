@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <cstring>
+#include <limits>
 
 extern "C" {
 #include "utils/builtins.h"
@@ -115,26 +116,63 @@ period_arg(FunctionCallInfo fcinfo, text *period)
 
 namespace {
 
-// Julian day of ts in a zone without daylight saving (or of a timestamp when zone is NULL), by
-// arithmetic; false when the zone has transitions or the day is out of range.
+// The UTC offset of a zone over a span of time in which it does not change: [from, until) in
+// Unix seconds. A fixed-offset zone's span is all time.
+struct OffsetSpan {
+	pg_tz *zone = nullptr;
+	pg_time_t from = 0;
+	pg_time_t until = 0;
+	long offset = 0; // seconds east of UTC
+};
+
+// The UTC offset of `zone` at ts, from the spans of the last few zones asked about (zones live for
+// the life of the backend, so the pointer identifies one). A miss asks PostgreSQL's zone rules
+// once for the offset at ts and the next transition; rows in time order then hit until the
+// transition, whatever the zone's daylight-saving rules. False for times the rules do not cover.
 bool
-fixed_offset_day(Timestamp ts, pg_tz *zone, std::int64_t *julian)
+zone_offset(Timestamp ts, pg_tz *zone, long *offset)
 {
-	// Whether the zone has a fixed offset, remembered for the last zone asked about: zones are
-	// cached by PostgreSQL for the life of the backend, so the pointer identifies one.
-	static pg_tz *last_zone = nullptr;
-	static bool last_fixed = false;
-	static long last_offset = 0;
-	long offset_seconds = 0;
-	if (zone != nullptr) {
-		if (zone != last_zone) {
-			last_fixed = pg_get_timezone_offset(zone, &last_offset);
-			last_zone = zone;
+	static OffsetSpan spans[4];
+	static unsigned next_victim = 0;
+	// Unix seconds of ts, rounded down (transitions fall on whole seconds).
+	const std::int64_t micros = ts;
+	std::int64_t seconds = micros / USECS_PER_SEC - (micros % USECS_PER_SEC < 0 ? 1 : 0);
+	seconds += static_cast<std::int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	const auto t = static_cast<pg_time_t>(seconds);
+	for (const OffsetSpan &s : spans)
+		if (s.zone == zone && s.from <= t && t < s.until) {
+			*offset = s.offset;
+			return true;
 		}
-		if (!last_fixed)
+	OffsetSpan span;
+	span.zone = zone;
+	if (pg_get_timezone_offset(zone, &span.offset)) {
+		span.from = std::numeric_limits<pg_time_t>::min();
+		span.until = std::numeric_limits<pg_time_t>::max();
+	} else {
+		long after_offset;
+		int before_dst, after_dst;
+		pg_time_t boundary;
+		const int found =
+		    pg_next_dst_boundary(&t, &span.offset, &before_dst, &boundary, &after_offset, &after_dst, zone);
+		if (found < 0)
 			return false;
-		offset_seconds = last_offset;
+		span.from = t;
+		span.until = found == 1 ? boundary : std::numeric_limits<pg_time_t>::max();
 	}
+	spans[next_victim++ % 4] = span;
+	*offset = span.offset;
+	return true;
+}
+
+// Julian day of ts in `zone` (or of a timestamp when zone is NULL), by arithmetic on the zone's
+// offset at ts (zone_offset); false when the day is out of range or the rules do not say.
+bool
+zone_day(Timestamp ts, pg_tz *zone, std::int64_t *julian)
+{
+	long offset_seconds = 0;
+	if (zone != nullptr && !zone_offset(ts, zone, &offset_seconds))
+		return false;
 	std::int64_t local;
 	if (__builtin_add_overflow(ts, static_cast<std::int64_t>(offset_seconds) * USECS_PER_SEC, &local))
 		return false; // out of range: the general path reports it
@@ -150,7 +188,7 @@ local_date(Timestamp ts, pg_tz *zone)
 {
 	require_finite(ts, "calendar period");
 	std::int64_t julian;
-	if (fixed_offset_day(ts, zone, &julian)) {
+	if (zone_day(ts, zone, &julian)) {
 		int year, month, day;
 		j2date(static_cast<int>(julian), &year, &month, &day);
 		return core::LocalDate{year, month, julian};
@@ -170,7 +208,7 @@ calendar_period_of(core::PeriodUnit unit, Timestamp ts, pg_tz *zone)
 {
 	std::int64_t julian;
 	require_finite(ts, "calendar period");
-	if ((unit == core::PeriodUnit::Day || unit == core::PeriodUnit::Week) && fixed_offset_day(ts, zone, &julian))
+	if ((unit == core::PeriodUnit::Day || unit == core::PeriodUnit::Week) && zone_day(ts, zone, &julian))
 		return core::calendar_period(unit, core::LocalDate{0, 1, julian});
 	return core::calendar_period(unit, local_date(ts, zone));
 }
