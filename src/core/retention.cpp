@@ -85,8 +85,8 @@ PeriodRetentionState::PeriodRetentionState(const PeriodRetentionOptions &options
 
 PeriodRetentionState::PeriodRetentionState(const PeriodRetentionState &other, std::pmr::memory_resource *memory)
     : options_(other.options_), have_start_(other.have_start_), start_ts_(other.start_ts_),
-      start_period_(other.start_period_), beyond_(other.beyond_), returns_(other.returns_, memory),
-      compacted_(other.compacted_)
+      start_period_(other.start_period_), beyond_(other.beyond_), base_(other.base_), mask_(other.mask_),
+      returns_(other.returns_, memory), compacted_(other.compacted_)
 {
 }
 
@@ -102,10 +102,23 @@ PeriodRetentionState::add(const PeriodRetentionOptions &options, std::int64_t ts
 	}
 	if (!is_return)
 		return;
-	Return r{options_.rolling ? ts : period, ts};
+	if (!options_.rolling && have_start_ && ts >= start_ts_) {
+		if (mask_ == 0)
+			base_ = period;
+		if (masks(period)) {
+			mask_ |= std::uint64_t{1} << (static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(base_));
+			return;
+		}
+	}
+	add_listed(Return{options_.rolling ? ts : period, ts});
+}
+
+void
+PeriodRetentionState::add_listed(const Return &r)
+{
 	if (!returns_.empty() && joins(returns_.back(), r.key)) {
 		// In time order, returns fold into the last entry: its period, or its cluster.
-		returns_.back().latest = std::max(returns_.back().latest, ts);
+		returns_.back().latest = std::max(returns_.back().latest, r.latest);
 		return;
 	}
 	if (returns_.empty())
@@ -125,18 +138,20 @@ PeriodRetentionState::merge(const PeriodRetentionState &other)
 	}
 	beyond_ = beyond_ || other.beyond_;
 	returns_.insert(returns_.end(), other.returns_.begin(), other.returns_.end());
+	// The other's masked periods had a return at or after a start no earlier than the first now.
+	if (mask_ == 0) {
+		base_ = other.base_;
+		mask_ = other.mask_;
+	} else {
+		for (std::uint64_t bits = other.mask_; bits != 0; bits &= bits - 1) {
+			const std::int64_t period = other.base_ + __builtin_ctzll(bits);
+			if (masks(period))
+				mask_ |= std::uint64_t{1} << (static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(base_));
+			else
+				returns_.push_back(Return{period, std::numeric_limits<std::int64_t>::max()});
+		}
+	}
 	compact_if_grown();
-}
-
-bool
-PeriodRetentionState::joins(const Return &last, std::int64_t key) const noexcept
-{
-	if (!options_.rolling)
-		return key == last.key;
-	// A return from the cluster's first on, less than a period length after its last.
-	return key >= last.key &&
-	       (key <= last.latest || static_cast<std::uint64_t>(key) - static_cast<std::uint64_t>(last.latest) <=
-	                                  static_cast<std::uint64_t>(options_.length));
 }
 
 void
@@ -183,11 +198,20 @@ PeriodRetentionResult
 PeriodRetentionState::result() const
 {
 	PeriodRetentionResult r;
+	std::int8_t values[kMaxRetentionPeriods + 1];
+	r.in_cohort = result_into(values);
+	if (r.in_cohort)
+		r.values.assign(values, values + options_.periods + 1);
+	return r;
+}
+
+bool
+PeriodRetentionState::result_into(std::int8_t *values) const
+{
 	if (!have_start_)
-		return r;
-	r.in_cohort = true;
+		return false;
 	const std::size_t n = options_.periods;
-	std::vector<bool> hit(n + 1, false);
+	bool hit[kMaxRetentionPeriods + 1] = {};
 	bool beyond = beyond_; // a return after period N (for on_or_after)
 	auto mark = [&](std::int64_t low, std::int64_t high) {
 		if (high > static_cast<std::int64_t>(n))
@@ -195,6 +219,11 @@ PeriodRetentionState::result() const
 		for (std::int64_t k = std::max<std::int64_t>(low, 0); k <= high && k <= static_cast<std::int64_t>(n); k++)
 			hit[static_cast<std::size_t>(k)] = true;
 	};
+	for (std::uint64_t bits = mask_; bits != 0; bits &= bits - 1) {
+		const std::int64_t period = base_ + __builtin_ctzll(bits);
+		if (period >= start_period_)
+			mark(period - start_period_, period - start_period_);
+	}
 	for (const auto &ret : returns_) {
 		if (ret.latest < start_ts_)
 			continue; // every return of this entry is before the first start
@@ -207,11 +236,10 @@ PeriodRetentionState::result() const
 			mark(ret.key - start_period_, ret.key - start_period_);
 		}
 	}
-	r.values.assign(n + 1, 0);
 	bool later = beyond;
 	for (std::size_t k = n + 1; k-- > 0;) {
 		later = later || hit[k];
-		r.values[k] = (options_.on_or_after ? later : hit[k]) ? 1 : 0;
+		values[k] = (options_.on_or_after ? later : hit[k]) ? 1 : 0;
 	}
 	if (options_.has_as_of) {
 		// Period k is complete when the as-of time is in period k + 1 or later.
@@ -219,9 +247,9 @@ PeriodRetentionState::result() const
 		                                    : options_.as_of - start_period_;
 		for (std::size_t k = 0; k <= n; k++)
 			if (now <= static_cast<std::int64_t>(k))
-				r.values[k] = -1;
+				values[k] = -1;
 	}
-	return r;
+	return true;
 }
 
 namespace {
@@ -231,7 +259,7 @@ constexpr std::size_t kFixedSize = kHeaderSize + 1 + 8 + 2 + 1 + 1 + 8 + kCalend
 std::size_t
 PeriodRetentionState::serialized_size() const noexcept
 {
-	return kFixedSize + 16 * returns_.size();
+	return kFixedSize + 16 * (returns_.size() + static_cast<std::size_t>(__builtin_popcountll(mask_)));
 }
 
 void
@@ -251,10 +279,15 @@ PeriodRetentionState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u64(static_cast<std::uint64_t>(start_ts_));
 	w.u64(static_cast<std::uint64_t>(start_period_));
 	w.u8(beyond_ ? 1 : 0);
-	w.u64(returns_.size());
+	// Masked periods as listed returns whose latest time is after any start.
+	w.u64(returns_.size() + static_cast<std::size_t>(__builtin_popcountll(mask_)));
 	for (const auto &r : returns_) {
 		w.u64(static_cast<std::uint64_t>(r.key));
 		w.u64(static_cast<std::uint64_t>(r.latest));
+	}
+	for (std::uint64_t bits = mask_; bits != 0; bits &= bits - 1) {
+		w.u64(static_cast<std::uint64_t>(base_ + __builtin_ctzll(bits)));
+		w.u64(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
 	}
 	w.finish();
 }
@@ -1044,8 +1077,8 @@ RetentionReportBuilder::step(std::size_t budget)
 			user.add(o, ts, period, is_start, is_return);
 		});
 		work += count;
-		PeriodRetentionResult r = user.result();
-		if (!r.in_cohort) {
+		std::int8_t values[kMaxRetentionPeriods + 1];
+		if (!user.result_into(values)) {
 			user_++;
 			work++;
 			continue;
@@ -1064,8 +1097,8 @@ RetentionReportBuilder::step(std::size_t budget)
 		}
 		it->users++;
 		for (std::size_t k = 0; k <= o.periods; k++) {
-			it->retained[k] += r.values[k] == 1;
-			it->complete[k] = it->complete[k] && r.values[k] >= 0; // rolling: users' clocks differ
+			it->retained[k] += values[k] == 1;
+			it->complete[k] = it->complete[k] && values[k] >= 0; // rolling: users' clocks differ
 		}
 		if (with_value) {
 			// Values from the first start on, by the period they fall in after it.

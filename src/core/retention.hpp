@@ -138,7 +138,15 @@ public:
 
 	/// Computes the result; O(returns log returns). Does not change the state.
 	PeriodRetentionResult result() const;
+	/// The same without allocating: writes periods + 1 values (1, 0, -1 for NULL) to `values` and
+	/// returns whether the user is in the cohort (nothing written otherwise).
+	bool result_into(std::int8_t *values) const;
 
+	const PeriodRetentionOptions &
+	options() const noexcept
+	{
+		return options_;
+	}
 	/// The period given with the first start (calendar periods: its period; meaningful when in the
 	/// cohort).
 	std::int64_t
@@ -163,26 +171,51 @@ public:
 		std::int64_t latest; ///< latest return time with this key / in this cluster
 	};
 
-	/// Entries kept (for tests of the bound).
+	/// Entries kept (for tests of the bound): returns listed, and the period mask as one.
 	std::size_t
 	entries() const noexcept
 	{
-		return returns_.size();
+		return returns_.size() + (mask_ != 0 ? 1 : 0);
 	}
 
 private:
 	bool joins(const Return &last, std::int64_t key) const noexcept;
 	void compact_if_grown();
 	void compact();
+	/// Calendar periods of returns at or after the first start: the 64 periods from base_ as bits.
+	bool masks(std::int64_t period) const noexcept;
+	void add_listed(const Return &r);
 
 	PeriodRetentionOptions options_;
 	bool have_start_ = false;
 	std::int64_t start_ts_ = 0;
 	std::int64_t start_period_ = 0;
 	bool beyond_ = false; ///< a return after period N of the current start
+	/// Calendar periods with a return at or after the first start known then (so after the first
+	/// start ever: it only moves earlier): bit i is period base_ + i. Time-ordered rows fill
+	/// only this; other returns are listed in returns_ (serialized as list entries too).
+	std::int64_t base_ = 0;
+	std::uint64_t mask_ = 0;
 	std::pmr::vector<Return> returns_;
 	std::size_t compacted_ = 0; ///< entries after the last compaction
 };
+
+inline bool
+PeriodRetentionState::joins(const Return &last, std::int64_t key) const noexcept
+{
+	if (!options_.rolling)
+		return key == last.key;
+	// A return from the cluster's first on, less than a period length after its last.
+	return key >= last.key &&
+	       (key <= last.latest || static_cast<std::uint64_t>(key) - static_cast<std::uint64_t>(last.latest) <=
+	                                  static_cast<std::uint64_t>(options_.length));
+}
+
+inline bool
+PeriodRetentionState::masks(std::int64_t period) const noexcept
+{
+	return static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(base_) < 64;
+}
 
 // ---------------------------------------------------------------------------------------------
 // lifecycle: PostHog's lifecycle chart per user. For each period of a reporting range the user is

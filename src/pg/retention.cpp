@@ -259,15 +259,15 @@ period_retention_finalfn(PG_FUNCTION_ARGS)
 	bool nulls[core::kMaxRetentionPeriods + 1];
 	int count = 0;
 	bool in_cohort = false;
-	pg::guard([&] {
-		core::PeriodRetentionResult r = state->result();
-		in_cohort = r.in_cohort;
-		count = static_cast<int>(r.values.size());
+	std::int8_t result[core::kMaxRetentionPeriods + 1];
+	pg::guard([&] { in_cohort = state->result_into(result); });
+	if (in_cohort) {
+		count = static_cast<int>(state->options().periods) + 1;
 		for (int i = 0; i < count; i++) {
-			nulls[i] = r.values[i] < 0;
-			values[i] = Int32GetDatum(r.values[i] < 0 ? 0 : r.values[i]);
+			nulls[i] = result[i] < 0;
+			values[i] = Int32GetDatum(result[i] < 0 ? 0 : result[i]);
 		}
-	});
+	}
 	if (!in_cohort)
 		PG_RETURN_NULL();
 	int dims[1] = {count};
