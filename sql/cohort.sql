@@ -176,6 +176,25 @@ SELECT count(*) AS users, count(DISTINCT c) AS cohorts,
 FROM cohort_parallel;
 RESET ALL;
 
+-- The event-name form cohort_period(ts, period, event, start_events[, time_zone]) gives the
+-- condition form's answer (event = ANY(start_events)), per user, local times too, over a window.
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE n IS NOT DISTINCT FROM c) AS equal,
+       count(*) FILTER (WHERE nl IS NOT DISTINCT FROM cl) AS equal_local
+FROM (SELECT uid, cohort_period(ts, 'week', e, ARRAY['1', '3'], 'Europe/Berlin') AS n,
+             cohort_period(ts, 'week', e IN ('1', '3'), 'Europe/Berlin') AS c,
+             cohort_period(ts::timestamp, 'day', e, ARRAY['2']) AS nl,
+             cohort_period(ts::timestamp, 'day', e = '2') AS cl
+      FROM (SELECT uid, timestamptz '2024-01-01' + k * interval '7 hours' AS ts,
+                   nullif(left(v, 1), '0') AS e -- a sixteenth of the events NULL
+            FROM by_random) r
+      GROUP BY uid) u;
+SELECT uid, ts AT TIME ZONE 'UTC' AS utc_time,
+       cohort_period(ts, 'week', channel, ARRAY['mail'], 'UTC') OVER (PARTITION BY uid) AT TIME ZONE 'UTC' AS mail_week
+FROM touches
+WHERE uid = 1
+ORDER BY ts;
+
 DROP TABLE touches, by_random;
 
 -- Per-user time zones (docs/cohort.md): each group's period in its own zone.

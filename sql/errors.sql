@@ -108,6 +108,16 @@ SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 3, 'after')$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), interval '1 month', 3)$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), interval '0', 3)$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 3, 'on', true, true, 'Nowhere/Land')$$);
+-- The event-name forms: NULL array or name 22004, empty or 2-D array 22023, more than 64 names 54000.
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 4, 'on', 'signup', NULL, ARRAY['buy'])$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 4, 'on', 'signup', ARRAY['signup'], ARRAY['buy', NULL])$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 4, 'on', 'signup', '{}', ARRAY['buy'])$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 4, 'on', 'signup', '{{a},{b}}', ARRAY['buy'])$$);
+SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 4, 'on', 'signup', ARRAY['signup'],
+                                                  (SELECT array_agg(i::text) FROM generate_series(1, 65) i))$$);
+SELECT pg_temp.error_of($$SELECT retention_report(1, now(), 'week', 4, 'on', 'signup', ARRAY['signup'], NULL)$$);
+SELECT pg_temp.error_of($$SELECT cohort_period(now(), 'week', 'signup'::text, NULL)$$);
+SELECT pg_temp.error_of($$SELECT cohort_period(now(), 'week', 'signup'::text, '{}')$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', x) FROM generate_series(1, 2) x$$);
 SELECT array_length(period_retention(now(), 'day', 255), 1) AS limit_255;
 -- lifecycle

@@ -121,6 +121,13 @@ INSERT INTO app_events VALUES
     (4, '2024-01-12 18:00', 'open');
 
 SELECT uid,
+       cohort_period(ts, 'week', event, ARRAY['signup'], 'UTC') AS cohort,
+       period_retention(ts, 'week', 3, 'on', event, ARRAY['signup'], ARRAY['open', 'purchase'], 'UTC') AS came_back
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid,
        cohort_period(ts, 'week', event = 'signup', 'UTC') AS cohort,
        period_retention(ts, 'week', 3, 'on', event = 'signup', true, 'UTC') AS on_week,
        period_retention(ts, 'week', 3, 'on_or_after', event = 'signup', true, 'UTC') AS on_or_after
@@ -252,6 +259,68 @@ RESET parallel_leader_participation;
 -- As a window aggregate: the retention so far, row by row.
 SELECT ts, period_retention(ts, 'week', 2, 'on', event = 'signup', true, 'UTC') OVER (ORDER BY ts) AS so_far
 FROM app_events WHERE uid = 1 ORDER BY ts;
+
+-- The event-name forms: (..., event, start_events text[], return_events text[], ...) give the
+-- condition forms' answers (event = ANY(start_events) as the start, = ANY(return_events) as the
+-- return) on random data with ties and NULL events, calendar (Berlin), rolling and local times,
+-- an as-of time, per user and as a report; serial and forced parallel.
+SELECT setseed(0.31);
+CREATE TABLE names_events AS
+SELECT (random() * 150)::int AS uid,
+       timestamptz '2024-01-01' + (random() * 2000)::int * interval '1 hour' AS ts,
+       (ARRAY['signup', 'open', 'buy', 'help', NULL])[1 + (random() * 4)::int] AS event
+FROM generate_series(1, 5000);
+CREATE FUNCTION pg_temp.retention_names_check() RETURNS TABLE (form text, users bigint, equal bigint)
+LANGUAGE sql AS $$
+    SELECT 'calendar', count(*), count(*) FILTER (WHERE n IS NOT DISTINCT FROM c)
+    FROM (SELECT uid, period_retention(ts, 'week', 6, 'on', event, ARRAY['signup', 'open'], ARRAY['buy', 'open'],
+                                       'Europe/Berlin', '2024-03-01') AS n,
+                 period_retention(ts, 'week', 6, 'on', event IN ('signup', 'open'), event IN ('buy', 'open'),
+                                  'Europe/Berlin', '2024-03-01') AS c
+          FROM names_events GROUP BY uid) u
+    UNION ALL
+    SELECT 'rolling', count(*), count(*) FILTER (WHERE n IS NOT DISTINCT FROM c)
+    FROM (SELECT uid, period_retention(ts, interval '5 days', 8, 'on_or_after', event, ARRAY['signup'], ARRAY['buy']) AS n,
+                 period_retention(ts, interval '5 days', 8, 'on_or_after', event = 'signup', event = 'buy') AS c
+          FROM names_events GROUP BY uid) u
+    UNION ALL
+    SELECT 'local', count(*), count(*) FILTER (WHERE n IS NOT DISTINCT FROM c)
+    FROM (SELECT uid, period_retention(ts AT TIME ZONE 'UTC', 'day', 20, 'on', event, ARRAY['open'], ARRAY['open', 'help']) AS n,
+                 period_retention(ts AT TIME ZONE 'UTC', 'day', 20, 'on', event = 'open', event IN ('open', 'help')) AS c
+          FROM names_events GROUP BY uid) u
+    UNION ALL
+    SELECT 'report', 1, (SELECT (retention_report(uid, ts, 'week', 6, 'on', event, ARRAY['signup'], ARRAY['buy', 'help'], 'Europe/Berlin'))::text
+                                = (retention_report(uid, ts, 'week', 6, 'on', event = 'signup', event IN ('buy', 'help'), 'Europe/Berlin'))::text
+                         FROM names_events)::int
+    UNION ALL
+    SELECT 'report, rolling, value', 1,
+           (SELECT (retention_report(uid, ts, interval '7 days', 4, 'on', event, ARRAY['signup'], ARRAY['buy'], 'UTC', NULL, uid::float8))::text
+                   = (retention_report(uid, ts, interval '7 days', 4, 'on', event = 'signup', event = 'buy', 'UTC', NULL, uid::float8))::text
+            FROM names_events)::int
+$$;
+SELECT * FROM pg_temp.retention_names_check();
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT * FROM pg_temp.retention_names_check();
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+-- Over a window, and the names bound as parameters (a BI tool binds a text array).
+SELECT ts, period_retention(ts, 'week', 2, 'on', event, ARRAY['signup'], ARRAY['open', 'buy'], 'UTC') OVER (ORDER BY ts) AS so_far
+FROM app_events WHERE uid = 1 ORDER BY ts;
+PREPARE retained(text[], text[]) AS
+SELECT count(*) FILTER (WHERE r[2] = 1) AS week_1
+FROM (SELECT uid, period_retention(ts, 'week', 4, 'on', event, $1, $2, 'UTC') AS r FROM names_events GROUP BY uid) u;
+EXECUTE retained('{signup}', '{open,buy}');
+SELECT count(*) FILTER (WHERE r[2] = 1) AS week_1
+FROM (SELECT uid, period_retention(ts, 'week', 4, 'on', event = 'signup', event IN ('open', 'buy'), 'UTC') AS r
+      FROM names_events GROUP BY uid) u;
+DEALLOCATE retained;
 
 -- lifecycle: the examples of docs/retention.md (the app_events table above; weeks from 2024-01-01).
 SELECT uid, lifecycle(ts, 'week', '2024-01-01 00:00+00', 5, 'UTC') AS weeks
@@ -475,6 +544,9 @@ SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, 'week', now(), 25
 SELECT pg_temp.report_error($$SELECT lifecycle_report(uid, ts, '7 days', now(), 3) FROM app_events$$);
 
 -- retention_report: the cohort triangle in one statement (docs/retention.md).
+SELECT cohort_start::date AS cohort, period, cohort_users, retained_users, rate
+FROM unnest((SELECT retention_report(uid, ts, 'week', 3, 'on', event, ARRAY['signup'], ARRAY['open', 'purchase'], 'UTC')
+             FROM app_events));
 SELECT (unnest(retention_report(uid, ts, 'week', 3, 'on', event = 'signup', true, 'UTC'))).*
 FROM app_events;
 -- Rolling weeks, a value column, as of a time (docs/retention.md).

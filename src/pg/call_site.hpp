@@ -92,8 +92,8 @@ struct CallSite {
 	Oid user_type;                        ///< report aggregates: the user id's type (InvalidOid: not looked up yet)
 	int16 user_length;                    ///< and its length and passing convention
 	bool user_by_value;
-	StepNames *step_names;                 ///< event-name forms: the parsed names (nullptr: not yet)
-	bool step_names_constant;              ///< and they come from a constant or bound parameter
+	StepNames *step_names[2];              ///< event-name forms: the parsed names per names argument (nullptr: not yet)
+	bool step_names_constant[2];           ///< and they come from a constant or bound parameter
 	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 };

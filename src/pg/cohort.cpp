@@ -4,6 +4,7 @@
 #include "../core/cohort.hpp"
 #include "aggregate.hpp"
 #include "boundary.hpp"
+#include "conditions.hpp"
 #include "time.hpp"
 
 #include <cstring>
@@ -30,6 +31,8 @@ PG_FUNCTION_INFO_V1(period_index_calendar);
 PG_FUNCTION_INFO_V1(period_index_rolling);
 PG_FUNCTION_INFO_V1(cohort_period_transfn);
 PG_FUNCTION_INFO_V1(cohort_period_local_transfn);
+PG_FUNCTION_INFO_V1(cohort_period_names_transfn);
+PG_FUNCTION_INFO_V1(cohort_period_names_local_transfn);
 PG_FUNCTION_INFO_V1(cohort_period_finalfn);
 }
 
@@ -392,12 +395,14 @@ namespace {
 // Arguments: (state, ts, period text[, is_start boolean[, time_zone text]]); timestamptz rows
 // use the zone (NULL or absent: the session's), timestamp rows none.
 Datum
-cohort_period_accumulate(FunctionCallInfo fcinfo, bool local)
+cohort_period_accumulate(FunctionCallInfo fcinfo, bool local, bool names = false)
 {
-	const pg::CalendarArgs calendar = pg::calendar_args(fcinfo, 2, local ? -1 : 4);
+	// (ts, period[, is_start[, time_zone]]) or (ts, period, event, start_events[, time_zone]).
+	const pg::CalendarArgs calendar = pg::calendar_args(fcinfo, 2, local ? -1 : (names ? 5 : 4));
 	const core::CalendarKey key = calendar.key;
 	const pg::Zone zone{calendar.tz, key.zone};
-	const bool start = PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
+	const bool start = names ? pg::match_step_names(fcinfo, 3, 4, 0, "start events").mask != 0
+	                         : PG_NARGS() <= 3 || (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
 	const bool take = !PG_ARGISNULL(1) && start; // NULL ts or is_start: skipped
 	const Timestamp ts = take ? PG_GETARG_TIMESTAMP(1) : 0;
 	bool improves = false;
@@ -429,6 +434,24 @@ extern "C" Datum
 cohort_period_local_transfn(PG_FUNCTION_ARGS)
 {
 	return cohort_period_accumulate(fcinfo, true);
+}
+
+/*
+ * cohort_period_names_transfn(state internal, ts timestamptz, period text, event text,
+ *     start_events text[][, time_zone text]); cohort_period_names_local_transfn: ts timestamp, no
+ * zone. The event-name form: a row is a start when its event is one of start_events (by bytes;
+ * a NULL event is not). NULL array or name ERROR 22004, empty array 22023, over 64 names 54000.
+ */
+extern "C" Datum
+cohort_period_names_transfn(PG_FUNCTION_ARGS)
+{
+	return cohort_period_accumulate(fcinfo, false, true);
+}
+
+extern "C" Datum
+cohort_period_names_local_transfn(PG_FUNCTION_ARGS)
+{
+	return cohort_period_accumulate(fcinfo, true, true);
 }
 
 PPA_STATE_SUPPORT_FUNCTIONS(cohort_period, CohortState, "cohort period")

@@ -62,20 +62,23 @@ read_condition_args(FunctionCallInfo fcinfo, int first)
 }
 
 /// Parses a text[] of step names into `out` (allocated in `memory`): ERROR 22004 for a NULL
-/// element, 22023 for an empty or multi-dimensional array, 54000 above 64 names.
-void parse_step_names(ArrayType *array, MemoryContext memory, StepNames *out);
+/// element, 22023 for an empty or multi-dimensional array, 54000 above 64 names; the messages
+/// call the array `what` ("step names", "start events", ...).
+void parse_step_names(ArrayType *array, MemoryContext memory, StepNames *out, const char *what = "step names");
 
 /// The steps named by argument `names_arg` (a text[]) that the event name of argument `event_arg`
-/// matches, compared by bytes (a NULL event matches none). ERROR 22004 for a NULL array.
+/// matches, compared by bytes (a NULL event matches none). ERROR 22004 for a NULL array, naming
+/// it as `what`. A function with two names arguments (start and return events) gives each its
+/// own `slot` (0 or 1) of the call site's cache.
 inline ConditionMask
-match_step_names(FunctionCallInfo fcinfo, int event_arg, int names_arg)
+match_step_names(FunctionCallInfo fcinfo, int event_arg, int names_arg, int slot = 0, const char *what = "step names")
 {
 	if (PG_ARGISNULL(names_arg))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("step names array must not be null")));
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s array must not be null", what)));
 	CallSite &site = call_site(fcinfo);
-	StepNames *names = site.step_names;
+	StepNames *names = site.step_names[slot];
 	StepNames row_names;
-	if (names != nullptr && site.step_names_constant) {
+	if (names != nullptr && site.step_names_constant[slot]) {
 		// The same constant array on every row: nothing to compare.
 	} else if (ArrayType *array = PG_GETARG_ARRAYTYPE_P(names_arg);
 	           names == nullptr || names->raw_length != static_cast<int>(VARSIZE(array)) ||
@@ -85,16 +88,16 @@ match_step_names(FunctionCallInfo fcinfo, int event_arg, int names_arg)
 			// The first array of the call site: kept, parsed, for the rows that repeat it.
 			MemoryContext memory = fcinfo->flinfo->fn_mcxt;
 			names = static_cast<StepNames *>(MemoryContextAlloc(memory, sizeof(StepNames)));
-			parse_step_names(array, memory, names);
+			parse_step_names(array, memory, names, what);
 			char *raw = static_cast<char *>(MemoryContextAlloc(memory, static_cast<Size>(raw_length)));
 			std::memcpy(raw, array, static_cast<std::size_t>(raw_length));
 			names->raw = raw;
 			names->raw_length = raw_length;
-			site.step_names = names;
-			site.step_names_constant = argument_is_constant(fcinfo, names_arg);
+			site.step_names[slot] = names;
+			site.step_names_constant[slot] = argument_is_constant(fcinfo, names_arg);
 		} else {
 			names = &row_names; // another array on this row: parsed in the per-row context
-			parse_step_names(array, CurrentMemoryContext, names);
+			parse_step_names(array, CurrentMemoryContext, names, what);
 		}
 	}
 	ConditionMask out{static_cast<std::size_t>(names->count), 0};

@@ -26,6 +26,9 @@ PG_FUNCTION_INFO_V1(retention_finalfn);
 PG_FUNCTION_INFO_V1(period_retention_transfn);
 PG_FUNCTION_INFO_V1(period_retention_rolling_transfn);
 PG_FUNCTION_INFO_V1(period_retention_local_transfn);
+PG_FUNCTION_INFO_V1(period_retention_names_transfn);
+PG_FUNCTION_INFO_V1(period_retention_names_rolling_transfn);
+PG_FUNCTION_INFO_V1(period_retention_names_local_transfn);
 PG_FUNCTION_INFO_V1(period_retention_finalfn);
 PG_FUNCTION_INFO_V1(lifecycle_transfn);
 PG_FUNCTION_INFO_V1(lifecycle_finalfn);
@@ -37,6 +40,8 @@ PG_FUNCTION_INFO_V1(lifecycle_report_transfn);
 PG_FUNCTION_INFO_V1(lifecycle_report_finalfn);
 PG_FUNCTION_INFO_V1(retention_report_transfn);
 PG_FUNCTION_INFO_V1(retention_report_rolling_transfn);
+PG_FUNCTION_INFO_V1(retention_report_names_transfn);
+PG_FUNCTION_INFO_V1(retention_report_names_rolling_transfn);
 PG_FUNCTION_INFO_V1(retention_report_finalfn);
 }
 
@@ -178,23 +183,43 @@ retention_args(FunctionCallInfo fcinfo, int first, bool rolling, int zone_argno,
 	});
 }
 
-// Arguments: (state, ts, period, periods, [mode, [is_start, is_return, [time_zone,] [as_of]]]);
-// calendar periods of timestamptz have a time_zone argument before as_of; rolling periods and
-// calendar periods of timestamp (local times, no zone) do not.
+// Whether the row is a start and a return event: the boolean arguments `first` and `first + 1`
+// (absent: any event; NULL: false), or in the event-name forms the event (argument `first`) in
+// the start events (`first + 1`) and in the return events (`first + 2`).
+struct StartReturn {
+	bool is_start;
+	bool is_return;
+};
+
+StartReturn
+start_return(FunctionCallInfo fcinfo, int first, bool names)
+{
+	if (names)
+		return StartReturn{pg::match_step_names(fcinfo, first, first + 1, 0, "start events").mask != 0,
+		                   pg::match_step_names(fcinfo, first, first + 2, 1, "return events").mask != 0};
+	NullableDatum start = pg::optional_arg(fcinfo, first), ret = pg::optional_arg(fcinfo, first + 1);
+	return StartReturn{PG_NARGS() <= first || (!start.isnull && DatumGetBool(start.value)),
+	                   PG_NARGS() <= first + 1 || (!ret.isnull && DatumGetBool(ret.value))};
+}
+
+// Arguments: (state, ts, period, periods, [mode, [is_start, is_return | event, start_events,
+// return_events, [time_zone,] [as_of]]]); calendar periods of timestamptz have a time_zone
+// argument before as_of; rolling periods and calendar periods of timestamp (local times, no
+// zone) do not. The event-name forms have one argument more before the zone.
 Datum
-period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false)
+period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false, bool names = false)
 {
 	const bool zoned = !rolling && !local;
-	const RetentionArgs args = retention_args(fcinfo, 2, rolling, zoned ? 7 : -1, zoned ? 8 : 7, false);
+	const int zone_arg = names ? 8 : 7;
+	const RetentionArgs args =
+	    retention_args(fcinfo, 2, rolling, zoned ? zone_arg : -1, zoned ? zone_arg + 1 : zone_arg, false);
 	const PeriodRetentionOptions &options = args.retention;
 	rolling = options.rolling;
 	pg_tz *zone = args.tz;
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(1);
-	NullableDatum start = pg::optional_arg(fcinfo, 5), ret = pg::optional_arg(fcinfo, 6);
-	// Omitted conditions mean "any event"; a NULL condition is false.
-	const bool is_start = PG_NARGS() <= 5 || (!start.isnull && DatumGetBool(start.value));
-	const bool is_return = PG_NARGS() <= 6 || (!ret.isnull && DatumGetBool(ret.value));
+	const StartReturn sr = start_return(fcinfo, 5, names);
+	const bool is_start = sr.is_start, is_return = sr.is_return;
 	if (!skip && rolling)
 		pg::require_finite(ts, "rolling period");
 	const std::int64_t period = (skip || rolling) ? 0 : pg::calendar_period_of(options.calendar.unit, ts, zone);
@@ -240,6 +265,33 @@ extern "C" Datum
 period_retention_local_transfn(PG_FUNCTION_ARGS)
 {
 	return period_retention_accumulate(fcinfo, false, true);
+}
+
+/*
+ * period_retention_names_transfn(state internal, ts timestamptz, period text, periods integer,
+ *     mode text, event text, start_events text[], return_events text[][, time_zone text[, as_of
+ *     timestamptz]]); period_retention_names_rolling_transfn (period interval, no zone) and
+ *     period_retention_names_local_transfn (ts timestamp, no zone): the event-name forms. A row
+ *     is a start when its event is one of start_events, a return when one of return_events
+ *     (compared by bytes; a NULL event is neither). NULL arrays or names are ERROR 22004, an
+ *     empty array 22023, more than 64 names 54000.
+ */
+extern "C" Datum
+period_retention_names_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false, false, true);
+}
+
+extern "C" Datum
+period_retention_names_rolling_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, true, false, true);
+}
+
+extern "C" Datum
+period_retention_names_local_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false, true, true);
 }
 
 PPA_STATE_SUPPORT_FUNCTIONS(period_retention, PeriodRetentionState, "retention")
@@ -623,21 +675,22 @@ namespace {
 // interval literal as a BI tool binds it). Rolling periods group cohorts by the day, in
 // time_zone, of each user's first start.
 Datum
-retention_report_accumulate(FunctionCallInfo fcinfo, bool rolling)
+retention_report_accumulate(FunctionCallInfo fcinfo, bool rolling, bool names = false)
 {
-	const RetentionArgs parsed = retention_args(fcinfo, 3, rolling, 8, 9, true);
+	// The event-name forms have one argument more (event, start_events, return_events) before the zone.
+	const int zone_arg = names ? 9 : 8;
+	const RetentionArgs parsed = retention_args(fcinfo, 3, rolling, zone_arg, zone_arg + 1, true);
 	const PeriodRetentionOptions &options = parsed.retention;
 	rolling = options.rolling;
 	const pg::Zone zone{parsed.tz, options.calendar.zone};
-	const bool with_value = PG_NARGS() > 10;
-	NullableDatum value_arg = pg::optional_arg(fcinfo, 10);
+	const bool with_value = PG_NARGS() > zone_arg + 2;
+	NullableDatum value_arg = pg::optional_arg(fcinfo, zone_arg + 2);
 	const double value = value_arg.isnull ? 0.0 : DatumGetFloat8(value_arg.value);
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_TIMESTAMPTZ(2);
-	NullableDatum start = pg::optional_arg(fcinfo, 6), ret = pg::optional_arg(fcinfo, 7);
-	const bool is_start = PG_NARGS() <= 6 || (!start.isnull && DatumGetBool(start.value));
-	const bool is_return = PG_NARGS() <= 7 || (!ret.isnull && DatumGetBool(ret.value));
+	const StartReturn sr = start_return(fcinfo, 6, names);
+	const bool is_start = sr.is_start, is_return = sr.is_return;
 	if (!skip && rolling)
 		pg::require_finite(ts, "rolling period");
 	const std::int64_t period = skip ? 0 : pg::calendar_period_of(options.calendar.unit, ts, zone.tz);
@@ -677,6 +730,25 @@ extern "C" Datum
 retention_report_rolling_transfn(PG_FUNCTION_ARGS)
 {
 	return retention_report_accumulate(fcinfo, true);
+}
+
+/*
+ * retention_report_names_transfn(state internal, user_id anyelement, ts timestamptz, period text,
+ *     periods integer, mode text, event text, start_events text[], return_events text[][,
+ *     time_zone text[, as_of timestamptz[, value double precision]]]); and
+ *     retention_report_names_rolling_transfn (period interval): the event-name forms, with
+ *     period_retention's rule for the names.
+ */
+extern "C" Datum
+retention_report_names_transfn(PG_FUNCTION_ARGS)
+{
+	return retention_report_accumulate(fcinfo, false, true);
+}
+
+extern "C" Datum
+retention_report_names_rolling_transfn(PG_FUNCTION_ARGS)
+{
+	return retention_report_accumulate(fcinfo, true, true);
 }
 
 PPA_STATE_SUPPORT_FUNCTIONS(retention_report, RetentionReportState, "retention report")

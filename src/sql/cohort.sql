@@ -111,3 +111,25 @@ COMMENT ON AGGREGATE cohort_period({{params}}) IS
     'start of the period (day, week, month, quarter, year) of the group''s first start event';
 -- @end
 -- @end
+
+-- cohort_period(ts, period, event, start_events[, time_zone]): the event-name form.
+-- @for transfn, finalfn, volatility, args in [("cohort_period_names_transfn", "cohort_period_tz_finalfn", "STABLE", ["ts timestamptz", "period text", "event text, start_events text[]", "time_zone text"]), ("cohort_period_names_local_transfn", "cohort_period_finalfn", "IMMUTABLE", ["ts timestamp", "period text", "event text, start_events text[]"])]
+-- @for params in prefixes(args, 3)
+CREATE FUNCTION cohort_period_names_transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
+LANGUAGE C CALLED ON NULL INPUT {{volatility}} PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_period_names_transfn(state internal, {{params}}) IS 'transition function of cohort_period (event names)';
+CREATE AGGREGATE cohort_period({{params}}) (
+    SFUNC = cohort_period_names_transfn,
+    STYPE = internal,
+    SSPACE = 48,
+    FINALFUNC = {{finalfn}},
+    COMBINEFUNC = cohort_period_combinefn,
+    SERIALFUNC = cohort_period_serialfn,
+    DESERIALFUNC = cohort_period_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE cohort_period({{params}}) IS
+    'start of the period (day, week, month, quarter, year) of the group''s first start event; start events by name';
+-- @end
+-- @end

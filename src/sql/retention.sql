@@ -97,6 +97,29 @@ COMMENT ON AGGREGATE period_retention({{params}}) IS
 -- @end
 -- @end
 
+-- The event-name forms: the event column and the start and return events by name (a row is a
+-- start when its event is one of start_events, a return when one of return_events).
+-- @for transfn, args in [("period_retention_names_transfn", ["ts timestamptz", "period text", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "time_zone text", "as_of timestamptz"]), ("period_retention_names_rolling_transfn", ["ts timestamptz", "period interval", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "as_of timestamptz"]), ("period_retention_names_local_transfn", ["ts timestamp", "period text", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "as_of timestamp"]), ("period_retention_names_rolling_transfn", ["ts timestamp", "period interval", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "as_of timestamp"])]
+-- @for params in prefixes(args, 5)
+CREATE FUNCTION {{transfn}}(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of period_retention (event names)';
+CREATE AGGREGATE period_retention({{params}}) (
+    SFUNC = {{transfn}},
+    STYPE = internal,
+    SSPACE = 128,
+    FINALFUNC = period_retention_finalfn,
+    COMBINEFUNC = period_retention_combinefn,
+    SERIALFUNC = period_retention_serialfn,
+    DESERIALFUNC = period_retention_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE period_retention({{params}}) IS
+    'per user: for periods 0..periods after the first start event''s period, whether a return event happened there; events by name';
+-- @end
+-- @end
+
 -- lifecycle: PostHog's lifecycle statuses per user and period   (docs/retention.md)
 CREATE FUNCTION lifecycle_finalfn(state internal)
 RETURNS text[] AS 'MODULE_PATHNAME', 'lifecycle_finalfn'
@@ -276,6 +299,28 @@ CREATE AGGREGATE retention_report({{params}}) (
 );
 COMMENT ON AGGREGATE retention_report({{params}}) IS
     'the cohort triangle: per cohort period and period k after it, cohort users and users retained, users grouped inside';
+-- @end
+-- @end
+
+-- The event-name forms (period_retention's rule for the names).
+-- @for transfn, period_type in [("retention_report_names_transfn", "text"), ("retention_report_names_rolling_transfn", "interval")]
+-- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period " + period_type, "periods integer", "mode text", "event text, start_events text[], return_events text[]", "time_zone text", "as_of timestamptz", "value double precision"], 6)
+CREATE FUNCTION {{transfn}}(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of retention_report (event names)';
+CREATE AGGREGATE retention_report({{params}}) (
+    SFUNC = {{transfn}},
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = retention_report_finalfn,
+    COMBINEFUNC = retention_report_combinefn,
+    SERIALFUNC = retention_report_serialfn,
+    DESERIALFUNC = retention_report_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE retention_report({{params}}) IS
+    'the cohort triangle: per cohort period and period k after it, cohort users and users retained, users grouped inside; events by name';
 -- @end
 -- @end
 
