@@ -15,6 +15,7 @@ EventLog::merge(const EventLog &other)
 		std::inplace_merge(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(middle), entries_.end());
 	else
 		sorted_ = false;
+	sync_last();
 	reset_sort();
 }
 
@@ -25,6 +26,7 @@ EventLog::sort_unique()
 		std::sort(entries_.begin(), entries_.end());
 	entries_.erase(std::unique(entries_.begin(), entries_.end()), entries_.end());
 	sorted_ = true;
+	sync_last();
 	reset_sort();
 }
 
@@ -60,6 +62,7 @@ EventLog::sort_step(std::size_t budget)
 		return false;
 	}
 	sorted_ = true;
+	sync_last();
 	reset_sort();
 	return true;
 }

@@ -36,7 +36,7 @@ class EventLog {
 public:
 	explicit EventLog(std::pmr::memory_resource *memory) : entries_(memory), buffer_(memory) {}
 	EventLog(const EventLog &other, std::pmr::memory_resource *memory)
-	    : entries_(other.entries_, memory), sorted_(other.sorted_), buffer_(memory)
+	    : entries_(other.entries_, memory), last_(other.last_), sorted_(other.sorted_), buffer_(memory)
 	{
 	}
 
@@ -45,9 +45,23 @@ public:
 	{
 		if (entries_.empty())
 			entries_.reserve(kInitialCapacity); // most groups keep a few dozen rows: skip tiny regrowths
-		else if (sorted_ && e < entries_.back())
+		else if (sorted_ && e < last_)
 			sorted_ = false;
 		entries_.push_back(e);
+		last_ = e;
+	}
+	bool
+	empty() const noexcept
+	{
+		return entries_.empty();
+	}
+	/// The last entry (not empty()): a copy kept beside the vector's pointers, so a row's
+	/// transition reads it without touching the entries (users interleave: the tail of a
+	/// group's entries is rarely in cache; its state is).
+	const LogEntry &
+	last() const noexcept
+	{
+		return last_;
 	}
 
 	/// Empties the log, keeping its memory (a scratch log reused for many groups).
@@ -112,6 +126,7 @@ public:
 			entries_.push_back(e);
 		}
 		sorted_ = sorted == 1;
+		sync_last();
 		reset_sort();
 	}
 
@@ -120,8 +135,15 @@ private:
 
 	void reset_sort() noexcept;
 	bool merge_step(std::size_t budget);
+	void
+	sync_last() noexcept
+	{
+		if (!entries_.empty())
+			last_ = entries_.back();
+	}
 
 	std::pmr::vector<LogEntry> entries_;
+	LogEntry last_{0, 0}; ///< entries_.back() whenever entries_ is not empty
 	bool sorted_ = true;
 	// Sorting in slices: sorted runs of `run_` entries (0: blocks still being sorted), the next
 	// position to write (or block to sort), and the read positions of the two runs being merged

@@ -66,7 +66,7 @@ public:
 			return;
 		FunnelEvent e{ts, mask};
 		// Identical rows matching nothing are redundant: keep one per timestamp.
-		if (mask == 0 && !log_.entries().empty() && log_.entries().back() == e)
+		if (mask == 0 && !log_.empty() && log_.last() == e)
 			return;
 		log_.push(e);
 	}

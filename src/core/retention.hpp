@@ -403,7 +403,7 @@ public:
 	add(const CalendarKey &calendar, std::int64_t period)
 	{
 		require_same(calendar_, calendar, "period or time zone");
-		if (!log_.entries().empty() && log_.entries().back().ts == period)
+		if (!log_.empty() && log_.last().ts == period)
 			return;
 		log_.push(LogEntry{period, 0});
 		compact_if_grown();
