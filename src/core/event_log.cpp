@@ -14,7 +14,7 @@ EventLog::merge(const EventLog &other)
 	if (sorted_ && other.sorted_)
 		std::inplace_merge(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(middle), entries_.end());
 	else
-		sorted_ = false;
+		sorted_ = times_sorted_ = false;
 	sync_last();
 	reset_sort();
 }
@@ -25,7 +25,7 @@ EventLog::sort_unique()
 	if (!sorted_)
 		std::sort(entries_.begin(), entries_.end());
 	entries_.erase(std::unique(entries_.begin(), entries_.end()), entries_.end());
-	sorted_ = true;
+	sorted_ = times_sorted_ = true;
 	sync_last();
 	reset_sort();
 }
@@ -45,7 +45,10 @@ EventLog::sort_step(std::size_t budget)
 		return true;
 	const std::size_t n = entries_.size();
 	budget = std::max<std::size_t>(budget, 1024);
-	if (n <= budget) {
+	if (times_sorted_) {
+		if (!fix_ties(budget))
+			return false;
+	} else if (n <= budget) {
 		std::sort(entries_.begin(), entries_.end());
 	} else if (run_ == 0) {
 		// First: sort blocks of `budget` entries, one per call.
@@ -61,10 +64,30 @@ EventLog::sort_step(std::size_t budget)
 	} else if (!merge_step(budget)) {
 		return false;
 	}
-	sorted_ = true;
+	sorted_ = times_sorted_ = true;
 	sync_last();
 	reset_sort();
 	return true;
+}
+
+// Entries in time order: sorts each run of equal times by payload, in place, from out_ on, about
+// `budget` entries per call; true when the whole log is done.
+bool
+EventLog::fix_ties(std::size_t budget)
+{
+	const std::size_t n = entries_.size();
+	LogEntry *e = entries_.data();
+	std::size_t done = 0;
+	while (out_ < n && done < budget) {
+		std::size_t end = out_ + 1;
+		while (end < n && e[end].ts == e[out_].ts)
+			end++;
+		if (end - out_ > 1)
+			std::sort(e + out_, e + end);
+		done += end - out_;
+		out_ = end;
+	}
+	return out_ >= n;
 }
 
 // One slice of a bottom-up merge pass: merges pairs of runs of run_ entries from one vector into

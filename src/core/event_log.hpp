@@ -36,7 +36,8 @@ class EventLog {
 public:
 	explicit EventLog(std::pmr::memory_resource *memory) : entries_(memory), buffer_(memory) {}
 	EventLog(const EventLog &other, std::pmr::memory_resource *memory)
-	    : entries_(other.entries_, memory), last_(other.last_), sorted_(other.sorted_), buffer_(memory)
+	    : entries_(other.entries_, memory), last_(other.last_), sorted_(other.sorted_),
+	      times_sorted_(other.times_sorted_), buffer_(memory)
 	{
 	}
 
@@ -45,8 +46,10 @@ public:
 	{
 		if (entries_.empty())
 			entries_.reserve(kInitialCapacity); // most groups keep a few dozen rows: skip tiny regrowths
-		else if (sorted_ && e < last_)
+		else if (e < last_) {
 			sorted_ = false;
+			times_sorted_ = times_sorted_ && e.ts == last_.ts; // only a tie out of payload order
+		}
 		entries_.push_back(e);
 		last_ = e;
 	}
@@ -69,7 +72,7 @@ public:
 	clear() noexcept
 	{
 		entries_.clear();
-		sorted_ = true;
+		sorted_ = times_sorted_ = true;
 		reset_sort();
 	}
 
@@ -80,10 +83,13 @@ public:
 	/// called when they have doubled, so the work is amortized over the rows that grew them.
 	void sort_unique();
 
-	/// Sorts in slices so the caller can check for interrupts between calls: each call sorts one
-	/// block of `budget` entries or merges `budget` entries of a merge pass (a bottom-up merge
-	/// sort through a buffer as large as the log, freed once sorted), and returns true once
-	/// sorted. Only reorders entries, so a final function may call it on its state.
+	/// Sorts in slices so the caller can check for interrupts between calls, and returns true once
+	/// sorted. Entries that arrived in time order with only ties out of payload order (rows of
+	/// an append-only table) are put in order in place, one run of equal times at a time, about
+	/// `budget` entries a call: no buffer. Otherwise each call sorts one block of `budget`
+	/// entries or merges `budget` entries of a merge pass (a bottom-up merge sort through a buffer
+	/// as large as the log, freed once sorted). Only reorders entries, so a final function may
+	/// call it on its state.
 	bool sort_step(std::size_t budget);
 
 	const std::pmr::vector<LogEntry> &
@@ -117,12 +123,15 @@ public:
 			throw_corrupt("entry count does not match the size");
 		entries_.clear();
 		entries_.reserve(count);
+		times_sorted_ = true;
 		for (std::uint64_t i = 0; i < count; i++) {
 			LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
 			if (!valid(e))
 				throw_corrupt("entry not allowed for this aggregate");
 			if (sorted && !entries_.empty() && e < entries_.back())
 				throw_corrupt("entries out of order");
+			if (!entries_.empty() && e.ts < entries_.back().ts)
+				times_sorted_ = false;
 			entries_.push_back(e);
 		}
 		sorted_ = sorted == 1;
@@ -145,6 +154,8 @@ private:
 	std::pmr::vector<LogEntry> entries_;
 	LogEntry last_{0, 0}; ///< entries_.back() whenever entries_ is not empty
 	bool sorted_ = true;
+	bool times_sorted_ = true; ///< ts never decreases (implied by sorted_)
+	bool fix_ties(std::size_t budget);
 	// Sorting in slices: sorted runs of `run_` entries (0: blocks still being sorted), the next
 	// position to write (or block to sort), and the read positions of the two runs being merged
 	// from entries_ into buffer_ (or back when from_buffer_).
