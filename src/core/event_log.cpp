@@ -1,8 +1,96 @@
 #include "event_log.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <new>
 
 namespace pg_product_analytics::core {
+
+void
+LogBuffer::grow(std::size_t at_least)
+{
+	std::size_t capacity = std::max<std::size_t>(capacity_ * 2, 16);
+	if (capacity < at_least)
+		capacity = at_least;
+	if (capacity > SIZE_MAX / sizeof(LogEntry))
+		throw std::bad_alloc();
+	const std::size_t bytes = capacity * sizeof(LogEntry);
+	if (data_ != nullptr) {
+		if (auto *resizable = dynamic_cast<ResizableResource *>(memory_)) {
+			data_ = static_cast<LogEntry *>(resizable->resize(data_, capacity_ * sizeof(LogEntry), bytes));
+			capacity_ = capacity;
+			return;
+		}
+	}
+	auto *fresh = static_cast<LogEntry *>(memory_->allocate(bytes, alignof(LogEntry)));
+	if (size_ > 0)
+		std::memcpy(fresh, data_, size_ * sizeof(LogEntry));
+	if (data_ != nullptr)
+		memory_->deallocate(data_, capacity_ * sizeof(LogEntry), alignof(LogEntry));
+	data_ = fresh;
+	capacity_ = capacity;
+}
+
+LogBuffer &
+LogBuffer::operator=(LogBuffer &&other)
+{
+	if (this == &other)
+		return *this;
+	if (memory_->is_equal(*other.memory_)) {
+		release();
+		swap(other);
+	} else {
+		clear();
+		append(other.begin(), other.end());
+		other.release();
+	}
+	return *this;
+}
+
+void
+LogBuffer::reserve(std::size_t n)
+{
+	if (n > capacity_)
+		grow(n);
+}
+
+void
+LogBuffer::append(const LogEntry *first, const LogEntry *last)
+{
+	const auto n = static_cast<std::size_t>(last - first);
+	if (n == 0)
+		return;
+	if (size_ + n > capacity_)
+		grow(size_ + n);
+	std::memcpy(data_ + size_, first, n * sizeof(LogEntry));
+	size_ += n;
+}
+
+void
+LogBuffer::resize_uninitialized(std::size_t n)
+{
+	if (n > capacity_)
+		grow(n);
+	size_ = n;
+}
+
+void
+LogBuffer::release() noexcept
+{
+	if (data_ != nullptr)
+		memory_->deallocate(data_, capacity_ * sizeof(LogEntry), alignof(LogEntry));
+	data_ = nullptr;
+	size_ = capacity_ = 0;
+}
+
+void
+LogBuffer::swap(LogBuffer &other) noexcept
+{
+	std::swap(data_, other.data_);
+	std::swap(size_, other.size_);
+	std::swap(capacity_, other.capacity_);
+}
 
 void
 EventLog::merge(const EventLog &other)
@@ -10,9 +98,9 @@ EventLog::merge(const EventLog &other)
 	if (other.entries_.empty())
 		return;
 	std::size_t middle = entries_.size();
-	entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
+	entries_.append(other.entries_.begin(), other.entries_.end());
 	if (sorted_ && other.sorted_)
-		std::inplace_merge(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(middle), entries_.end());
+		std::inplace_merge(entries_.begin(), entries_.begin() + middle, entries_.end());
 	else
 		sorted_ = times_sorted_ = false;
 	sync_last();
@@ -24,7 +112,7 @@ EventLog::sort_unique()
 {
 	if (!sorted_)
 		std::sort(entries_.begin(), entries_.end());
-	entries_.erase(std::unique(entries_.begin(), entries_.end()), entries_.end());
+	entries_.truncate(static_cast<std::size_t>(std::unique(entries_.begin(), entries_.end()) - entries_.begin()));
 	sorted_ = times_sorted_ = true;
 	sync_last();
 	reset_sort();
@@ -33,7 +121,7 @@ EventLog::sort_unique()
 void
 EventLog::reset_sort() noexcept
 {
-	std::pmr::vector<LogEntry>(entries_.get_allocator()).swap(buffer_); // frees the buffer
+	buffer_.release();
 	run_ = out_ = left_ = right_ = 0;
 	from_buffer_ = false;
 }
@@ -52,11 +140,11 @@ EventLog::sort_step(std::size_t budget)
 		std::sort(entries_.begin(), entries_.end());
 	} else if (run_ == 0) {
 		// First: sort blocks of `budget` entries, one per call.
-		auto at = [&](std::size_t i) { return entries_.begin() + static_cast<std::ptrdiff_t>(std::min(i, n)); };
+		auto at = [&](std::size_t i) { return entries_.begin() + std::min(i, n); };
 		std::sort(at(out_), at(out_ + budget));
 		out_ += budget;
 		if (out_ >= n) {
-			buffer_.resize(n);
+			buffer_.resize_uninitialized(n);
 			run_ = budget;
 			out_ = 0;
 		}

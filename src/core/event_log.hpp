@@ -31,6 +31,123 @@ struct LogEntry {
 };
 static_assert(sizeof(LogEntry) == 16, "16 bytes per kept row");
 
+/// A memory resource that can resize an allocation without copying it where the allocator
+/// allows (PostgreSQL: a large chunk is its own block, resized by realloc, which the C library
+/// remaps rather than copies). Throws std::bad_alloc on failure, leaving `p` valid.
+class ResizableResource : public std::pmr::memory_resource {
+public:
+	virtual void *resize(void *p, std::size_t old_bytes, std::size_t new_bytes) = 0;
+};
+
+/// A growable array of log entries over a memory resource: a vector whose growth resizes the
+/// allocation in place when the resource is a ResizableResource (no copy, so no moment with the
+/// old and the new array both resident), else allocates, copies and frees.
+class LogBuffer {
+public:
+	explicit LogBuffer(std::pmr::memory_resource *memory) noexcept : memory_(memory) {}
+	LogBuffer(const LogBuffer &other, std::pmr::memory_resource *memory) : memory_(memory)
+	{
+		append(other.begin(), other.end());
+	}
+	LogBuffer(LogBuffer &&other) noexcept
+	    : memory_(other.memory_), data_(other.data_), size_(other.size_), capacity_(other.capacity_)
+	{
+		other.data_ = nullptr;
+		other.size_ = other.capacity_ = 0;
+	}
+	LogBuffer(const LogBuffer &) = delete;
+	LogBuffer &operator=(const LogBuffer &) = delete;
+	/// Takes the other's memory when both use the same resource, else copies its entries.
+	LogBuffer &operator=(LogBuffer &&other);
+	~LogBuffer() { release(); }
+
+	std::size_t
+	size() const noexcept
+	{
+		return size_;
+	}
+	bool
+	empty() const noexcept
+	{
+		return size_ == 0;
+	}
+	LogEntry *
+	data() noexcept
+	{
+		return data_;
+	}
+	const LogEntry *
+	data() const noexcept
+	{
+		return data_;
+	}
+	LogEntry *
+	begin() noexcept
+	{
+		return data_;
+	}
+	LogEntry *
+	end() noexcept
+	{
+		return data_ + size_;
+	}
+	const LogEntry *
+	begin() const noexcept
+	{
+		return data_;
+	}
+	const LogEntry *
+	end() const noexcept
+	{
+		return data_ + size_;
+	}
+	const LogEntry &
+	operator[](std::size_t i) const noexcept
+	{
+		return data_[i];
+	}
+	const LogEntry &
+	back() const noexcept
+	{
+		return data_[size_ - 1];
+	}
+
+	void
+	push_back(const LogEntry &e)
+	{
+		if (size_ == capacity_)
+			grow(size_ + 1);
+		data_[size_++] = e;
+	}
+	void reserve(std::size_t n);
+	void append(const LogEntry *first, const LogEntry *last);
+	/// Size n; new entries are uninitialized (a scratch buffer).
+	void resize_uninitialized(std::size_t n);
+	void
+	truncate(std::size_t n) noexcept
+	{
+		if (n < size_)
+			size_ = n;
+	}
+	void
+	clear() noexcept
+	{
+		size_ = 0;
+	}
+	/// Frees the memory.
+	void release() noexcept;
+	/// Exchanges the contents of two buffers of the same resource.
+	void swap(LogBuffer &other) noexcept;
+
+private:
+	void grow(std::size_t at_least);
+
+	std::pmr::memory_resource *memory_;
+	LogEntry *data_ = nullptr;
+	std::size_t size_ = 0;
+	std::size_t capacity_ = 0;
+};
+
 /// Invariant: when sorted(), entries are in ascending order. Memory from the given resource.
 class EventLog {
 public:
@@ -92,7 +209,7 @@ public:
 	/// call it on its state.
 	bool sort_step(std::size_t budget);
 
-	const std::pmr::vector<LogEntry> &
+	const LogBuffer &
 	entries() const noexcept
 	{
 		return entries_;
@@ -151,7 +268,7 @@ private:
 			last_ = entries_.back();
 	}
 
-	std::pmr::vector<LogEntry> entries_;
+	LogBuffer entries_;
 	LogEntry last_{0, 0}; ///< entries_.back() whenever entries_ is not empty
 	bool sorted_ = true;
 	bool times_sorted_ = true; ///< ts never decreases (implied by sorted_)
@@ -159,7 +276,7 @@ private:
 	// Sorting in slices: sorted runs of `run_` entries (0: blocks still being sorted), the next
 	// position to write (or block to sort), and the read positions of the two runs being merged
 	// from entries_ into buffer_ (or back when from_buffer_).
-	std::pmr::vector<LogEntry> buffer_;
+	LogBuffer buffer_;
 	std::size_t run_ = 0;
 	std::size_t out_ = 0;
 	std::size_t left_ = 0;

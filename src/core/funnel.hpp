@@ -79,7 +79,7 @@ public:
 	{
 		return options_;
 	}
-	const std::pmr::vector<FunnelEvent> &
+	const LogBuffer &
 	events() const noexcept
 	{
 		return log_.entries();

@@ -72,7 +72,7 @@ public:
 	{
 		return options_;
 	}
-	const std::pmr::vector<LogEntry> &
+	const LogBuffer &
 	rows() const noexcept
 	{
 		return log_.entries();

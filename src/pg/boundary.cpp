@@ -3,6 +3,7 @@
 extern "C" {
 #include "mb/pg_wchar.h"
 #include "utils/elog.h"
+#include "utils/memdebug.h"
 }
 
 namespace pg_product_analytics::pg {
@@ -34,6 +35,19 @@ ContextResource::do_allocate(std::size_t bytes, std::size_t alignment)
 	if (p == nullptr)
 		throw std::bad_alloc();
 	return p;
+}
+
+void *
+ContextResource::resize(void *p, std::size_t, std::size_t new_bytes)
+{
+	if (new_bytes > MaxAllocHugeSize)
+		throw std::bad_alloc();
+	MemoryContext context = GetMemoryChunkContext(p);
+	void *q = context->methods->realloc(context, p, new_bytes);
+	if (q == nullptr)
+		throw std::bad_alloc(); // p is still valid, as after a failed realloc
+	VALGRIND_MEMPOOL_CHANGE(context, p, q, new_bytes);
+	return q;
 }
 
 void

@@ -6,6 +6,7 @@
 //    CHECK_FOR_INTERRUPTS() are safe there.
 #pragma once
 
+#include "../core/event_log.hpp"
 #include "barrier.hpp"
 
 #include <cstddef>
@@ -38,8 +39,10 @@ guard(F &&f)
 
 /// A memory_resource over one PostgreSQL memory context. Never ereports: a failed or oversized
 /// allocation throws std::bad_alloc, which guard() reports as ERROR 53200. Deallocation frees the
-/// chunk; whatever is not freed goes when the context is reset, as for any palloc.
-class ContextResource final : public std::pmr::memory_resource {
+/// chunk; whatever is not freed goes when the context is reset, as for any palloc. resize() is
+/// repalloc without its ereport (the context's own realloc method): a large chunk is its own
+/// block, resized by the C library's realloc, which remaps rather than copies it.
+class ContextResource final : public core::ResizableResource {
 public:
 	explicit ContextResource(MemoryContext context) noexcept : context_(context) {}
 
@@ -48,6 +51,8 @@ public:
 	{
 		return context_;
 	}
+
+	void *resize(void *p, std::size_t old_bytes, std::size_t new_bytes) override;
 
 private:
 	void *do_allocate(std::size_t bytes, std::size_t alignment) override;
