@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <vector>
@@ -506,6 +507,67 @@ TEST(Funnel, TimeOrderedRowsWithTiesSortInPlaceInSlices)
 	}
 	std::sort(rows.begin(), rows.end());
 	EXPECT_TRUE(std::equal(rows.begin(), rows.end(), s.events().begin(), s.events().end()));
+}
+
+TEST(Funnel, LogGrowsByResizingWhereTheResourceCan)
+{
+	// A resource that can resize (PostgreSQL's, through realloc) grows the row store without an
+	// allocate-copy-free cycle, so the old and the new array are never both live; others copy.
+	struct Resizable : core::ResizableResource {
+		std::size_t live = 0, peak = 0, resizes = 0;
+		void *
+		resize(void *p, std::size_t old_bytes, std::size_t new_bytes) override
+		{
+			void *q = std::realloc(p, new_bytes);
+			if (q == nullptr)
+				throw std::bad_alloc();
+			live += new_bytes - old_bytes;
+			peak = std::max(peak, live);
+			resizes++;
+			return q;
+		}
+		void *
+		do_allocate(std::size_t bytes, std::size_t) override
+		{
+			void *p = std::malloc(bytes);
+			if (p == nullptr)
+				throw std::bad_alloc();
+			live += bytes;
+			peak = std::max(peak, live);
+			return p;
+		}
+		void
+		do_deallocate(void *p, std::size_t bytes, std::size_t) override
+		{
+			live -= bytes;
+			std::free(p);
+		}
+		bool
+		do_is_equal(const std::pmr::memory_resource &o) const noexcept override
+		{
+			return this == &o;
+		}
+	};
+	auto o = options(10, 0, 4);
+	Resizable memory;
+	std::vector<FunnelEvent> rows;
+	{
+		FunnelState s(o, &memory);
+		for (int i = 0; i < 100000; i++) {
+			rows.push_back(FunnelEvent{i, std::uint64_t{1} << (i % 4)});
+			s.add(o, i, rows.back().payload);
+		}
+		EXPECT_GT(memory.resizes, 10u);
+		// Peak: the final capacity (131072 rows here), never that plus the previous array (which
+		// copying would give: 196608 rows' worth).
+		EXPECT_LT(memory.peak, rows.size() * sizeof(FunnelEvent) * 3 / 2);
+		EXPECT_TRUE(std::equal(rows.begin(), rows.end(), s.events().begin(), s.events().end()));
+		// Moved into a state of another resource: copied.
+		FunnelState t(o, heap());
+		t = std::move(s);
+		EXPECT_TRUE(std::equal(rows.begin(), rows.end(), t.events().begin(), t.events().end()));
+	}
+	EXPECT_EQ(memory.live, 0u);
 }
 
 TEST(Funnel, RowsMatchingNothingAreKeptOnlyForStrictOrder)
