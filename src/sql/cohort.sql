@@ -89,16 +89,18 @@ RETURNS timestamp AS 'MODULE_PATHNAME', 'cohort_period_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION cohort_period_finalfn(internal) IS 'final function of cohort_period (timestamp)';
 
--- cohort_period(ts, period[, is_start[, time_zone]]): no DEFAULT arguments for aggregates, so
--- one overload per optional argument.
--- @for transfn, finalfn, volatility, args in [("cohort_period_transfn", "cohort_period_tz_finalfn", "STABLE", ["ts timestamptz", "period text", "is_start boolean", "time_zone text"]), ("cohort_period_local_transfn", "cohort_period_finalfn", "IMMUTABLE", ["ts timestamp", "period text", "is_start boolean"])]
--- @for params in prefixes(args, 2)
-CREATE FUNCTION cohort_period_transfn(state internal, {{params}})
-RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
+-- cohort_period(ts, period[, is_start[, time_zone]]) and the event-name form cohort_period(ts,
+-- period, event, start_events[, time_zone]): no DEFAULT arguments for aggregates, so one
+-- overload per optional argument.
+-- @for start, names, first, how in [("is_start boolean", "", 2, ""), ("event text, start_events text[]", "names_", 3, "; start events by name")]
+-- @for kind, finalfn, volatility, args in [("", "cohort_period_tz_finalfn", "STABLE", ["ts timestamptz", "period text", start, "time_zone text"]), ("local_", "cohort_period_finalfn", "IMMUTABLE", ["ts timestamp", "period text", start])]
+-- @for params in prefixes(args, first)
+CREATE FUNCTION cohort_period_{{names}}transfn(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', 'cohort_period_{{names}}{{kind}}transfn'
 LANGUAGE C CALLED ON NULL INPUT {{volatility}} PARALLEL SAFE;
-COMMENT ON FUNCTION cohort_period_transfn(state internal, {{params}}) IS 'transition function of cohort_period';
+COMMENT ON FUNCTION cohort_period_{{names}}transfn(state internal, {{params}}) IS 'transition function of cohort_period{{how}}';
 CREATE AGGREGATE cohort_period({{params}}) (
-    SFUNC = cohort_period_transfn,
+    SFUNC = cohort_period_{{names}}transfn,
     STYPE = internal,
     SSPACE = 48,
     FINALFUNC = {{finalfn}},
@@ -108,28 +110,7 @@ CREATE AGGREGATE cohort_period({{params}}) (
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE cohort_period({{params}}) IS
-    'start of the period (day, week, month, quarter, year) of the group''s first start event';
+    'start of the period (day, week, month, quarter, year) of the group''s first start event{{how}}';
 -- @end
--- @end
-
--- cohort_period(ts, period, event, start_events[, time_zone]): the event-name form.
--- @for transfn, finalfn, volatility, args in [("cohort_period_names_transfn", "cohort_period_tz_finalfn", "STABLE", ["ts timestamptz", "period text", "event text, start_events text[]", "time_zone text"]), ("cohort_period_names_local_transfn", "cohort_period_finalfn", "IMMUTABLE", ["ts timestamp", "period text", "event text, start_events text[]"])]
--- @for params in prefixes(args, 3)
-CREATE FUNCTION cohort_period_names_transfn(state internal, {{params}})
-RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
-LANGUAGE C CALLED ON NULL INPUT {{volatility}} PARALLEL SAFE;
-COMMENT ON FUNCTION cohort_period_names_transfn(state internal, {{params}}) IS 'transition function of cohort_period (event names)';
-CREATE AGGREGATE cohort_period({{params}}) (
-    SFUNC = cohort_period_names_transfn,
-    STYPE = internal,
-    SSPACE = 48,
-    FINALFUNC = {{finalfn}},
-    COMBINEFUNC = cohort_period_combinefn,
-    SERIALFUNC = cohort_period_serialfn,
-    DESERIALFUNC = cohort_period_deserialfn,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE cohort_period({{params}}) IS
-    'start of the period (day, week, month, quarter, year) of the group''s first start event; start events by name';
 -- @end
 -- @end

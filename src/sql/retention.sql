@@ -75,13 +75,16 @@ COMMENT ON FUNCTION period_retention_finalfn(internal) IS 'final function of per
 
 -- Overloads by the optional arguments given (aggregates take no DEFAULT arguments):
 -- calendar periods (period text) ... [, time_zone text [, as_of timestamptz]], rolling periods
--- (period interval) ... [, as_of timestamptz]; for timestamp (local times) neither has a zone.
--- @for transfn, args in [("period_retention_transfn", ["ts timestamptz", "period text", "periods integer", "mode text", "is_start boolean, is_return boolean", "time_zone text", "as_of timestamptz"]), ("period_retention_rolling_transfn", ["ts timestamptz", "period interval", "periods integer", "mode text", "is_start boolean, is_return boolean", "as_of timestamptz"]), ("period_retention_local_transfn", ["ts timestamp", "period text", "periods integer", "mode text", "is_start boolean, is_return boolean", "as_of timestamp"]), ("period_retention_rolling_transfn", ["ts timestamp", "period interval", "periods integer", "mode text", "is_start boolean, is_return boolean", "as_of timestamp"])]
--- @for params in prefixes(args, 3)
+-- (period interval) ... [, as_of timestamptz]; for timestamp (local times) neither has a zone. The
+-- event-name forms take (event, start_events, return_events) for (is_start, is_return).
+-- @for events, names, first, how in [("is_start boolean, is_return boolean", "", 3, ""), ("event text, start_events text[], return_events text[]", "_names", 5, "; events by name")]
+-- @for kind, args in [("", ["ts timestamptz", "period text", "periods integer", "mode text", events, "time_zone text", "as_of timestamptz"]), ("_rolling", ["ts timestamptz", "period interval", "periods integer", "mode text", events, "as_of timestamptz"]), ("_local", ["ts timestamp", "period text", "periods integer", "mode text", events, "as_of timestamp"]), ("_rolling", ["ts timestamp", "period interval", "periods integer", "mode text", events, "as_of timestamp"])]
+-- @let transfn = "period_retention" + names + kind + "_transfn"
+-- @for params in prefixes(args, first)
 CREATE FUNCTION {{transfn}}(state internal, {{params}})
 RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
 LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of period_retention';
+COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of period_retention{{how}}';
 CREATE AGGREGATE period_retention({{params}}) (
     SFUNC = {{transfn}},
     STYPE = internal,
@@ -93,30 +96,8 @@ CREATE AGGREGATE period_retention({{params}}) (
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE period_retention({{params}}) IS
-    'per user: for periods 0..periods after the first start event''s period, whether a return event happened there';
+    'per user: for periods 0..periods after the first start event''s period, whether a return event happened there{{how}}';
 -- @end
--- @end
-
--- The event-name forms: the event column and the start and return events by name (a row is a
--- start when its event is one of start_events, a return when one of return_events).
--- @for transfn, args in [("period_retention_names_transfn", ["ts timestamptz", "period text", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "time_zone text", "as_of timestamptz"]), ("period_retention_names_rolling_transfn", ["ts timestamptz", "period interval", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "as_of timestamptz"]), ("period_retention_names_local_transfn", ["ts timestamp", "period text", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "as_of timestamp"]), ("period_retention_names_rolling_transfn", ["ts timestamp", "period interval", "periods integer", "mode text", "event text, start_events text[], return_events text[]", "as_of timestamp"])]
--- @for params in prefixes(args, 5)
-CREATE FUNCTION {{transfn}}(state internal, {{params}})
-RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
-LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of period_retention (event names)';
-CREATE AGGREGATE period_retention({{params}}) (
-    SFUNC = {{transfn}},
-    STYPE = internal,
-    SSPACE = 128,
-    FINALFUNC = period_retention_finalfn,
-    COMBINEFUNC = period_retention_combinefn,
-    SERIALFUNC = period_retention_serialfn,
-    DESERIALFUNC = period_retention_deserialfn,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE period_retention({{params}}) IS
-    'per user: for periods 0..periods after the first start event''s period, whether a return event happened there; events by name';
 -- @end
 -- @end
 
@@ -280,13 +261,14 @@ LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION retention_report_finalfn(internal) IS 'final function of retention_report';
 
 -- Calendar periods (period text, or an interval literal as text) and rolling periods (period
--- interval): the same arguments, one C function each.
--- @for transfn, period_type in [("retention_report_transfn", "text"), ("retention_report_rolling_transfn", "interval")]
--- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period " + period_type, "periods integer", "mode text", "is_start boolean, is_return boolean", "time_zone text", "as_of timestamptz", "value double precision"], 4)
+-- interval): the same arguments, one C function each; the event-name forms take (event,
+-- start_events, return_events) for (is_start, is_return).
+-- @for transfn, period_type, events, first, how in [("retention_report_transfn", "text", "is_start boolean, is_return boolean", 4, ""), ("retention_report_rolling_transfn", "interval", "is_start boolean, is_return boolean", 4, ""), ("retention_report_names_transfn", "text", "event text, start_events text[], return_events text[]", 6, "; events by name"), ("retention_report_names_rolling_transfn", "interval", "event text, start_events text[], return_events text[]", 6, "; events by name")]
+-- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period " + period_type, "periods integer", "mode text", events, "time_zone text", "as_of timestamptz", "value double precision"], first)
 CREATE FUNCTION {{transfn}}(state internal, {{params}})
 RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
 LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of retention_report';
+COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of retention_report{{how}}';
 CREATE AGGREGATE retention_report({{params}}) (
     SFUNC = {{transfn}},
     STYPE = internal,
@@ -298,29 +280,7 @@ CREATE AGGREGATE retention_report({{params}}) (
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE retention_report({{params}}) IS
-    'the cohort triangle: per cohort period and period k after it, cohort users and users retained, users grouped inside';
--- @end
--- @end
-
--- The event-name forms (period_retention's rule for the names).
--- @for transfn, period_type in [("retention_report_names_transfn", "text"), ("retention_report_names_rolling_transfn", "interval")]
--- @for params in prefixes(["user_id anyelement", "ts timestamptz", "period " + period_type, "periods integer", "mode text", "event text, start_events text[], return_events text[]", "time_zone text", "as_of timestamptz", "value double precision"], 6)
-CREATE FUNCTION {{transfn}}(state internal, {{params}})
-RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
-LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}) IS 'transition function of retention_report (event names)';
-CREATE AGGREGATE retention_report({{params}}) (
-    SFUNC = {{transfn}},
-    STYPE = internal,
-    SSPACE = 1048576,
-    FINALFUNC = retention_report_finalfn,
-    COMBINEFUNC = retention_report_combinefn,
-    SERIALFUNC = retention_report_serialfn,
-    DESERIALFUNC = retention_report_deserialfn,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE retention_report({{params}}) IS
-    'the cohort triangle: per cohort period and period k after it, cohort users and users retained, users grouped inside; events by name';
+    'the cohort triangle: per cohort period and period k after it, cohort users and users retained, users grouped inside{{how}}';
 -- @end
 -- @end
 
