@@ -227,6 +227,15 @@ FROM (
     FROM events
     GROUP BY user_id
 ) s;
+-- @variant native window_funnel() event names
+SELECT count(*) FILTER (WHERE level >= 4), count(*) FILTER (WHERE level >= 8), sum(level)
+FROM (
+    SELECT user_id, window_funnel(interval '7 days', ts, event,
+                                  ARRAY['page_view', 'search', 'signup', 'activate', 'search', 'add_to_cart',
+                                        'page_view', 'purchase']) AS level
+    FROM events
+    GROUP BY user_id
+) s;
 
 -- @question funnel_one_group | Funnel over one group of about 1M events (window_funnel)
 -- Every 10th user's events as a single group: memory and time of one very large state.
