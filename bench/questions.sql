@@ -237,6 +237,26 @@ FROM (
     GROUP BY user_id
 ) s;
 
+-- @variant plain running max per step (window functions, one pass per step)
+-- A row matching two steps (page_view: 1 and 7, search: 2 and 5) is one row per step, ordered by
+-- (ts, step) as in the 4-step formulation; users without a matching row are level 0 (not counted).
+SELECT count(*) FILTER (WHERE level >= 4), count(*) FILTER (WHERE level >= 8), sum(level)
+FROM (
+    SELECT user_id, max(CASE WHEN l8 IS NOT NULL THEN 8 WHEN l7 IS NOT NULL THEN 7 WHEN l6 IS NOT NULL THEN 6 WHEN l5 IS NOT NULL THEN 5 WHEN l4 IS NOT NULL THEN 4 WHEN l3 IS NOT NULL THEN 3 WHEN l2 IS NOT NULL THEN 2 WHEN l1 IS NOT NULL THEN 1 ELSE 0 END) AS level
+    FROM (SELECT *, max(CASE WHEN step = 8 AND ts <= l7 + interval '7 days' THEN l7 END) OVER w AS l8
+FROM (SELECT *, max(CASE WHEN step = 7 AND ts <= l6 + interval '7 days' THEN l6 END) OVER w AS l7
+FROM (SELECT *, max(CASE WHEN step = 6 AND ts <= l5 + interval '7 days' THEN l5 END) OVER w AS l6
+FROM (SELECT *, max(CASE WHEN step = 5 AND ts <= l4 + interval '7 days' THEN l4 END) OVER w AS l5
+FROM (SELECT *, max(CASE WHEN step = 4 AND ts <= l3 + interval '7 days' THEN l3 END) OVER w AS l4
+FROM (SELECT *, max(CASE WHEN step = 3 AND ts <= l2 + interval '7 days' THEN l2 END) OVER w AS l3
+FROM (SELECT *, max(CASE WHEN step = 2 AND ts <= l1 + interval '7 days' THEN l1 END) OVER w AS l2
+FROM (SELECT *, max(ts) FILTER (WHERE step = 1) OVER w AS l1 FROM (SELECT e.user_id, e.ts, k AS step
+                FROM events e
+                CROSS JOIN LATERAL unnest(CASE e.event WHEN 'page_view' THEN ARRAY[1, 7] WHEN 'search' THEN ARRAY[2, 5]
+                                                       WHEN 'signup' THEN ARRAY[3] WHEN 'activate' THEN ARRAY[4]
+                                                       WHEN 'add_to_cart' THEN ARRAY[6] WHEN 'purchase' THEN ARRAY[8] END) k) m WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) x2 WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) x3 WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) x4 WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) x5 WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) x6 WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) x7 WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) x8 WINDOW w AS (PARTITION BY user_id ORDER BY ts, step ROWS UNBOUNDED PRECEDING)) f
+    GROUP BY user_id
+) s;
 -- @question funnel_one_group | Funnel over one group of about 1M events (window_funnel)
 -- Every 10th user's events as a single group: memory and time of one very large state.
 -- @variant native window_funnel()
