@@ -4,6 +4,7 @@
 #include "serial.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -219,10 +220,16 @@ PeriodRetentionState::result_into(std::int8_t *values) const
 		for (std::int64_t k = std::max<std::int64_t>(low, 0); k <= high && k <= static_cast<std::int64_t>(n); k++)
 			hit[static_cast<std::size_t>(k)] = true;
 	};
+	// Calendar period k after the start, for a period at or after it (no overflow whatever the
+	// periods of a deserialized state: beyond every k when the distance does not fit).
+	auto since_start = [&](std::int64_t period) {
+		const std::uint64_t d = static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(start_period_);
+		return d > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(d);
+	};
 	for (std::uint64_t bits = mask_; bits != 0; bits &= bits - 1) {
 		const std::int64_t period = base_ + __builtin_ctzll(bits);
 		if (period >= start_period_)
-			mark(period - start_period_, period - start_period_);
+			mark(since_start(period), since_start(period));
 	}
 	for (const auto &ret : returns_) {
 		if (ret.latest < start_ts_)
@@ -233,7 +240,7 @@ PeriodRetentionState::result_into(std::int8_t *values) const
 			mark(rolling_period(from, start_ts_, options_.length),
 			     rolling_period(ret.latest, start_ts_, options_.length));
 		} else if (ret.key >= start_period_) {
-			mark(ret.key - start_period_, ret.key - start_period_);
+			mark(since_start(ret.key), since_start(ret.key));
 		}
 	}
 	bool later = beyond;
@@ -243,8 +250,11 @@ PeriodRetentionState::result_into(std::int8_t *values) const
 	}
 	if (options_.has_as_of) {
 		// Period k is complete when the as-of time is in period k + 1 or later.
-		std::int64_t now = options_.rolling ? rolling_period(options_.as_of, start_ts_, options_.length)
-		                                    : options_.as_of - start_period_;
+		std::int64_t now;
+		if (options_.rolling)
+			now = rolling_period(options_.as_of, start_ts_, options_.length);
+		else if (__builtin_sub_overflow(options_.as_of, start_period_, &now))
+			now = options_.as_of > start_period_ ? INT64_MAX : INT64_MIN;
 		for (std::size_t k = 0; k <= n; k++)
 			if (now <= static_cast<std::int64_t>(k))
 				values[k] = -1;

@@ -141,6 +141,34 @@ fuzz_period_retention(const std::uint8_t *data, std::size_t size)
 		core::PeriodRetentionState copy(s, heap());
 		copy.merge(s);
 		copy.result();
+		// Rows from the input's bytes (the bit mask of returns after the first start, the listed
+		// returns, merging both): times and periods in the ranges the glue gives (timestamps
+		// within PostgreSQL's range, their calendar periods, consistent with each other). One
+		// state of all rows, and the rows split in two and merged either way, agree; the
+		// deserialized state merges with them without error.
+		const core::PeriodRetentionOptions &o = s.options();
+		core::PeriodRetentionState all(o, heap()), a(o, heap()), b(o, heap());
+		const std::size_t cut = size / 2;
+		for (std::size_t i = 0; i + 5 <= size; i += 5) {
+			std::int32_t v;
+			std::memcpy(&v, data + i, 4);
+			const std::int64_t ts = static_cast<std::int64_t>(v) * 1000;
+			const std::int64_t period = o.rolling ? 0 : static_cast<std::int64_t>(v >> 12);
+			const bool is_start = (data[i + 4] & 1) != 0, is_return = (data[i + 4] & 2) != 0;
+			all.add(o, ts, period, is_start, is_return);
+			(i < cut ? a : b).add(o, ts, period, is_start, is_return);
+		}
+		core::PeriodRetentionState ab(a, heap()), ba(b, heap());
+		ab.merge(b);
+		ba.merge(a);
+		const auto want = all.result();
+		require(ab.result().in_cohort == want.in_cohort && ab.result().values == want.values, "merge a + b");
+		require(ba.result().in_cohort == want.in_cohort && ba.result().values == want.values, "merge b + a");
+		const Bytes bytes = bytes_of(all);
+		auto back = core::PeriodRetentionState::deserialize(bytes.data(), bytes.size(), heap());
+		require(back.result().values == want.values, "round trip of added rows");
+		copy.merge(all);
+		copy.result();
 	});
 }
 
