@@ -82,6 +82,36 @@ public:
 		put(p, n);
 	}
 
+	/// An unsigned integer in 7-bit groups, low first (LEB128): 1 byte below 128, at most 10.
+	void
+	varint(std::uint64_t v)
+	{
+		std::uint8_t b[10];
+		std::size_t n = 0;
+		while (v >= 0x80) {
+			b[n++] = static_cast<std::uint8_t>(v) | 0x80;
+			v >>= 7;
+		}
+		b[n++] = static_cast<std::uint8_t>(v);
+		put(b, n);
+	}
+	static std::size_t
+	varint_size(std::uint64_t v) noexcept
+	{
+		std::size_t n = 1;
+		while (v >= 0x80) {
+			v >>= 7;
+			n++;
+		}
+		return n;
+	}
+	/// A signed difference as an unsigned varint (zigzag: small magnitudes are short).
+	static std::uint64_t
+	zigzag(std::int64_t v) noexcept
+	{
+		return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+	}
+
 	/// Throws Internal unless exactly the whole buffer was written: a wrong serialized_size() is a bug.
 	void finish() const;
 
@@ -146,6 +176,33 @@ public:
 		for (int i = 0; i < 8; i++)
 			v |= static_cast<std::uint64_t>(b[i]) << (8 * i);
 		return v;
+	}
+
+	/// What ByteWriter::varint wrote, in its one (shortest) encoding: CorruptState for a
+	/// truncated, overlong or out-of-range one.
+	std::uint64_t
+	varint()
+	{
+		std::uint64_t v = 0;
+		for (unsigned shift = 0; shift < 64; shift += 7) {
+			if (pos_ >= size_)
+				throw_corrupt("truncated data");
+			const std::uint8_t byte = in_[pos_++];
+			if (shift == 63 && byte > 1)
+				throw_corrupt("integer out of range");
+			v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+			if ((byte & 0x80) == 0) {
+				if (byte == 0 && shift > 0)
+					throw_corrupt("integer not in its shortest form");
+				return v;
+			}
+		}
+		throw_corrupt("integer out of range");
+	}
+	static std::int64_t
+	unzigzag(std::uint64_t v) noexcept
+	{
+		return static_cast<std::int64_t>((v >> 1) ^ (~(v & 1) + 1));
 	}
 
 	/// A view of the next `n` bytes (CorruptState if fewer are left); the caller copies them.

@@ -244,22 +244,38 @@ UserLog::append(const UserLog &other, const std::uint32_t *slot_map)
 	other.for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t extra) { push(slot_map[slot], e, extra); });
 }
 
+// Rows are written compactly (a parallel plan ships every worker's log to the leader): the slot,
+// the time as the difference from the previous row's (rows arrive about in time order: a few
+// bytes), the payload, each a varint; the extra word as 8 bytes. About 7 bytes a row instead of 20.
 std::size_t
 UserLog::serialized_size() const noexcept
 {
-	return 8 + size_ * (4 + sizeof(LogEntry) + (extras_ ? 8 : 0));
+	std::size_t n = 8;
+	std::int64_t previous = 0;
+	for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t) {
+		const auto delta =
+		    static_cast<std::int64_t>(static_cast<std::uint64_t>(e.ts) - static_cast<std::uint64_t>(previous));
+		n += ByteWriter::varint_size(slot) + ByteWriter::varint_size(ByteWriter::zigzag(delta)) +
+		     ByteWriter::varint_size(e.payload) + (extras_ ? 8 : 0);
+		previous = e.ts;
+	});
+	return n;
 }
 
 void
 UserLog::serialize(ByteWriter &w) const
 {
 	w.u64(size_);
+	std::int64_t previous = 0;
 	for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t extra) {
-		w.u32(slot);
-		w.u64(static_cast<std::uint64_t>(e.ts));
-		w.u64(e.payload);
+		const auto delta =
+		    static_cast<std::int64_t>(static_cast<std::uint64_t>(e.ts) - static_cast<std::uint64_t>(previous));
+		w.varint(slot);
+		w.varint(ByteWriter::zigzag(delta));
+		w.varint(e.payload);
 		if (extras_)
 			w.u64(extra);
+		previous = e.ts;
 	});
 }
 

@@ -240,7 +240,9 @@ public:
 	}
 	/// Appends another log's rows, its users' slots mapped to this report's (merging reports).
 	void append(const UserLog &other, const std::uint32_t *slot_map);
-	/// Rows in arrival order: count, then (slot, ts, payload[, extra]) per row.
+	/// Rows in arrival order: count, then per row the slot, the time's difference from the
+	/// previous row's and the payload as varints (about 7 bytes for rows in time order), and
+	/// the extra word as 8 bytes.
 	std::size_t serialized_size() const noexcept;
 	void serialize(ByteWriter &w) const;
 	/// Reads what serialize wrote into an empty log of `users` users: every slot below `users`,
@@ -348,16 +350,20 @@ void
 UserLog::deserialize(ByteReader &r, std::size_t users, Valid valid, std::vector<bool> *has_row)
 {
 	const std::uint64_t n = r.u64();
-	const std::size_t row_bytes = 4 + sizeof(LogEntry) + (extras_ ? 8 : 0);
+	const std::size_t row_bytes = 3 + (extras_ ? 8 : 0); // the least a row takes (see serialize)
 	if (n > r.remaining() / row_bytes || (users > 0 && n == 0 && has_row == nullptr))
 		throw_corrupt("bad row count");
 	std::vector<bool> own;
 	std::vector<bool> &seen = has_row != nullptr ? *has_row : own;
 	seen.assign(users, false);
 	std::size_t seen_count = 0;
+	std::int64_t previous = 0;
 	for (std::uint64_t i = 0; i < n; i++) {
-		const std::uint32_t slot = r.u32();
-		LogEntry e{static_cast<std::int64_t>(r.u64()), r.u64()};
+		const std::uint64_t slot = r.varint();
+		const std::int64_t delta = ByteReader::unzigzag(r.varint());
+		LogEntry e{static_cast<std::int64_t>(static_cast<std::uint64_t>(previous) + static_cast<std::uint64_t>(delta)),
+		           r.varint()};
+		previous = e.ts;
 		const std::uint64_t extra = extras_ ? r.u64() : 0;
 		if (slot >= users || !valid(e))
 			throw_corrupt("row not allowed for this report");
@@ -365,7 +371,7 @@ UserLog::deserialize(ByteReader &r, std::size_t users, Valid valid, std::vector<
 			seen[slot] = true;
 			seen_count++;
 		}
-		push(slot, e, extra);
+		push(static_cast<std::uint32_t>(slot), e, extra);
 	}
 	if (seen_count != users && has_row == nullptr)
 		throw_corrupt("a user without rows");

@@ -146,9 +146,18 @@ TEST(UserLog, SerializationRoundTripAndRowsOfUnknownUsers)
 	corrupt(bytes, users - 1);
 	corrupt(bytes, users + 1);
 	auto bad = bytes;
-	bad[8 + 4 + 8] = 9; // the first row's payload
+	bad[8 + 1 + 1] = 9; // the first row's payload (after the count, a 1-byte slot and time varint)
 	corrupt(bad, users);
 	corrupt(std::vector<std::uint8_t>(bytes.begin(), bytes.end() - 1), users);
+	// An integer not in its shortest form (the first slot as 0x80 0x00...) is refused too, so
+	// every accepted state serializes back to the same bytes.
+	auto overlong = std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 8);
+	overlong.push_back(static_cast<std::uint8_t>(bytes[8] | 0x80));
+	overlong.push_back(0);
+	overlong.insert(overlong.end(), bytes.begin() + 9, bytes.end());
+	corrupt(overlong, users);
+	// Rows about in time order take a few bytes each, not 28.
+	EXPECT_LT(bytes.size(), 8 + rows.size() * (3 + 2 + 8));
 }
 
 TEST(UserIndex, SlotsAreFirstAppearanceOrderWhateverTheIdRange)
