@@ -247,15 +247,23 @@ UserLog::append(const UserLog &other, const std::uint32_t *slot_map)
 // Rows are written compactly (a parallel plan ships every worker's log to the leader): the slot,
 // the time as the difference from the previous row's (rows arrive about in time order: a few
 // bytes), the payload, each a varint; the extra word as 8 bytes. About 7 bytes a row instead of 20.
+namespace {
+// A row's time as written: its difference from the previous row's, zigzagged.
+inline std::uint64_t
+time_delta(std::int64_t previous, std::int64_t ts) noexcept
+{
+	return ByteWriter::zigzag(
+	    static_cast<std::int64_t>(static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(previous)));
+}
+} // namespace
+
 std::size_t
 UserLog::serialized_size() const noexcept
 {
 	std::size_t n = 8;
 	std::int64_t previous = 0;
 	for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t) {
-		const auto delta =
-		    static_cast<std::int64_t>(static_cast<std::uint64_t>(e.ts) - static_cast<std::uint64_t>(previous));
-		n += ByteWriter::varint_size(slot) + ByteWriter::varint_size(ByteWriter::zigzag(delta)) +
+		n += ByteWriter::varint_size(slot) + ByteWriter::varint_size(time_delta(previous, e.ts)) +
 		     ByteWriter::varint_size(e.payload) + (extras_ ? 8 : 0);
 		previous = e.ts;
 	});
@@ -268,10 +276,8 @@ UserLog::serialize(ByteWriter &w) const
 	w.u64(size_);
 	std::int64_t previous = 0;
 	for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t extra) {
-		const auto delta =
-		    static_cast<std::int64_t>(static_cast<std::uint64_t>(e.ts) - static_cast<std::uint64_t>(previous));
 		w.varint(slot);
-		w.varint(ByteWriter::zigzag(delta));
+		w.varint(time_delta(previous, e.ts));
 		w.varint(e.payload);
 		if (extras_)
 			w.u64(extra);

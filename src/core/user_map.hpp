@@ -195,6 +195,23 @@ private:
 /// Throws Internal: a batching state read before flush() (a bug in the caller).
 [[noreturn]] void throw_unsettled();
 
+template <class State, class = void>
+struct Batches : std::false_type {
+};
+template <class State>
+struct Batches<State, std::void_t<decltype(std::declval<State &>().flush())>> : std::true_type {
+};
+
+/// Applies the rows a state held back for its user lookups (UserBatch) when it batches, before
+/// anything reads it (combine, serialize, the final step); nothing for other states. May allocate.
+template <class State>
+inline void
+settle(State &state)
+{
+	if constexpr (Batches<State>::value)
+		state.flush();
+}
+
 /// Every kept row of a report, in arrival order, each with its user's slot and, when the log was
 /// made with extras, one more 8-byte word (a value). Appending writes sequentially to the current
 /// chunk and touches no per-user memory (users arrive interleaved: a per-user list costs a cache

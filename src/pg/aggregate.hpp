@@ -3,6 +3,7 @@
 // serialized_size(), serialize(out, size) and a static deserialize (see kGrows).
 #pragma once
 
+#include "../core/user_map.hpp"
 #include "boundary.hpp"
 
 #include <cstdint>
@@ -47,23 +48,10 @@ transition(FunctionCallInfo fcinfo, Make &&make, Add &&add)
 	return state;
 }
 
-template <class State, class = void>
-struct Batches : std::false_type {
-};
-template <class State>
-struct Batches<State, std::void_t<decltype(std::declval<State &>().flush())>> : std::true_type {
-};
-
-/// Applies the rows a report state held back for its user lookups (core::UserBatch): every read
-/// of a state that batches (combine, serialize, the final function) settles it first. Inside the
+/// Applies the rows a report state held back for its user lookups (core::settle): every read of
+/// a state that batches (combine, serialize, the final function) settles it first. Inside the
 /// barrier (it may allocate).
-template <class State>
-inline void
-settle(State &state)
-{
-	if constexpr (Batches<State>::value)
-		state.flush();
-}
+using core::settle;
 
 /// combinefn(state1 internal, state2 internal): not strict; copies state2 into the aggregate
 /// context when state1 is NULL, never keeps a pointer to it.

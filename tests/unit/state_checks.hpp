@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/user_map.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,20 +16,13 @@
 
 namespace pg_product_analytics::testing {
 
-template <class State, class = void>
-struct HasFlush : std::false_type {
-};
-template <class State>
-struct HasFlush<State, std::void_t<decltype(std::declval<State &>().flush())>> : std::true_type {
-};
-
 /// Serializes as the glue does: a state that batches rows (core::UserBatch) is flushed first.
 template <class StateRef>
 std::vector<std::uint8_t>
 serialize(StateRef &&state)
 {
-	if constexpr (HasFlush<std::remove_reference_t<StateRef>>::value)
-		state.flush();
+	if constexpr (!std::is_const_v<std::remove_reference_t<StateRef>>)
+		core::settle(state);
 	std::vector<std::uint8_t> bytes(state.serialized_size());
 	state.serialize(bytes.data(), bytes.size());
 	return bytes;
