@@ -159,7 +159,8 @@ EventLog::sort_step(std::size_t budget)
 }
 
 // Entries in time order: sorts each run of equal times by payload, in place, from out_ on, about
-// `budget` entries per call; true when the whole log is done.
+// `budget` entries per call; true when the whole log is done. A run longer than `budget` (many
+// rows on one timestamp) is not sorted in one call: the log goes to the general sort, in slices.
 bool
 EventLog::fix_ties(std::size_t budget)
 {
@@ -168,8 +169,13 @@ EventLog::fix_ties(std::size_t budget)
 	std::size_t done = 0;
 	while (out_ < n && done < budget) {
 		std::size_t end = out_ + 1;
-		while (end < n && e[end].ts == e[out_].ts)
+		while (end < n && e[end].ts == e[out_].ts && end - out_ <= budget)
 			end++;
+		if (end - out_ > budget) {
+			times_sorted_ = false;
+			out_ = 0;
+			return false;
+		}
 		if (end - out_ > 1)
 			std::sort(e + out_, e + end);
 		done += end - out_;

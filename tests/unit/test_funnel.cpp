@@ -509,6 +509,26 @@ TEST(Funnel, TimeOrderedRowsWithTiesSortInPlaceInSlices)
 	EXPECT_TRUE(std::equal(rows.begin(), rows.end(), s.events().begin(), s.events().end()));
 }
 
+TEST(Funnel, OneTimestampWithManyRowsSortsInSlices)
+{
+	// 20000 rows on one timestamp, out of payload order: no single call sorts them all (a
+	// cancel must land between slices), and the result is std::sort's.
+	auto o = options(10, 0, 8);
+	FunnelState s(o, heap());
+	std::vector<FunnelEvent> rows;
+	for (int i = 0; i < 20000; i++) {
+		const FunnelEvent e{7, std::uint64_t{1} << (7 - i % 8)};
+		rows.push_back(e);
+		s.add(o, e.ts, e.payload);
+	}
+	int calls = 0;
+	while (!s.sort_step(1024))
+		calls++;
+	EXPECT_GT(calls, 1) << "sorting was not split";
+	std::sort(rows.begin(), rows.end());
+	EXPECT_TRUE(std::equal(rows.begin(), rows.end(), s.events().begin(), s.events().end()));
+}
+
 TEST(Funnel, LogGrowsByResizingWhereTheResourceCan)
 {
 	// A resource that can resize (PostgreSQL's, through realloc) grows the row store without an
