@@ -29,6 +29,8 @@ enum class StateTag : std::uint8_t {
 	LifecycleReport = 11,
 	SessionReport = 12,
 	RetentionReport = 13,
+	Sequence = 14,
+	NextNode = 15,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

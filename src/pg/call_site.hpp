@@ -18,6 +18,10 @@ extern "C" {
 #include "pgtime.h"
 }
 
+namespace pg_product_analytics::core {
+struct SequencePattern;
+}
+
 namespace pg_product_analytics::pg {
 
 /// A few (key text → value) pairs, replaced round robin. Keys longer than kKeyMax bytes are not
@@ -94,6 +98,9 @@ struct CallSite {
 	bool user_by_value;
 	StepNames *step_names[2];              ///< event-name forms: the parsed names per names argument (nullptr: not yet)
 	bool step_names_constant[2];           ///< and they come from a constant or bound parameter
+	const core::SequencePattern *pattern; ///< sequence_*: the first pattern seen, parsed (in fn_mcxt)
+	const char *pattern_text;             ///< and a copy of its bytes
+	int pattern_text_length;
 	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 };
