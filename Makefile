@@ -14,7 +14,7 @@ SQL_PARTS = src/sql/00_header.sql $(filter-out src/sql/00_header.sql,$(sort $(wi
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(OBJS:.o=.d)
 
-REGRESS = retention funnel session cohort parallel window errors hostile
+REGRESS = retention funnel session cohort sequence parallel window errors hostile
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # -MMD -MP: objects depend on the headers they include (PGXS does not track that here), so a
