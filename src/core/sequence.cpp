@@ -640,14 +640,18 @@ parse_next_base(std::string_view text)
 }
 
 NextNodeState::NextNodeState(const NextNodeOptions &options, std::pmr::memory_resource *memory)
-    : options_(options), nodes_(memory), bytes_(memory)
+    : options_(options), nodes_(memory),
+      bytes_(memory), above_{false, {}, std::pmr::string(memory)}, below_{false, {}, std::pmr::string(memory)}
 {
 	check_condition_count(options.events, "event condition");
 }
 
 NextNodeState::NextNodeState(const NextNodeState &other, std::pmr::memory_resource *memory)
     : options_(other.options_), nodes_(other.nodes_, memory), bytes_(other.bytes_, memory),
-      live_bytes_(other.live_bytes_)
+      live_bytes_(other.live_bytes_), above_{other.above_.set, other.above_.node,
+                                             std::pmr::string(other.above_.value, memory)},
+      below_{other.below_.set, other.below_.node, std::pmr::string(other.below_.value, memory)},
+      next_prune_(other.next_prune_)
 {
 }
 
@@ -658,17 +662,58 @@ NextNodeState::bounded() const noexcept
 }
 
 int
-NextNodeState::compare(const Node &a, std::string_view a_value, const Node &b) const noexcept
+NextNodeState::compare_keys(const Node &a, std::string_view a_value, const Node &b, std::string_view b_value) noexcept
 {
 	if (a.ts != b.ts)
 		return a.ts < b.ts ? -1 : 1;
-	if (int c = a_value.compare(value(b)); c != 0)
+	if (int c = a_value.compare(b_value); c != 0)
 		return c < 0 ? -1 : 1;
 	if (a.mask != b.mask)
 		return a.mask < b.mask ? -1 : 1;
 	if (a.base != b.base)
 		return a.base ? 1 : -1;
 	return 0;
+}
+
+bool
+NextNodeState::before(std::size_t a, std::size_t b) const noexcept
+{
+	const int c = compare(nodes_[a], value(nodes_[a]), nodes_[b]);
+	return c < 0 || (c == 0 && a < b);
+}
+
+bool
+NextNodeState::find_base(std::size_t begin, std::size_t end, std::size_t &base) const noexcept
+{
+	const bool match = options_.base == NextBase::FirstMatch || options_.base == NextBase::LastMatch;
+	const bool first = options_.base == NextBase::Head || options_.base == NextBase::FirstMatch;
+	bool found = false;
+	for (std::size_t i = begin; i < end; i++) {
+		if (match && !(nodes_[i].base && (nodes_[i].mask & 1)))
+			continue;
+		if (!found || (first ? before(i, base) : before(base, i))) {
+			base = i;
+			found = true;
+		}
+	}
+	return found;
+}
+
+void
+NextNodeState::pick_near(std::size_t base, bool after, std::size_t i, std::size_t keep,
+                         std::pmr::vector<std::size_t> &picked) const
+{
+	auto nearer = [&](std::size_t a, std::size_t b) { return after ? before(a, b) : before(b, a); };
+	if (i == base || nearer(i, base))
+		return; // the base itself, or on its other side
+	if (picked.size() == keep && !nearer(i, picked.back()))
+		return;
+	std::size_t at = picked.size();
+	while (at > 0 && nearer(i, picked[at - 1]))
+		at--;
+	if (picked.size() == keep)
+		picked.pop_back();
+	picked.insert(picked.begin() + static_cast<std::ptrdiff_t>(at), i);
 }
 
 void
@@ -688,10 +733,18 @@ NextNodeState::add(const NextNodeOptions &options, std::int64_t ts, std::string_
 {
 	if (!(options == options_))
 		throw_changed_within_group("sequence_next_node direction, base or number of events");
-	if (bounded())
+	if (bounded()) {
 		add_bounded(ts, value, base, mask);
-	else
-		append(ts, value, base, mask);
+		return;
+	}
+	const Node probe{ts, mask, 0, 0, base};
+	if (above_.set && compare_keys(probe, value, above_.node, above_.value) > 0)
+		return;
+	if (below_.set && compare_keys(probe, value, below_.node, below_.value) < 0)
+		return;
+	append(ts, value, base, mask);
+	if (nodes_.size() >= next_prune_)
+		prune();
 }
 
 // Head keeps the first events + 1 rows in order, tail the last: a row that cannot be among them
@@ -720,6 +773,61 @@ NextNodeState::add_bounded(std::int64_t ts, std::string_view value, bool base, s
 	}
 	if (bytes_.size() > 2 * live_bytes_ + 4096)
 		compact();
+}
+
+void
+NextNodeState::set_bound(Bound &bound, std::size_t row)
+{
+	bound.set = true;
+	bound.node = nodes_[row];
+	bound.value.assign(value(nodes_[row]));
+}
+
+// first_match / last_match, when the rows have doubled: the base so far bounds which rows can
+// still matter, whatever rows come later (a later base is only nearer the start for first_match,
+// nearer the end for last_match), and rows beyond the bound are dropped. O(rows * events)
+// compares at worst, O(rows) when rows arrive in time order; not above 4M rows (the call is not
+// interruptible), where the state simply keeps its rows.
+void
+NextNodeState::prune()
+{
+	const std::size_t n = nodes_.size();
+	next_prune_ = 2 * n;
+	if (n > (std::size_t{1} << 22))
+		return;
+	std::size_t base = 0;
+	if (!find_base(0, n, base))
+		return;
+	const bool forward = options_.direction == NextDirection::Forward;
+	const bool first = options_.base == NextBase::FirstMatch;
+	if (first != forward) {
+		// Backward first_match: rows after the base; forward last_match: rows before it.
+		set_bound(first ? above_ : below_, base);
+	} else {
+		// Forward first_match: rows past the events-th after the base; backward last_match: rows
+		// before the events-th before it.
+		std::pmr::vector<std::size_t> picked(nodes_.get_allocator());
+		picked.reserve(options_.events);
+		for (std::size_t i = 0; i < n; i++)
+			pick_near(base, forward, i, options_.events, picked);
+		if (picked.size() < options_.events)
+			return;
+		set_bound(forward ? above_ : below_, picked.back());
+	}
+	std::size_t kept = 0;
+	for (std::size_t i = 0; i < n; i++) {
+		const Node &node = nodes_[i];
+		const std::string_view v = value(node);
+		if ((above_.set && compare_keys(node, v, above_.node, above_.value) > 0) ||
+		    (below_.set && compare_keys(node, v, below_.node, below_.value) < 0)) {
+			live_bytes_ -= node.length;
+			continue;
+		}
+		nodes_[kept++] = node;
+	}
+	nodes_.resize(kept);
+	compact();
+	next_prune_ = std::max<std::size_t>(16, 2 * kept);
 }
 
 void
@@ -810,6 +918,7 @@ NextNodeState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::m
 		state.append(ts, value, is_base == 1, mask);
 	}
 	r.finish();
+	state.next_prune_ = std::max<std::size_t>(16, 2 * state.nodes_.size());
 	return state;
 }
 
@@ -819,36 +928,23 @@ NextNodeFinder::NextNodeFinder(const NextNodeState &state, std::pmr::memory_reso
 }
 
 bool
-NextNodeFinder::before(std::size_t a, std::size_t b) const noexcept
-{
-	const auto &nodes = state_.nodes_;
-	const int c = state_.compare(nodes[a], state_.value(nodes[a]), nodes[b]);
-	return c < 0 || (c == 0 && a < b);
-}
-
-bool
 NextNodeFinder::step(std::size_t budget)
 {
-	const auto &nodes = state_.nodes_;
-	const NextNodeOptions &o = state_.options_;
-	const std::size_t n = nodes.size();
+	const std::size_t n = state_.nodes_.size();
 	const std::size_t end = n - pos_ > budget ? pos_ + budget : n;
 	if (phase_ == Phase::Base) {
-		// head / first_match: the first row (of those that can be a base), tail / last_match: the last.
-		const bool match = o.base == NextBase::FirstMatch || o.base == NextBase::LastMatch;
-		const bool first = o.base == NextBase::Head || o.base == NextBase::FirstMatch;
-		for (std::size_t i = pos_; i < end; i++) {
-			if (match && !(nodes[i].base && (nodes[i].mask & 1)))
-				continue;
-			if (!have_base_ || (first ? before(i, base_) : before(base_, i))) {
-				base_ = i;
-				have_base_ = true;
-			}
+		std::size_t best = 0;
+		if (state_.find_base(pos_, end, best) &&
+		    (!have_base_ || (state_.options_.base == NextBase::Head || state_.options_.base == NextBase::FirstMatch
+		                         ? state_.before(best, base_)
+		                         : state_.before(base_, best)))) {
+			base_ = best;
+			have_base_ = true;
 		}
 		pos_ = end;
 		if (end < n)
 			return false;
-		if (!have_base_ || !nodes[base_].base) {
+		if (!have_base_ || !state_.nodes_[base_].base) {
 			phase_ = Phase::Done;
 			return true;
 		}
@@ -858,20 +954,9 @@ NextNodeFinder::step(std::size_t budget)
 	}
 	if (phase_ == Phase::Select) {
 		// The `events` rows nearest the base on its side, nearest first.
-		const bool forward = o.direction == NextDirection::Forward;
-		auto nearer = [&](std::size_t a, std::size_t b) { return forward ? before(a, b) : before(b, a); };
-		for (std::size_t i = pos_; i < end; i++) {
-			if (i == base_ || (forward ? before(i, base_) : before(base_, i)))
-				continue;
-			if (picked_.size() == o.events && !nearer(i, picked_.back()))
-				continue;
-			std::size_t at = picked_.size();
-			while (at > 0 && nearer(i, picked_[at - 1]))
-				at--;
-			if (picked_.size() == o.events)
-				picked_.pop_back();
-			picked_.insert(picked_.begin() + static_cast<std::ptrdiff_t>(at), i);
-		}
+		const bool forward = state_.options_.direction == NextDirection::Forward;
+		for (std::size_t i = pos_; i < end; i++)
+			state_.pick_near(base_, forward, i, state_.options_.events, picked_);
 		pos_ = end;
 		if (end < n)
 			return false;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -235,9 +236,13 @@ struct NextNodeOptions {
 };
 
 /// The state: the group's rows (time, event value, the event conditions' mask, base_condition),
-/// ordered by (ts, value bytes, mask, base_condition) for evaluation. With base head or tail only
-/// the first (last) events + 1 rows in that order can matter: the state keeps only those (the
-/// others are dropped as they arrive); with first_match / last_match it keeps every row.
+/// ordered by (ts, value bytes, mask, base_condition) for evaluation. It keeps only rows that can
+/// matter whatever rows come later: with base head or tail the first (last) events + 1 rows;
+/// with first_match / last_match, as rows double, the base so far tells which side of it can be
+/// dropped (forward first_match: rows past the events-th row after it; backward first_match: rows
+/// after it; forward last_match: rows before it; backward last_match: rows before the events-th
+/// row before it), and later rows beyond that bound are dropped as they arrive. Rows arriving in
+/// time order thus keep O(rows before the base + events) rows.
 class NextNodeState {
 public:
 	NextNodeState(const NextNodeOptions &options, std::pmr::memory_resource *memory);
@@ -279,15 +284,41 @@ private:
 		return std::string_view(bytes_.data() + n.offset, n.length);
 	}
 	/// Order of rows: (ts, value bytes, mask, base).
-	int compare(const Node &a, std::string_view a_value, const Node &b) const noexcept;
+	static int compare_keys(const Node &a, std::string_view a_value, const Node &b, std::string_view b_value) noexcept;
+	int
+	compare(const Node &a, std::string_view a_value, const Node &b) const noexcept
+	{
+		return compare_keys(a, a_value, b, value(b));
+	}
+	/// Row a before row b, ties by position (rows with equal keys are interchangeable).
+	bool before(std::size_t a, std::size_t b) const noexcept;
+	/// The base row: the first (head, first_match) or last (tail, last_match) of the rows that
+	/// can be one (all rows for head and tail). False when there is none.
+	bool find_base(std::size_t begin, std::size_t end, std::size_t &base) const noexcept;
+	/// Inserts row i into `picked` (nearest to `base` first, at most `keep`) when it lies on the
+	/// `after` side of the base and is nearer than the farthest picked.
+	void pick_near(std::size_t base, bool after, std::size_t i, std::size_t keep,
+	               std::pmr::vector<std::size_t> &picked) const;
 	void append(std::int64_t ts, std::string_view value, bool base, std::uint64_t mask);
 	void add_bounded(std::int64_t ts, std::string_view value, bool base, std::uint64_t mask);
+	void prune();
 	void compact();
+
+	/// A row that bounds the rows kept (first_match / last_match), with its own copy of the value.
+	struct Bound {
+		bool set = false;
+		Node node{};
+		std::pmr::string value;
+	};
+	void set_bound(Bound &bound, std::size_t row);
 
 	NextNodeOptions options_;
 	std::pmr::vector<Node> nodes_; ///< bounded: sorted, at most events + 1
 	std::pmr::vector<char> bytes_;
 	std::size_t live_bytes_ = 0;
+	Bound above_; ///< rows after it are dropped
+	Bound below_; ///< rows before it are dropped
+	std::size_t next_prune_ = 16;
 };
 
 /// Finds sequence_next_node's answer, resumably (step() reads about `budget` rows a call): the
@@ -312,7 +343,6 @@ public:
 	}
 
 private:
-	bool before(std::size_t a, std::size_t b) const noexcept; ///< row a before row b (ties: index)
 	void finish();
 
 	const NextNodeState &state_;

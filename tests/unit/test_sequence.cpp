@@ -632,6 +632,54 @@ TEST(SequenceNextNode, MatchesClickHouseOnRandomRowsSplitsAndOrders)
 	}
 }
 
+TEST(SequenceNextNode, PruningKeepsAnswersOnLongerInput)
+{
+	// Enough rows for first_match / last_match to prune (the state drops rows as they double).
+	std::mt19937_64 rng(31);
+	for (int trial = 0; trial < 1500; trial++) {
+		NextNodeOptions o;
+		o.direction = static_cast<core::NextDirection>(rng() % 2);
+		o.base = static_cast<core::NextBase>(2 + rng() % 2);
+		o.events = 1 + rng() % 3;
+		auto rows = random_node_rows(rng, o.events, rng() % 300);
+		for (auto &r : rows)
+			r.ts = static_cast<std::int64_t>(rng() % 100);
+		const auto expected = next_node_reference(o, rows);
+		if (rng() % 2)
+			std::sort(rows.begin(), rows.end(), [](const NodeRow &a, const NodeRow &b) { return a.ts < b.ts; });
+		else
+			std::shuffle(rows.begin(), rows.end(), rng);
+		std::vector<NextNodeState> parts;
+		for (int p = 0; p < 3; p++)
+			parts.push_back(NextNodeState(o, heap()));
+		for (const auto &r : rows)
+			parts[rng() % 3].add(o, r.ts, r.value, r.base, r.mask);
+		for (int p = 1; p < 3; p++) {
+			auto bytes = serialize(parts[p]);
+			parts[0].merge(NextNodeState::deserialize(bytes.data(), bytes.size(), heap()));
+		}
+		ASSERT_EQ(find(parts[0], 1 + rng() % 7), expected) << "trial " << trial;
+	}
+}
+
+TEST(SequenceNextNode, TimeOrderedRowsKeepLittleForFirstMatchForward)
+{
+	NextNodeOptions o{core::NextDirection::Forward, core::NextBase::FirstMatch, 1};
+	NextNodeState s(o, heap());
+	// Page views, a signup at time 10, then a million more rows: the state keeps the rows before
+	// the signup, the signup and the row after it.
+	for (std::int64_t t = 0; t < 1000000; t++)
+		s.add(o, t, t == 10 ? "signup" : "view" + std::to_string(t), t == 10, t == 10 ? 1 : 0);
+	EXPECT_LE(s.rows(), 32u);
+	EXPECT_EQ(find(s, 1 << 16), std::optional<std::string>("view11"));
+	NextNodeOptions last{core::NextDirection::Forward, core::NextBase::LastMatch, 1};
+	NextNodeState l(last, heap());
+	for (std::int64_t t = 0; t < 1000000; t++)
+		l.add(last, t, t % 1000 == 0 ? "signup" : "view" + std::to_string(t), true, t % 1000 == 0 ? 1 : 0);
+	EXPECT_LE(l.rows(), 3000u) << "rows before the last base so far are dropped";
+	EXPECT_EQ(find(l, 1 << 16), std::optional<std::string>("view999001"));
+}
+
 TEST(SequenceNextNode, HeadKeepsOnlyWhatItNeedsOnLongInput)
 {
 	NextNodeOptions o{core::NextDirection::Forward, core::NextBase::Head, 1};
