@@ -268,35 +268,59 @@ check_pattern_conditions(const SequencePattern &pattern, std::size_t conditions)
 
 // ---- SequenceState --------------------------------------------------------------------------
 
-SequenceState::SequenceState(const SequencePattern &pattern, std::size_t conditions, std::pmr::memory_resource *memory)
-    : pattern_(pattern), conditions_(conditions), log_(memory)
+const SequencePattern *
+SequenceState::copy_of(const SequencePattern &pattern, std::pmr::memory_resource *memory)
+{
+	void *p = memory->allocate(sizeof(SequencePattern), alignof(SequencePattern));
+	return new (p) SequencePattern(pattern);
+}
+
+SequenceState::SequenceState(const SequencePattern &pattern, bool shared, std::size_t conditions,
+                             std::pmr::memory_resource *memory)
+    : memory_(memory), pattern_(&pattern), owned_(false), conditions_(conditions), log_(memory)
 {
 	check_pattern_conditions(pattern, conditions);
+	if (!shared) {
+		pattern_ = copy_of(pattern, memory);
+		owned_ = true;
+	}
 }
 
 SequenceState::SequenceState(const SequenceState &other, std::pmr::memory_resource *memory)
-    : pattern_(other.pattern_), conditions_(other.conditions_), log_(other.log_, memory)
+    : memory_(memory), pattern_(other.pattern_), owned_(false), conditions_(other.conditions_), log_(other.log_, memory)
 {
+	if (other.owned_) {
+		pattern_ = copy_of(*other.pattern_, memory); // a throw here destroys log_
+		owned_ = true;
+	}
+}
+
+SequenceState::SequenceState(SequenceState &&other) noexcept
+    : memory_(other.memory_), pattern_(other.pattern_), owned_(other.owned_), conditions_(other.conditions_),
+      log_(std::move(other.log_))
+{
+	other.owned_ = false;
+}
+
+SequenceState::~SequenceState()
+{
+	if (owned_)
+		memory_->deallocate(const_cast<SequencePattern *>(pattern_), sizeof(SequencePattern), alignof(SequencePattern));
 }
 
 void
-SequenceState::check_same(const SequencePattern &pattern, bool stable, std::size_t conditions)
+SequenceState::check_same(const SequencePattern &pattern, std::size_t conditions) const
 {
 	if (conditions != conditions_)
 		throw_changed_within_group("number of conditions");
-	if (!(pattern == pattern_))
+	if (!(pattern == *pattern_))
 		throw_changed_within_group("sequence pattern");
-	if (stable)
-		seen_ = &pattern;
 }
 
 void
 SequenceState::merge(const SequenceState &other)
 {
-	if (other.conditions_ != conditions_)
-		throw_changed_within_group("number of conditions");
-	if (!(other.pattern_ == pattern_))
-		throw_changed_within_group("sequence pattern");
+	check_same(*other.pattern_, other.conditions_);
 	log_.merge(other.log_);
 }
 
@@ -370,7 +394,7 @@ read_pattern(ByteReader &r)
 std::size_t
 SequenceState::serialized_size() const noexcept
 {
-	return kHeaderSize + 1 + pattern_size(pattern_) + log_.serialized_size();
+	return kHeaderSize + 1 + pattern_size(*pattern_) + log_.serialized_size();
 }
 
 void
@@ -379,7 +403,7 @@ SequenceState::serialize(std::uint8_t *out, std::size_t size) const
 	ByteWriter w(out, size);
 	w.header(StateTag::Sequence);
 	w.u8(static_cast<std::uint8_t>(conditions_));
-	write_pattern(w, pattern_);
+	write_pattern(w, *pattern_);
 	log_.serialize(w);
 	w.finish();
 }
@@ -393,7 +417,7 @@ SequenceState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::m
 	const SequencePattern pattern = read_pattern(r);
 	if (conditions == 0 || conditions > kMaxConditions || pattern.max_condition > conditions)
 		throw_corrupt("invalid number of conditions");
-	SequenceState state(pattern, conditions, memory);
+	SequenceState state(pattern, false, conditions, memory);
 	const std::uint64_t valid = low_bits(conditions);
 	state.log_.deserialize(r, [&](const LogEntry &e) { return e.payload != 0 && (e.payload & ~valid) == 0; });
 	r.finish();

@@ -56,20 +56,27 @@ void check_pattern_conditions(const SequencePattern &pattern, std::size_t condit
 
 /// The state: the pattern, the number of conditions, and the seen events (rows matching at
 /// least one condition: payload = the conditions' bit mask) in an EventLog, whose order on equal
-/// timestamps (payload ascending) is the documented tie rule.
+/// timestamps (payload ascending) is the documented tie rule. A `shared` pattern (the glue's
+/// call-site pattern, kept for the whole query) is pointed to, not copied: a state is a pointer and
+/// its rows, and a row's pattern is checked by address.
 class SequenceState {
 public:
-	SequenceState(const SequencePattern &pattern, std::size_t conditions, std::pmr::memory_resource *memory);
+	SequenceState(const SequencePattern &pattern, bool shared, std::size_t conditions,
+	              std::pmr::memory_resource *memory);
 	SequenceState(const SequenceState &other, std::pmr::memory_resource *memory);
+	SequenceState(SequenceState &&other) noexcept;
+	SequenceState(const SequenceState &) = delete;
+	SequenceState &operator=(const SequenceState &) = delete;
+	SequenceState &operator=(SequenceState &&) = delete;
+	~SequenceState();
 
 	/// Adds one row. Throws InvalidArgument when the pattern or the number of conditions differs
-	/// from the group's. A `stable` pattern object (the glue's call-site cache: the same object on
-	/// every row, for the whole query) is compared by address after its first row.
+	/// from the group's.
 	void
-	add(const SequencePattern &pattern, bool stable, std::size_t conditions, std::int64_t ts, std::uint64_t mask)
+	add(const SequencePattern &pattern, std::size_t conditions, std::int64_t ts, std::uint64_t mask)
 	{
-		if (&pattern != seen_ || conditions != conditions_)
-			check_same(pattern, stable, conditions);
+		if (&pattern != pattern_ || conditions != conditions_)
+			check_same(pattern, conditions);
 		if (mask != 0)
 			log_.push(LogEntry{ts, mask});
 	}
@@ -79,7 +86,7 @@ public:
 	const SequencePattern &
 	pattern() const noexcept
 	{
-		return pattern_;
+		return *pattern_;
 	}
 	const LogBuffer &
 	events() const noexcept
@@ -104,11 +111,13 @@ public:
 	                                 std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
 private:
-	void check_same(const SequencePattern &pattern, bool stable, std::size_t conditions);
+	void check_same(const SequencePattern &pattern, std::size_t conditions) const;
+	static const SequencePattern *copy_of(const SequencePattern &pattern, std::pmr::memory_resource *memory);
 
-	SequencePattern pattern_;
+	std::pmr::memory_resource *memory_;
+	const SequencePattern *pattern_;
+	bool owned_; ///< pattern_ is this state's copy, in memory_
 	std::size_t conditions_;
-	const SequencePattern *seen_ = nullptr; ///< a stable pattern object known to equal pattern_
 	EventLog log_;
 };
 

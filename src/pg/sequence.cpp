@@ -41,8 +41,9 @@ using core::SequenceState;
 namespace {
 
 // The pattern argument (1) of this row: the call site keeps the first one it sees, parsed, with a
-// copy of its bytes; a row with the same bytes (a constant or bound parameter: every row) uses it
-// (`stable`), another is parsed in the per-row context.
+// copy of its bytes, for the whole query (fn_mcxt); a row with the same bytes (a constant or bound
+// parameter: every row) uses it (`stable`: states point to it), another is parsed in the per-row
+// context (states copy it).
 struct RowPattern {
 	const SequencePattern *pattern;
 	bool stable;
@@ -89,10 +90,13 @@ accumulate(FunctionCallInfo fcinfo, bool integer_time, bool names)
 	const bool skip = PG_ARGISNULL(2);
 	const std::int64_t ts = skip ? 0 : PG_GETARG_INT64(2);
 	PG_RETURN_POINTER(pg::transition<SequenceState>(
-	    fcinfo, [&](std::pmr::memory_resource *r) { return SequenceState(*pattern.pattern, conditions.count, r); },
+	    fcinfo,
+	    [&](std::pmr::memory_resource *r) {
+		    return SequenceState(*pattern.pattern, pattern.stable, conditions.count, r);
+	    },
 	    [&](SequenceState &state) {
 		    if (!skip)
-			    state.add(*pattern.pattern, pattern.stable, conditions.count, ts, conditions.mask);
+			    state.add(*pattern.pattern, conditions.count, ts, conditions.mask);
 	    }));
 }
 

@@ -86,9 +86,9 @@ evaluate(SequenceState &state, std::size_t budget = 3)
 SequenceState
 state_of(const SequencePattern &p, std::size_t conditions, const std::vector<LogEntry> &rows)
 {
-	SequenceState s(p, conditions, heap());
+	SequenceState s(p, false, conditions, heap()); // p may be a temporary: the state keeps a copy
 	for (const auto &r : rows)
-		s.add(p, true, conditions, r.ts, r.payload);
+		s.add(p, conditions, r.ts, r.payload);
 	return s;
 }
 
@@ -406,13 +406,13 @@ TEST(Sequence, GroupParametersMustNotChange)
 {
 	const SequencePattern p = parse("(?1)(?2)");
 	const SequencePattern other = parse("(?1).*(?2)");
-	SequenceState s(p, 2, heap());
-	s.add(p, true, 2, 1, 1);
-	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(other, true, 2, 2, 1); });
-	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(p, true, 3, 2, 1); });
+	SequenceState s(p, false, 2, heap());
+	s.add(p, 2, 1, 1);
+	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(other, 2, 2, 1); });
+	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(p, 3, 2, 1); });
 	const SequencePattern copy = p;
-	s.add(copy, false, 2, 3, 2); // another object, the same pattern
-	SequenceState t(other, 2, heap());
+	s.add(copy, 2, 3, 2); // another object, the same pattern
+	SequenceState t(other, true, 2, heap());
 	expect_error(core::ErrorKind::InvalidArgument, [&] { s.merge(t); });
 }
 
@@ -430,7 +430,7 @@ TEST(Sequence, IndependentOfInputOrderAndOfSplits)
 		for (int c = static_cast<int>(rng() % 5); c > 0; c--)
 			cuts.push_back(rows.empty() ? 0 : rng() % (rows.size() + 1));
 		std::sort(cuts.begin(), cuts.end());
-		SequenceState merged(p, conditions, heap());
+		SequenceState merged(p, false, conditions, heap());
 		for (std::size_t i = 0; i + 1 < cuts.size(); i++) {
 			auto part = state_of(p, conditions,
 			                     std::vector<LogEntry>(rows.begin() + static_cast<std::ptrdiff_t>(cuts[i]),
@@ -474,10 +474,10 @@ TEST(Sequence, AdversarialPatternsOnAMillionRowsArePolynomial)
 		pattern += "(?1).*(?2).*";
 	pattern += "(?3)"; // never present: no full match, every prefix is tried to the end
 	const SequencePattern p = parse(pattern);
-	SequenceState s(p, 3, heap());
+	SequenceState s(p, true, 3, heap());
 	const std::int64_t n = 1000000;
 	for (std::int64_t i = 0; i < n; i++)
-		s.add(p, true, 3, i / 3, i % 2 == 0 ? 1 : 2); // ties: three rows per timestamp
+		s.add(p, 3, i / 3, i % 2 == 0 ? 1 : 2); // ties: three rows per timestamp
 	const auto start = std::chrono::steady_clock::now();
 	const Answer a = evaluate(s, 1 << 16);
 	const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -497,9 +497,9 @@ TEST(Sequence, AdversarialPatternsOnAMillionRowsArePolynomial)
 
 	// With time conditions (a window per element) and a count that restarts after every match.
 	const SequencePattern gated = parse("(?1)(?t<=2)(?2)(?t>=1)(?t<=3)(?1)(?t<5)(?2)");
-	SequenceState g(gated, 2, heap());
+	SequenceState g(gated, true, 2, heap());
 	for (std::int64_t i = 0; i < n; i++)
-		g.add(gated, true, 2, i, i % 2 == 0 ? 1 : 2);
+		g.add(gated, 2, i, i % 2 == 0 ? 1 : 2);
 	const Answer b = evaluate(g, 1 << 16);
 	EXPECT_TRUE(b.matched);
 	// Adjacent rows 1,2,1,2 one unit apart: each match takes four rows, then the next starts.
