@@ -664,18 +664,14 @@ parse_next_base(std::string_view text)
 }
 
 NextNodeState::NextNodeState(const NextNodeOptions &options, std::pmr::memory_resource *memory)
-    : options_(options), nodes_(memory),
-      bytes_(memory), above_{false, {}, std::pmr::string(memory)}, below_{false, {}, std::pmr::string(memory)}
+    : options_(options), nodes_(memory), bytes_(memory)
 {
 	check_condition_count(options.events, "event condition");
 }
 
 NextNodeState::NextNodeState(const NextNodeState &other, std::pmr::memory_resource *memory)
     : options_(other.options_), nodes_(other.nodes_, memory), bytes_(other.bytes_, memory),
-      live_bytes_(other.live_bytes_), above_{other.above_.set, other.above_.node,
-                                             std::pmr::string(other.above_.value, memory)},
-      below_{other.below_.set, other.below_.node, std::pmr::string(other.below_.value, memory)},
-      next_prune_(other.next_prune_)
+      live_bytes_(other.live_bytes_), bound_(other.bound_), next_prune_(other.next_prune_)
 {
 }
 
@@ -743,9 +739,10 @@ NextNodeState::pick_near(std::size_t base, bool after, std::size_t i, std::size_
 void
 NextNodeState::append(std::int64_t ts, std::string_view value, bool base, std::uint64_t mask)
 {
-	if (value.size() > std::numeric_limits<std::uint32_t>::max())
-		throw Error(ErrorKind::LimitExceeded, "event value too long");
-	Node n{ts, mask, bytes_.size(), static_cast<std::uint32_t>(value.size()), base};
+	if (bytes_.size() + value.size() > std::numeric_limits<std::uint32_t>::max())
+		throw Error(ErrorKind::LimitExceeded, "sequence_next_node keeps more than 4 GB of event values in one group",
+		            "Base first_match and last_match keep the rows that can still matter; head and tail keep a few.");
+	Node n{ts, mask, static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(value.size()), base};
 	bytes_.insert(bytes_.end(), value.begin(), value.end());
 	nodes_.push_back(n);
 	live_bytes_ += value.size();
@@ -761,11 +758,11 @@ NextNodeState::add(const NextNodeOptions &options, std::int64_t ts, std::string_
 		add_bounded(ts, value, base, mask);
 		return;
 	}
-	const Node probe{ts, mask, 0, 0, base};
-	if (above_.set && compare_keys(probe, value, above_.node, above_.value) > 0)
-		return;
-	if (below_.set && compare_keys(probe, value, below_.node, below_.value) < 0)
-		return;
+	if (bound_ != kNone) {
+		const int c = compare(Node{ts, mask, 0, 0, base}, value, nodes_[bound_]);
+		if (options_.base == NextBase::FirstMatch ? c > 0 : c < 0)
+			return; // beyond the bound: can never matter
+	}
 	append(ts, value, base, mask);
 	if (nodes_.size() >= next_prune_)
 		prune();
@@ -799,14 +796,6 @@ NextNodeState::add_bounded(std::int64_t ts, std::string_view value, bool base, s
 		compact();
 }
 
-void
-NextNodeState::set_bound(Bound &bound, std::size_t row)
-{
-	bound.set = true;
-	bound.node = nodes_[row];
-	bound.value.assign(value(nodes_[row]));
-}
-
 // first_match / last_match, when the rows have doubled: the base so far bounds which rows can
 // still matter, whatever rows come later (a later base is only nearer the start for first_match,
 // nearer the end for last_match), and rows beyond the bound are dropped. O(rows * events)
@@ -824,29 +813,29 @@ NextNodeState::prune()
 		return;
 	const bool forward = options_.direction == NextDirection::Forward;
 	const bool first = options_.base == NextBase::FirstMatch;
-	if (first != forward) {
-		// Backward first_match: rows after the base; forward last_match: rows before it.
-		set_bound(first ? above_ : below_, base);
-	} else {
+	std::size_t bound = base;
+	if (first == forward) {
 		// Forward first_match: rows past the events-th after the base; backward last_match: rows
-		// before the events-th before it.
+		// before the events-th before it. (Otherwise rows after, or before, the base itself.)
 		std::pmr::vector<std::size_t> picked(nodes_.get_allocator());
 		picked.reserve(options_.events);
 		for (std::size_t i = 0; i < n; i++)
 			pick_near(base, forward, i, options_.events, picked);
 		if (picked.size() < options_.events)
 			return;
-		set_bound(forward ? above_ : below_, picked.back());
+		bound = picked.back();
 	}
+	const Node edge = nodes_[bound]; // a copy: its value stays in bytes_ until compact()
 	std::size_t kept = 0;
 	for (std::size_t i = 0; i < n; i++) {
-		const Node &node = nodes_[i];
-		const std::string_view v = value(node);
-		if ((above_.set && compare_keys(node, v, above_.node, above_.value) > 0) ||
-		    (below_.set && compare_keys(node, v, below_.node, below_.value) < 0)) {
+		const Node node = nodes_[i];
+		const int c = compare(node, value(node), edge);
+		if (first ? c > 0 : c < 0) {
 			live_bytes_ -= node.length;
 			continue;
 		}
+		if (i == bound)
+			bound_ = kept;
 		nodes_[kept++] = node;
 	}
 	nodes_.resize(kept);

@@ -282,10 +282,12 @@ private:
 	struct Node {
 		std::int64_t ts;
 		std::uint64_t mask;
-		std::uint64_t offset; ///< of the value in bytes_
-		std::uint32_t length;
-		bool base;
+		std::uint32_t offset;     ///< of the value in bytes_ (a state keeps at most 4 GB of values)
+		std::uint32_t length : 31; ///< of the value (text is at most 1 GB)
+		std::uint32_t base : 1;
 	};
+	static_assert(sizeof(Node) == 24, "24 bytes per kept row, plus its value");
+	static constexpr std::size_t kNone = ~std::size_t{0};
 	bool bounded() const noexcept;
 	std::string_view
 	value(const Node &n) const noexcept
@@ -313,21 +315,14 @@ private:
 	void prune();
 	void compact();
 
-	/// A row that bounds the rows kept (first_match / last_match), with its own copy of the value.
-	struct Bound {
-		bool set = false;
-		Node node{};
-		std::pmr::string value;
-	};
-	void set_bound(Bound &bound, std::size_t row);
-
 	NextNodeOptions options_;
 	std::pmr::vector<Node> nodes_; ///< bounded: sorted, at most events + 1
 	std::pmr::vector<char> bytes_;
 	std::size_t live_bytes_ = 0;
-	Bound above_; ///< rows after it are dropped
-	Bound below_; ///< rows before it are dropped
-	std::size_t next_prune_ = 16;
+	/// first_match / last_match: the row that bounds the rows kept (kNone: none yet); first_match
+	/// drops the rows after it, last_match the rows before it.
+	std::size_t bound_ = kNone;
+	std::size_t next_prune_ = 4;
 };
 
 /// Finds sequence_next_node's answer, resumably (step() reads about `budget` rows a call): the
