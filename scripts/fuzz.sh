@@ -16,7 +16,7 @@ targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
     targets=(retention funnel session_stats period_retention lifecycle active_periods cohort min_max_by
              funnel_report active_users lifecycle_report session_report
-             retention_report funnel_modes period_unit)
+             retention_report sequence next_node funnel_modes period_unit sequence_pattern)
 fi
 
 out=${PPA_FUZZ_DIR:-build-fuzz}

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/funnel.hpp"
 #include "core/period.hpp"
+#include "core/sequence.hpp"
 #include "core/session.hpp"
 
 #include <cstdint>
@@ -324,6 +325,67 @@ fuzz_period_unit(const std::uint8_t *data, std::size_t size)
 	});
 }
 
+void
+fuzz_sequence(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::SequenceState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		while (!s.sort_step(64)) {
+		}
+		const auto &e = s.events();
+		for (auto q : {core::SequenceQuestion::Match, core::SequenceQuestion::Count, core::SequenceQuestion::Events}) {
+			core::SequenceEvaluator ev(s.pattern(), q, heap());
+			while (!ev.step(e.data(), e.size(), 1 + size % 97)) {
+			}
+			require(ev.matches() <= e.size() && ev.chain().size() <= s.pattern().elements, "answer beyond the input");
+		}
+		core::SequenceState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
+fuzz_next_node(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::NextNodeState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		core::NextNodeFinder f(s, heap());
+		while (!f.step(1 + size % 13)) {
+		}
+		core::NextNodeFinder whole(s, heap());
+		while (!whole.step(size + 1)) {
+		}
+		require(f.found() == whole.found() && f.value() == whole.value(), "the answer depends on the slices");
+		core::NextNodeState copy(s, heap());
+		copy.merge(s);
+		core::NextNodeFinder g(copy, heap());
+		while (!g.step(64)) {
+		}
+	});
+}
+
+// The parser either rejects (InvalidArgument, LimitExceeded) or returns a pattern that a state
+// carries through serialization unchanged.
+void
+fuzz_sequence_pattern(const std::uint8_t *data, std::size_t size)
+{
+	std::string_view text(reinterpret_cast<const char *>(data), size);
+	for (bool integer_time : {false, true}) {
+		try {
+			const core::SequencePattern p = core::parse_sequence_pattern(text, integer_time);
+			core::SequenceState s(p, true, core::kMaxConditions, heap());
+			const Bytes b = bytes_of(s);
+			auto back = core::SequenceState::deserialize(b.data(), b.size(), heap());
+			require(back.pattern() == p, "a parsed pattern does not survive serialization");
+		} catch (const core::Error &e) {
+			require(e.kind() == core::ErrorKind::InvalidArgument || e.kind() == core::ErrorKind::LimitExceeded,
+			        "the pattern parser failed with an unexpected kind");
+		}
+	}
+}
+
 // ---- seeds: valid serializations and texts -------------------------------------------------------
 
 std::vector<Bytes>
@@ -455,6 +517,26 @@ seeds(const std::string &target)
 		for (std::int64_t t : {3, 10, 12, 30, 100, 4})
 			v.add(valued, t % 2, t, t, t % 3 == 0, t % 2 == 0, static_cast<double>(t) / 4);
 		out.push_back(bytes_of(v));
+	} else if (target == "sequence") {
+		for (const char *pattern : {"(?1).*(?t<=600)(?2)", "(?1)(?2).(?t>=3)(?t<9)(?1)", "", ".*(?2)(?1)(?t==2)"}) {
+			const core::SequencePattern p = core::parse_sequence_pattern(pattern, true);
+			core::SequenceState s(p, true, 3, heap());
+			for (std::int64_t t : {5, 1, 2, 2, 9, 700, 3})
+				s.add(p, 3, t, static_cast<std::uint64_t>(t % 8));
+			out.push_back(bytes_of(s));
+		}
+	} else if (target == "next_node") {
+		for (int base = 0; base < 4; base++) {
+			core::NextNodeOptions o{static_cast<core::NextDirection>(base % 2), static_cast<core::NextBase>(base), 2};
+			core::NextNodeState s(o, heap());
+			for (std::int64_t t : {5, 1, 2, 2, 9, 7, 3})
+				s.add(o, t, t % 2 ? "signup" : "view", t % 3 != 0, static_cast<std::uint64_t>(t % 4));
+			out.push_back(bytes_of(s));
+		}
+	} else if (target == "sequence_pattern") {
+		text("(?1).*(?t<=600)(?2)");
+		text(" (?1) . .* (? t >= 1.5) (?t<2) (?64)");
+		text("(?1)(?t==0.000001)(?2)(?t>99999)");
 	} else if (target == "funnel_modes") {
 		text("strict_order, allow_reentry");
 		text("strict_once,strict_increase");
