@@ -153,6 +153,33 @@ try:
 except psycopg2.Error as e:
     check("bad mode through a bound parameter", e.pgcode == "22023", e.pgcode)
 
+# Sequences through psycopg: the pattern and the names bound, list -> text[]; typed results
+# (bool, int, a list of aware datetimes, str); the same answers as the condition form.
+cur.execute("""
+    SELECT user_id, sequence_match(%s, ts, event, %s), sequence_count(%s, ts, event, %s),
+           sequence_match_events(%s, ts, event, %s),
+           sequence_next_node('forward', 'first_match', ts, event, event = %s, event = %s)
+    FROM report_events GROUP BY user_id ORDER BY user_id
+""", ("(?1).*(?t<=86400)(?2)", ["signup", "buy"], "(?1).*(?2)", ["view", "buy"], "(?1)(?2)", ["view", "signup"],
+      "signup", "signup"))
+seq = cur.fetchall()
+cur.execute("""
+    SELECT user_id, sequence_match('(?1).*(?t<=86400)(?2)', ts, event = 'signup', event = 'buy'),
+           sequence_count('(?1).*(?2)', ts, event = 'view', event = 'buy'),
+           sequence_match_events('(?1)(?2)', ts, event = 'view', event = 'signup'),
+           sequence_next_node('forward', 'first_match', ts, event, event = 'signup', event = 'signup')
+    FROM report_events GROUP BY user_id ORDER BY user_id
+""")
+check("sequences: bound pattern and names equal the condition form", seq == cur.fetchall() and len(seq) == 997, seq[:2])
+check("sequences: types", isinstance(seq[0][1], bool) and isinstance(seq[0][2], int)
+      and all(t.tzinfo is not None for t in seq[0][3]) and any(isinstance(r[4], str) for r in seq)
+      and any(r[1] for r in seq) and any(r[2] > 1 for r in seq), seq[:2])
+try:
+    cur.execute("SELECT sequence_match(%s, ts, event, %s) FROM report_events", ("(?1)(?t<)", ["view"]))
+    check("bad pattern through a bound parameter", False, "no error")
+except psycopg2.Error as e:
+    check("bad pattern through a bound parameter", e.pgcode == "22023" and "position 9" in str(e), str(e))
+
 cur.execute("DROP TABLE report_events")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

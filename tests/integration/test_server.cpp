@@ -337,3 +337,69 @@ TEST(Sessions, LargePartitionIsExact)
 	EXPECT_EQ(r[0].as<long>(), 3000);
 	EXPECT_EQ(r[1].as<long>(), 3000000);
 }
+
+TEST(Sequence, CancelReachesFinalFunctionsOfHugeGroupsQuickly)
+{
+	// One 5M-row group in descending time (the final function sorts it, then runs the automaton
+	// over it: an adversarial pattern whose prefixes match to the end), and a sequence_next_node
+	// whose base never appears (every row kept; the final function scans them all). A cancel late
+	// in the query lands in the final function and must end the query within about 100 ms (250 ms
+	// here for a loaded machine).
+	pqxx::connection c(conninfo());
+	{
+		pqxx::nontransaction tx(c);
+		tx.exec("DROP TABLE IF EXISTS sequence_big");
+		tx.exec("CREATE UNLOGGED TABLE sequence_big AS SELECT (5000000 - i)::bigint AS ts, i % 2 AS step, "
+		        "'page' || (i % 7) AS event FROM generate_series(1, 5000000) i");
+		tx.exec("SET max_parallel_workers_per_gather = 0");
+	}
+	for (const char *query :
+	     {"SELECT sequence_match_events(repeat('(?1).*(?2).*', 30) || '(?3)', ts, step = 0, step = 1, false) "
+	      "FROM sequence_big",
+	      "SELECT sequence_next_node('forward', 'first_match', ts, event, false, step = 0, step = 1) FROM "
+	      "sequence_big"}) {
+		auto start = std::chrono::steady_clock::now();
+		{
+			pqxx::nontransaction tx(c);
+			tx.exec(query);
+		}
+		double full = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+		double worst = 0;
+		int cancelled = 0;
+		for (double fraction : {0.6, 0.7, 0.8, 0.9}) {
+			double latency = cancel_latency(c, query, full, fraction);
+			if (latency < 0)
+				continue;
+			cancelled++;
+			worst = std::max(worst, latency);
+		}
+		std::cout << "[ latency ] " << query << ": full run " << full << " s, slowest cancel " << worst << " s\n";
+		EXPECT_GE(cancelled, 2) << query;
+		EXPECT_LT(worst, 0.25) << query;
+	}
+	pqxx::nontransaction tx(c);
+	tx.exec("DROP TABLE sequence_big");
+	tx.exec("RESET max_parallel_workers_per_gather");
+}
+
+TEST(Sequence, LargeGroupIsExactAndPreparedStatementsBindThePatternAndNames)
+{
+	pqxx::connection c(conninfo());
+	// One user with 2M events a second apart cycling a, b, c: "a then b within S seconds" matches
+	// once per cycle when S >= 1, never when S < 1 (b comes one second after a).
+	c.prepare("sequence", "SELECT sequence_count($1::text, to_timestamp(i), (ARRAY['a','b','c'])[i % 3 + 1], "
+	                      "$2::text[]) FROM generate_series(0, 1999999) i");
+	pqxx::nontransaction tx(c);
+	const long cycles = 2000000 / 3 + (2000000 % 3 >= 2 ? 1 : 0); // complete a, b pairs
+	EXPECT_EQ(tx.exec_prepared1("sequence", "(?1)(?t<=1)(?2)", "{a,b}")[0].as<long>(), cycles);
+	EXPECT_EQ(tx.exec_prepared1("sequence", "(?1)(?t<0.999999)(?2)", "{a,b}")[0].as<long>(), 0);
+	// a .* c: the a at 3k and the c at 3k + 2, once per cycle.
+	EXPECT_EQ(tx.exec_prepared1("sequence", "(?1).*(?2)", "{a,c}")[0].as<long>(), 2000000 / 3);
+	try {
+		tx.exec_prepared1("sequence", "(?1)(?x)", "{a,b}");
+		ADD_FAILURE() << "an invalid pattern was accepted";
+	} catch (const pqxx::sql_error &e) {
+		EXPECT_EQ(e.sqlstate(), "22023");
+		EXPECT_NE(std::string(e.what()).find("position 7"), std::string::npos) << e.what();
+	}
+}
