@@ -102,3 +102,24 @@ SELECT users, sessions, round(sessions_per_user::numeric, 2) AS "sessions per us
        users_with_1_session AS "1", users_with_2_sessions AS "2", users_with_3_to_5_sessions AS "3-5",
        users_with_6_to_10_sessions AS "6-10", users_with_11_or_more_sessions AS "11+"
 FROM (SELECT (session_report(user_id, ts, interval '30 minutes', false, NULL, 'UTC')).* FROM events) r;
+
+\echo
+\echo '== Paths (sequence_next_node, sequence_match): what users do right after signing up, top 5 =='
+SELECT next_event AS "next after signup", count(*) AS users,
+       round(100 * count(*) / sum(count(*)) OVER (), 1) AS "%"
+FROM (SELECT user_id, sequence_next_node('forward', 'first_match', ts, event, event = 'signup', event = 'signup') AS next_event
+      FROM events GROUP BY user_id) s
+WHERE next_event IS NOT NULL
+GROUP BY next_event ORDER BY users DESC, next_event LIMIT 5;
+
+\echo
+\echo '== Paths: users who searched, then added to cart within 10 minutes, and then bought (sequence_match) =='
+SELECT count(*) FILTER (WHERE searched) AS "searched",
+       count(*) FILTER (WHERE quick_cart) AS "then cart within 10 min",
+       count(*) FILTER (WHERE quick_cart_then_buy) AS "then bought"
+FROM (SELECT user_id,
+             sequence_match('(?1)', ts, event, ARRAY['search']) AS searched,
+             sequence_match('(?1).*(?t<=600)(?2)', ts, event, ARRAY['search', 'add_to_cart']) AS quick_cart,
+             sequence_match('(?1).*(?t<=600)(?2).*(?3)', ts, event, ARRAY['search', 'add_to_cart', 'purchase'])
+                 AS quick_cart_then_buy
+      FROM events GROUP BY user_id) s;
