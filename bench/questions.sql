@@ -475,3 +475,98 @@ FROM (
     GROUP BY 1, 2
 ) s
 GROUP BY 1 ORDER BY 1;
+
+-- @question sequence_match_10min | Searched, then added to cart within 10 minutes (sequence_match)
+-- Users with a search followed by an add_to_cart at most 600 s later (events between allowed;
+-- equal timestamps: the search first).
+-- @variant native sequence_match() event names
+SELECT count(*) FILTER (WHERE m)
+FROM (SELECT user_id, sequence_match('(?1).*(?t<=600)(?2)', ts, event, ARRAY['search', 'add_to_cart']) AS m
+      FROM events GROUP BY user_id) s;
+-- @variant native sequence_match() conditions
+SELECT count(*) FILTER (WHERE m)
+FROM (SELECT user_id, sequence_match('(?1).*(?t<=600)(?2)', ts, event = 'search', event = 'add_to_cart') AS m
+      FROM events GROUP BY user_id) s;
+-- @variant native sequence_match() event names, rows of other events filtered out (the same answer:
+-- events that match no condition are not seen by the pattern)
+SELECT count(*) FILTER (WHERE m)
+FROM (SELECT user_id, sequence_match('(?1).*(?t<=600)(?2)', ts, event, ARRAY['search', 'add_to_cart']) AS m
+      FROM events WHERE event IN ('search', 'add_to_cart') GROUP BY user_id) s;
+-- @variant native sequence_match() event names over the index (events_indexed, index-only scan)
+SELECT count(*) FILTER (WHERE m)
+FROM (SELECT user_id, sequence_match('(?1).*(?t<=600)(?2)', ts, event, ARRAY['search', 'add_to_cart']) AS m
+      FROM events_indexed WHERE event IN ('search', 'add_to_cart') GROUP BY user_id) s;
+-- @variant plain window: latest search before each cart
+SELECT count(*) FILTER (WHERE m)
+FROM (
+    SELECT user_id, bool_or(event = 'add_to_cart' AND ts - last_search <= interval '600 seconds') AS m
+    FROM (SELECT user_id, ts, event,
+                 max(ts) FILTER (WHERE event = 'search')
+                     OVER (PARTITION BY user_id ORDER BY ts RANGE UNBOUNDED PRECEDING) AS last_search
+          FROM events WHERE event IN ('search', 'add_to_cart')) w
+    GROUP BY user_id
+) s;
+-- @variant plain EXISTS self-join (hash join on user_id)
+SELECT count(DISTINCT a.user_id)
+FROM events a
+WHERE a.event = 'add_to_cart'
+  AND EXISTS (SELECT 1 FROM events s
+              WHERE s.user_id = a.user_id AND s.event = 'search'
+                AND s.ts <= a.ts AND s.ts >= a.ts - interval '600 seconds');
+-- @variant plain EXISTS over an index (events_indexed: the same rows, indexed on (event, user_id, ts))
+SELECT count(DISTINCT a.user_id)
+FROM events_indexed a
+WHERE a.event = 'add_to_cart'
+  AND EXISTS (SELECT 1 FROM events_indexed s
+              WHERE s.event = 'search' AND s.user_id = a.user_id
+                AND s.ts <= a.ts AND s.ts >= a.ts - interval '600 seconds');
+
+-- @question sequence_match_trailing | The pattern '(?1).*(?2)(?t<=600)' (sequence_match)
+-- A time condition at the end of a pattern constrains nothing (docs/sequence.md): search, later
+-- add_to_cart; the plain formulation says so with two aggregates.
+-- @variant native sequence_match() event names
+SELECT count(*) FILTER (WHERE m)
+FROM (SELECT user_id, sequence_match('(?1).*(?2)(?t<=600)', ts, event, ARRAY['search', 'add_to_cart']) AS m
+      FROM events GROUP BY user_id) s;
+-- @variant plain first search <= last cart
+SELECT count(*) FILTER (WHERE m)
+FROM (SELECT user_id, min(ts) FILTER (WHERE event = 'search') <= max(ts) FILTER (WHERE event = 'add_to_cart') AS m
+      FROM events GROUP BY user_id) s;
+
+-- @question sequence_next_signup | What users do right after their first signup, top 5 (sequence_next_node)
+-- The event after each user's first signup, rows ordered by (ts, event).
+-- @variant native sequence_next_node('forward', 'first_match')
+SELECT next_event, count(*)
+FROM (SELECT user_id, sequence_next_node('forward', 'first_match', ts, event, event = 'signup', event = 'signup') AS next_event
+      FROM events GROUP BY user_id) s
+WHERE next_event IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
+-- @variant plain lead() over every user's events
+SELECT next_event, count(*)
+FROM (SELECT DISTINCT ON (user_id) user_id, next_event
+      FROM (SELECT user_id, ts, event, lead(event) OVER (PARTITION BY user_id ORDER BY ts, event) AS next_event
+            FROM events) w
+      WHERE event = 'signup'
+      ORDER BY user_id, ts, event) s
+WHERE next_event IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
+-- @variant plain first signup, then the next row over an index (events_indexed, on (user_id, ts, event))
+SELECT next_event, count(*)
+FROM (SELECT f.user_id,
+             (SELECT e.event FROM events_indexed e
+              WHERE e.user_id = f.user_id AND (e.ts, e.event) > (f.ts, 'signup')
+              ORDER BY e.ts, e.event LIMIT 1) AS next_event
+      FROM (SELECT user_id, min(ts) AS ts FROM events_indexed WHERE event = 'signup' GROUP BY user_id) f) s
+WHERE next_event IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
+
+-- @question sequence_next_head | The row after a user's first row when it is a signup (sequence_next_node 'head')
+-- The issue's form: base 'head' with base_condition event = 'signup' (rare in this data: first
+-- events are page views), counted with the users it applies to.
+-- @variant native sequence_next_node('forward', 'head')
+SELECT count(*), count(next_event)
+FROM (SELECT user_id, sequence_next_node('forward', 'head', ts, event, event = 'signup', event = 'signup') AS next_event
+      FROM events GROUP BY user_id) s;
+-- @variant plain the first two rows per user (row_number() over every user's events)
+SELECT count(DISTINCT user_id), count(next_event)
+FROM (SELECT user_id, CASE WHEN event = 'signup' THEN lead(event) OVER w END AS next_event,
+             row_number() OVER w AS r
+      FROM events WINDOW w AS (PARTITION BY user_id ORDER BY ts, event)) s
+WHERE r = 1;
