@@ -53,6 +53,13 @@ SELECT uid, ts, event,
            OVER (PARTITION BY uid ORDER BY ts) AS converted_so_far
 FROM clicks WHERE uid = 3 ORDER BY ts;
 
+-- The other aggregates OVER (...): the running count, chain and next event per row.
+SELECT uid, ts, event,
+       sequence_count('(?1).*(?2)', ts, event, ARRAY['search', 'add_to_cart']) OVER w AS carts_after_search,
+       sequence_match_events('(?1).*(?2)', ts, event, ARRAY['search', 'add_to_cart']) OVER w AS chain,
+       sequence_next_node('forward', 'first_match', ts, event, event = 'search', event = 'search') OVER w AS after_search
+FROM clicks WHERE uid IN (1, 3) WINDOW w AS (PARTITION BY uid ORDER BY ts) ORDER BY uid, ts;
+
 SELECT sequence_match('(?1)(?2)', ts, event = 'a', event = 'b') AS a_then_b,
        sequence_match('(?2)(?1)', ts, event = 'a', event = 'b') AS b_then_a
 FROM (VALUES (timestamptz '2024-05-01 10:00', 'b'), ('2024-05-01 10:00', 'a')) v(ts, event);
