@@ -123,6 +123,8 @@ private:
 	{
 		if (n > size_ - pos_)
 			overflow();
+		if (n == 0)
+			return; // an empty value may have no storage (p null): memcpy must not see it
 		std::memcpy(out_ + pos_, p, n);
 		pos_ += n;
 	}
