@@ -540,6 +540,11 @@ SELECT next_event, count(*)
 FROM (SELECT user_id, sequence_next_node('forward', 'first_match', ts, event, event = 'signup', event = 'signup') AS next_event
       FROM events GROUP BY user_id) s
 WHERE next_event IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
+-- @variant native sequence_next_node('forward', 'first_match') event names
+SELECT next_event, count(*)
+FROM (SELECT user_id, sequence_next_node('forward', 'first_match', ts, event, event = 'signup', ARRAY['signup']) AS next_event
+      FROM events GROUP BY user_id) s
+WHERE next_event IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
 -- @variant plain lead() over every user's events
 SELECT next_event, count(*)
 FROM (SELECT DISTINCT ON (user_id) user_id, next_event
@@ -563,6 +568,10 @@ WHERE next_event IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5;
 -- @variant native sequence_next_node('forward', 'head')
 SELECT count(*), count(next_event)
 FROM (SELECT user_id, sequence_next_node('forward', 'head', ts, event, event = 'signup', event = 'signup') AS next_event
+      FROM events GROUP BY user_id) s;
+-- @variant native sequence_next_node('forward', 'head') event names
+SELECT count(*), count(next_event)
+FROM (SELECT user_id, sequence_next_node('forward', 'head', ts, event, event = 'signup', ARRAY['signup']) AS next_event
       FROM events GROUP BY user_id) s;
 -- @variant plain the first two rows per user (row_number() over every user's events)
 SELECT count(DISTINCT user_id), count(next_event)

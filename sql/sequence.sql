@@ -123,6 +123,8 @@ SELECT pg_temp.error_of($$SELECT sequence_next_node('sideways', 'head', now(), '
 SELECT pg_temp.error_of($$SELECT sequence_next_node('forward', 'middle', now(), 'a', true, true)$$);
 SELECT pg_temp.error_of($$SELECT sequence_next_node('forward', 'head', now(), 'a', true, VARIADIC NULL::boolean[])$$);
 SELECT pg_temp.error_of($$SELECT sequence_next_node('forward', 'head', now(), 'a', true, VARIADIC '{}'::boolean[])$$);
+SELECT pg_temp.error_of($$SELECT sequence_next_node('forward', 'head', now(), 'a', true, NULL::text[])$$);
+SELECT pg_temp.error_of($$SELECT sequence_next_node('forward', 'head', now(), 'a', true, ARRAY['a', NULL])$$);
 SELECT sequence_match('(?1)', now(), true) AS still_alive;
 
 -- Bound parameters (a BI tool binds the pattern and the names).
@@ -160,6 +162,17 @@ SELECT u.uid,
        (SELECT next1 FROM paths_ranked p WHERE p.uid = u.uid AND r = 1 AND event = 'home') AS f_head,
        (SELECT prev1 FROM paths_ranked p WHERE p.uid = u.uid AND r = n AND event <> 'home') AS b_tail
 FROM (SELECT DISTINCT uid FROM paths) u;
+CREATE TEMP TABLE next_names AS
+SELECT uid,
+       sequence_next_node('forward', 'first_match', ts, event, event = 'search', ARRAY['search']) AS f_first,
+       sequence_next_node('forward', 'last_match', ts, event, event = 'search', ARRAY['search', 'cart']) AS f_last2,
+       sequence_next_node('backward', 'last_match', ts, event, event = 'buy', ARRAY['buy']) AS b_last,
+       sequence_next_node('forward', 'head', ts, event, true, ARRAY['home']) AS f_head
+FROM paths GROUP BY uid;
+SELECT count(*) AS users, count(*) FILTER (WHERE n.f_first IS NOT DISTINCT FROM c.f_first
+    AND n.f_last2 IS NOT DISTINCT FROM c.f_last2 AND n.b_last IS NOT DISTINCT FROM c.b_last
+    AND n.f_head IS NOT DISTINCT FROM c.f_head) AS names_equal_conditions
+FROM next_names n JOIN next_native c USING (uid);
 SELECT count(*) AS users,
        count(*) FILTER (WHERE n.f_first IS NOT DISTINCT FROM p.f_first AND n.f_last2 IS NOT DISTINCT FROM p.f_last2
                           AND n.b_last IS NOT DISTINCT FROM p.b_last AND n.f_head IS NOT DISTINCT FROM p.f_head

@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(sequence_match_finalfn);
 PG_FUNCTION_INFO_V1(sequence_count_finalfn);
 PG_FUNCTION_INFO_V1(sequence_match_events_finalfn);
 PG_FUNCTION_INFO_V1(sequence_next_node_transfn);
+PG_FUNCTION_INFO_V1(sequence_next_node_names_transfn);
 PG_FUNCTION_INFO_V1(sequence_next_node_finalfn);
 }
 
@@ -129,9 +130,10 @@ state_arg(FunctionCallInfo fcinfo)
 	return PG_ARGISNULL(0) ? nullptr : reinterpret_cast<SequenceState *>(PG_GETARG_POINTER(0));
 }
 
-// sequence_next_node: (state, direction, base, ts, event, base_condition, event_conds boolean[]).
+// sequence_next_node: (state, direction, base, ts, event, base_condition, event_conds boolean[]) or,
+// in the event-name form, (..., base_condition, event_names text[]): condition N is event = names[N].
 Datum
-accumulate_next_node(FunctionCallInfo fcinfo)
+accumulate_next_node(FunctionCallInfo fcinfo, bool names)
 {
 	struct Params {
 		core::NextDirection direction;
@@ -155,9 +157,10 @@ accumulate_next_node(FunctionCallInfo fcinfo)
 		});
 		return p;
 	});
-	if (PG_ARGISNULL(6))
+	if (!names && PG_ARGISNULL(6))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("event conditions array must not be null")));
-	const pg::ConditionMask events = pg::read_conditions(PG_GETARG_ARRAYTYPE_P(6));
+	const pg::ConditionMask events =
+	    names ? pg::match_step_names(fcinfo, 4, 6, 0, "event names") : pg::read_conditions(PG_GETARG_ARRAYTYPE_P(6));
 	NextNodeOptions options;
 	options.direction = params.direction;
 	options.base = params.base;
@@ -274,7 +277,18 @@ sequence_match_events_finalfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 sequence_next_node_transfn(PG_FUNCTION_ARGS)
 {
-	return accumulate_next_node(fcinfo);
+	return accumulate_next_node(fcinfo, false);
+}
+
+/*
+ * sequence_next_node_names_transfn(state internal, direction text, base text, ts, event text,
+ *     base_condition boolean, event_names text[]): event condition N is event = event_names[N]
+ * (by bytes). NULL names array or name is ERROR 22004, an empty array 22023.
+ */
+extern "C" Datum
+sequence_next_node_names_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_next_node(fcinfo, true);
 }
 
 /*

@@ -69,23 +69,26 @@ COMMENT ON AGGREGATE {{agg}}(pattern text, ts {{ts_type}}, {{conds}}) IS '{{what
 -- @end
 
 -- sequence_next_node: the event value of the row right after (before) a run of rows matching the
--- event conditions from a base row.
+-- event conditions from a base row; conditions, or event names (condition N: event = event_names[N]).
 -- @for ts_type in ["timestamptz", "timestamp", "bigint"]
+-- @for conds, form in [("event_conds boolean[]", ""), ("event_names text[]", "names_")]
 -- @let params = f'direction text, base text, ts {ts_type}, event text, base_condition boolean'
-CREATE FUNCTION sequence_next_node_transfn(state internal, {{params}}, event_conds boolean[])
-RETURNS internal AS 'MODULE_PATHNAME', 'sequence_next_node_transfn'
+CREATE FUNCTION sequence_next_node_{{form}}transfn(state internal, {{params}}, {{conds}})
+RETURNS internal AS 'MODULE_PATHNAME', 'sequence_next_node_{{form}}transfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION sequence_next_node_transfn(state internal, {{params}}, event_conds boolean[]) IS
+COMMENT ON FUNCTION sequence_next_node_{{form}}transfn(state internal, {{params}}, {{conds}}) IS
     'transition function of sequence_next_node';
+-- @end
 -- @end
 CREATE FUNCTION sequence_next_node_finalfn(state internal)
 RETURNS text AS 'MODULE_PATHNAME', 'sequence_next_node_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sequence_next_node_finalfn(internal) IS 'final function of sequence_next_node';
 -- @for ts_type in ["timestamptz", "timestamp", "bigint"]
+-- @for conds, form in [("VARIADIC event_conds boolean[]", ""), ("event_names text[]", "names_")]
 -- @let params = f'direction text, base text, ts {ts_type}, event text, base_condition boolean'
-CREATE AGGREGATE sequence_next_node({{params}}, VARIADIC event_conds boolean[]) (
-    SFUNC = sequence_next_node_transfn,
+CREATE AGGREGATE sequence_next_node({{params}}, {{conds}}) (
+    SFUNC = sequence_next_node_{{form}}transfn,
     STYPE = internal,
     SSPACE = 256,
     FINALFUNC = sequence_next_node_finalfn,
@@ -94,6 +97,7 @@ CREATE AGGREGATE sequence_next_node({{params}}, VARIADIC event_conds boolean[]) 
     DESERIALFUNC = sequence_next_node_deserialfn,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE sequence_next_node({{params}}, VARIADIC event_conds boolean[]) IS
-    'value of event on the row right after (forward) or before (backward) the rows matching event_conds in turn from the base row';
+COMMENT ON AGGREGATE sequence_next_node({{params}}, {{conds}}) IS
+    'value of event on the row right after (forward) or before (backward) the rows matching the event conditions in turn from the base row';
+-- @end
 -- @end
