@@ -145,7 +145,7 @@ SELECT uid, ts, event, row_number() OVER w AS r, count(*) OVER (PARTITION BY uid
        lead(event) OVER w AS next1, lag(event) OVER w AS prev1, lead(event, 2) OVER w AS next2
 FROM paths WHERE event IS NOT NULL AND ts IS NOT NULL
 WINDOW w AS (PARTITION BY uid ORDER BY ts, event);
-CREATE TEMP TABLE next_native AS
+CREATE TEMP VIEW next_per_user AS
 SELECT uid,
        sequence_next_node('forward', 'first_match', ts, event, event = 'search', event = 'search') AS f_first,
        sequence_next_node('forward', 'last_match', ts, event, event = 'search', event = 'search', event = 'cart') AS f_last2,
@@ -153,6 +153,7 @@ SELECT uid,
        sequence_next_node('forward', 'head', ts, event, true, event = 'home') AS f_head,
        sequence_next_node('backward', 'tail', ts, event, event <> 'home', true) AS b_tail
 FROM paths GROUP BY uid;
+CREATE TEMP TABLE next_native AS SELECT * FROM next_per_user;
 CREATE TEMP TABLE next_plain AS
 SELECT u.uid,
        (SELECT next1 FROM paths_ranked p WHERE p.uid = u.uid AND event = 'search' ORDER BY r LIMIT 1) AS f_first,
@@ -186,12 +187,13 @@ CREATE TABLE seq_random AS
 SELECT (random() * 2000)::int AS uid, (random() * 500)::bigint AS t,
        (ARRAY['a', 'b', 'c', NULL])[1 + (random() * 3.4)::int] AS event
 FROM generate_series(1, 100000);
-CREATE TEMP TABLE seq_conditions AS
+CREATE TEMP VIEW seq_per_user AS
 SELECT uid,
        sequence_match('(?1).*(?2)', t, event = 'a', event = 'b') AS m,
        sequence_count('(?1)(?t<=20)(?2).(?3)', t, event = 'a', event = 'b', event = 'c') AS c,
        sequence_match_events('(?1)(?1).*(?t>=10)(?t<50)(?2)(?3)', t, event = 'a', event = 'b', event = 'c') AS e
 FROM seq_random GROUP BY uid;
+CREATE TEMP TABLE seq_conditions AS SELECT * FROM seq_per_user;
 CREATE TEMP TABLE seq_names AS
 SELECT uid,
        sequence_match('(?1).*(?2)', t, event, ARRAY['a', 'b']) AS m,
@@ -211,24 +213,10 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-EXPLAIN (COSTS OFF)
-SELECT uid, sequence_count('(?1)(?t<=20)(?2).(?3)', t, event = 'a', event = 'b', event = 'c') FROM seq_random GROUP BY uid;
-CREATE TEMP TABLE seq_parallel AS
-SELECT uid,
-       sequence_match('(?1).*(?2)', t, event = 'a', event = 'b') AS m,
-       sequence_count('(?1)(?t<=20)(?2).(?3)', t, event = 'a', event = 'b', event = 'c') AS c,
-       sequence_match_events('(?1)(?1).*(?t>=10)(?t<50)(?2)(?3)', t, event = 'a', event = 'b', event = 'c') AS e
-FROM seq_random GROUP BY uid;
-EXPLAIN (COSTS OFF)
-SELECT sequence_next_node('forward', 'first_match', ts, event, event = 'search', event = 'search') FROM paths;
-CREATE TEMP TABLE next_parallel AS
-SELECT uid,
-       sequence_next_node('forward', 'first_match', ts, event, event = 'search', event = 'search') AS f_first,
-       sequence_next_node('forward', 'last_match', ts, event, event = 'search', event = 'search', event = 'cart') AS f_last2,
-       sequence_next_node('backward', 'last_match', ts, event, event = 'buy', event = 'buy') AS b_last,
-       sequence_next_node('forward', 'head', ts, event, true, event = 'home') AS f_head,
-       sequence_next_node('backward', 'tail', ts, event, event <> 'home', true) AS b_tail
-FROM paths GROUP BY uid;
+EXPLAIN (COSTS OFF) SELECT * FROM seq_per_user;
+CREATE TEMP TABLE seq_parallel AS SELECT * FROM seq_per_user;
+EXPLAIN (COSTS OFF) SELECT * FROM next_per_user;
+CREATE TEMP TABLE next_parallel AS SELECT * FROM next_per_user;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

@@ -457,9 +457,10 @@ SequenceEvaluator::Window::query(std::int64_t ts, bool backward)
 	return head_ < times_.size() && distance(times_[head_]) >= low_;
 }
 
-SequenceEvaluator::SequenceEvaluator(const SequencePattern &pattern, SequenceQuestion question,
-                                     std::pmr::memory_resource *memory)
-    : pattern_(pattern), question_(question), memory_(memory), windows_(memory), completes_(memory), chain_(memory)
+SequenceEvaluator::SequenceEvaluator(const SequencePattern &pattern, SequenceQuestion question, const LogEntry *events,
+                                     std::size_t count, std::pmr::memory_resource *memory)
+    : pattern_(pattern), question_(question), events_(events), count_(count), memory_(memory), windows_(memory),
+      completes_(memory), chain_(memory)
 {
 	for (std::size_t j = 0; j < pattern_.elements; j++) {
 		if (!(pattern_.any & bit(j)))
@@ -483,21 +484,21 @@ SequenceEvaluator::restart() noexcept
 }
 
 bool
-SequenceEvaluator::step(const LogEntry *events, std::size_t count, std::size_t budget)
+SequenceEvaluator::step(std::size_t budget)
 {
 	if (pattern_.elements == 0) {
 		// No event element: the empty sequence matches, once per seen event for the count.
 		matched_ = true;
-		matches_ = count;
+		matches_ = count_;
 		phase_ = Phase::Done;
 	}
 	switch (phase_) {
 	case Phase::Forward:
-		return forward(events, count, budget);
+		return forward(budget);
 	case Phase::Backward:
-		return backward(events, budget);
+		return backward(budget);
 	case Phase::Pick:
-		return pick(events, budget);
+		return pick(budget);
 	case Phase::Done:
 		break;
 	}
@@ -507,8 +508,10 @@ SequenceEvaluator::step(const LogEntry *events, std::size_t count, std::size_t b
 // Reads events in order, keeping the elements reached at the previous event and at any earlier
 // one (since the last match, for the count); a time condition asks its window.
 bool
-SequenceEvaluator::forward(const LogEntry *events, std::size_t count, std::size_t budget)
+SequenceEvaluator::forward(std::size_t budget)
 {
+	const LogEntry *events = events_;
+	const std::size_t count = count_;
 	const std::size_t end = count - pos_ > budget ? pos_ + budget : count;
 	const std::uint64_t push_into = pattern_.gated >> 1; // elements whose successor has a time condition
 	for (std::size_t p = pos_; p < end; p++) {
@@ -561,8 +564,9 @@ SequenceEvaluator::forward(const LogEntry *events, std::size_t count, std::size_
 // From the last event back: for each event, the elements j < prefix_ from which elements j..prefix_-1
 // can be matched starting at it.
 bool
-SequenceEvaluator::backward(const LogEntry *events, std::size_t budget)
+SequenceEvaluator::backward(std::size_t budget)
 {
+	const LogEntry *events = events_;
 	const std::uint64_t in_prefix = low_bits(prefix_);
 	const std::uint64_t final_bit = bit(prefix_ - 1);
 	const std::uint64_t next_adjacent = adjacent_ >> 1;
@@ -597,8 +601,9 @@ SequenceEvaluator::backward(const LogEntry *events, std::size_t budget)
 // The chain with the earliest first event, then the earliest second, ...: each element takes the
 // first event from which the rest can still be completed.
 bool
-SequenceEvaluator::pick(const LogEntry *events, std::size_t budget)
+SequenceEvaluator::pick(std::size_t budget)
 {
+	const LogEntry *events = events_;
 	std::size_t work = 0;
 	while (element_ < prefix_) {
 		const std::size_t j = element_;

@@ -135,9 +135,11 @@ enum class SequenceQuestion : std::uint8_t {
 /// plus 8 bytes per event for Events. Never exponential, no cap on the input.
 class SequenceEvaluator {
 public:
-	SequenceEvaluator(const SequencePattern &pattern, SequenceQuestion question, std::pmr::memory_resource *memory);
+	/// Over `count` sorted events at `events`, which must stay in place until done.
+	SequenceEvaluator(const SequencePattern &pattern, SequenceQuestion question, const LogEntry *events,
+	                  std::size_t count, std::pmr::memory_resource *memory);
 
-	bool step(const LogEntry *events, std::size_t count, std::size_t budget);
+	bool step(std::size_t budget);
 
 	bool
 	matched() const noexcept
@@ -193,12 +195,14 @@ private:
 		return out;
 	}
 	void restart() noexcept;
-	bool forward(const LogEntry *events, std::size_t count, std::size_t budget);
-	bool backward(const LogEntry *events, std::size_t budget);
-	bool pick(const LogEntry *events, std::size_t budget);
+	bool forward(std::size_t budget);
+	bool backward(std::size_t budget);
+	bool pick(std::size_t budget);
 
 	SequencePattern pattern_;
 	SequenceQuestion question_;
+	const LogEntry *events_;
+	std::size_t count_;
 	std::pmr::memory_resource *memory_;
 	std::uint64_t of_condition_[kMaxConditions] = {}; ///< per condition: the elements testing it
 	std::uint64_t last_ = 0;                          ///< the last element's bit
@@ -282,7 +286,7 @@ private:
 	struct Node {
 		std::int64_t ts;
 		std::uint64_t mask;
-		std::uint32_t offset;     ///< of the value in bytes_ (a state keeps at most 4 GB of values)
+		std::uint32_t offset;      ///< of the value in bytes_ (a state keeps at most 4 GB of values)
 		std::uint32_t length : 31; ///< of the value (text is at most 1 GB)
 		std::uint32_t base : 1;
 	};

@@ -111,16 +111,10 @@ evaluate(SequenceState *state, SequenceQuestion question)
 	pg::guard([&] {
 		evaluator =
 		    pg::make_in_context_with<SequenceEvaluator>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			    return SequenceEvaluator(state->pattern(), question, r);
+			    return SequenceEvaluator(state->pattern(), question, state->events().data(), state->events().size(), r);
 		    });
 	});
-	const auto &events = state->events();
-	bool done = false;
-	while (!done) {
-		pg::guard([&] { done = evaluator->step(events.data(), events.size(), pg::kInterruptBudget); });
-		if (!done)
-			CHECK_FOR_INTERRUPTS();
-	}
+	pg::build_in_slices(evaluator);
 	return evaluator;
 }
 

@@ -335,8 +335,8 @@ fuzz_sequence(const std::uint8_t *data, std::size_t size)
 		}
 		const auto &e = s.events();
 		for (auto q : {core::SequenceQuestion::Match, core::SequenceQuestion::Count, core::SequenceQuestion::Events}) {
-			core::SequenceEvaluator ev(s.pattern(), q, heap());
-			while (!ev.step(e.data(), e.size(), 1 + size % 97)) {
+			core::SequenceEvaluator ev(s.pattern(), q, e.data(), e.size(), heap());
+			while (!ev.step(1 + size % 97)) {
 			}
 			require(ev.matches() <= e.size() && ev.chain().size() <= s.pattern().elements, "answer beyond the input");
 		}

@@ -61,9 +61,8 @@ run(SequenceState &state, SequenceQuestion q, std::size_t budget)
 {
 	while (!state.sort_step(budget)) {
 	}
-	SequenceEvaluator ev(state.pattern(), q, heap());
-	const auto &e = state.events();
-	while (!ev.step(e.data(), e.size(), budget)) {
+	SequenceEvaluator ev(state.pattern(), q, state.events().data(), state.events().size(), heap());
+	while (!ev.step(budget)) {
 	}
 	return q == SequenceQuestion::Count ? ev.matches() : ev.matched();
 }
@@ -75,9 +74,9 @@ evaluate(SequenceState &state, std::size_t budget = 3)
 	Answer a;
 	a.matched = run(state, SequenceQuestion::Match, budget) != 0;
 	a.count = run(state, SequenceQuestion::Count, budget);
-	SequenceEvaluator ev(state.pattern(), SequenceQuestion::Events, heap());
-	const auto &e = state.events();
-	while (!ev.step(e.data(), e.size(), budget)) {
+	SequenceEvaluator ev(state.pattern(), SequenceQuestion::Events, state.events().data(), state.events().size(),
+	                     heap());
+	while (!ev.step(budget)) {
 	}
 	a.events.assign(ev.chain().begin(), ev.chain().end());
 	return a;
