@@ -320,7 +320,8 @@ SequenceState::check_same(const SequencePattern &pattern, std::size_t conditions
 void
 SequenceState::merge(const SequenceState &other)
 {
-	check_same(*other.pattern_, other.conditions_);
+	if (other.pattern_ != pattern_ || other.conditions_ != conditions_)
+		check_same(*other.pattern_, other.conditions_);
 	log_.merge(other.log_);
 }
 
@@ -409,7 +410,8 @@ SequenceState::serialize(std::uint8_t *out, std::size_t size) const
 }
 
 SequenceState
-SequenceState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory)
+SequenceState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory,
+                           const SequencePattern *shared)
 {
 	ByteReader r(in, size);
 	r.header(StateTag::Sequence);
@@ -417,7 +419,8 @@ SequenceState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::m
 	const SequencePattern pattern = read_pattern(r);
 	if (conditions == 0 || conditions > kMaxConditions || pattern.max_condition > conditions)
 		throw_corrupt("invalid number of conditions");
-	SequenceState state(pattern, false, conditions, memory);
+	const bool same = shared != nullptr && *shared == pattern;
+	SequenceState state(same ? *shared : pattern, same, conditions, memory);
 	const std::uint64_t valid = low_bits(conditions);
 	state.log_.deserialize(r, [&](const LogEntry &e) { return e.payload != 0 && (e.payload & ~valid) == 0; });
 	r.finish();

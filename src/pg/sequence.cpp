@@ -177,7 +177,53 @@ accumulate_next_node(FunctionCallInfo fcinfo, bool names)
 
 } // namespace
 
-PPA_STATE_SUPPORT_FUNCTIONS(sequence, SequenceState, "sequence")
+extern "C" {
+PG_FUNCTION_INFO_V1(sequence_combinefn);
+PG_FUNCTION_INFO_V1(sequence_serialfn);
+PG_FUNCTION_INFO_V1(sequence_deserialfn);
+}
+
+// The pattern aggregates' parallel support: combine and serialize as every state's; deserialize
+// keeps the first pattern it reads in its call site (fn_mcxt, for the query) and lets the states
+// whose pattern equals it point to it, so the leader does not copy 1 kB per partial state.
+extern "C" Datum
+sequence_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine<SequenceState>(fcinfo);
+}
+
+extern "C" Datum
+sequence_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize<SequenceState>(fcinfo, "sequence");
+}
+
+/*
+ * sequence_deserialfn(bytes bytea, internal) -> internal: strict; the state in the current memory
+ * context (the combine function copies it, sharing the pattern); corrupt bytes are ERROR XX001.
+ */
+extern "C" Datum
+sequence_deserialfn(PG_FUNCTION_ARGS)
+{
+	bytea *in = PG_GETARG_BYTEA_PP(0);
+	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
+	const std::size_t size = VARSIZE_ANY_EXHDR(in);
+	pg::CallSite &site = pg::call_site(fcinfo);
+	SequenceState *state = nullptr;
+	pg::guard([&] {
+		state = pg::make_in_context_with<SequenceState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
+			return SequenceState::deserialize(data, size, r, site.pattern);
+		});
+	});
+	if (site.pattern == nullptr) {
+		auto *kept =
+		    static_cast<SequencePattern *>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(SequencePattern)));
+		*kept = state->pattern();
+		site.pattern = kept;
+	}
+	PG_RETURN_POINTER(state);
+}
+
 PPA_STATE_SUPPORT_FUNCTIONS(sequence_next_node, NextNodeState, "sequence_next_node")
 
 /*

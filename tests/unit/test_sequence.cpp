@@ -452,6 +452,16 @@ TEST(Sequence, SerializationRoundTripAndCorruptBytes)
 		EXPECT_TRUE(back.pattern() == p);
 		EXPECT_EQ(serialize(back), bytes);
 	}
+	// A shared pattern equal to the one read is pointed to, another is not.
+	const SequencePattern shared = parse("(?1).*(?t<=600)(?2).");
+	auto one = state_of(parse("(?1).*(?t<=600)(?2)."), 2, {{5, 1}});
+	auto bytes = serialize(one);
+	EXPECT_EQ(&SequenceState::deserialize(bytes.data(), bytes.size(), heap(), &shared).pattern(), &shared);
+	const SequencePattern other = parse("(?1)(?2)");
+	auto own = SequenceState::deserialize(bytes.data(), bytes.size(), heap(), &other);
+	EXPECT_NE(&own.pattern(), &other);
+	EXPECT_TRUE(own.pattern() == shared);
+
 	auto s = state_of(parse("(?1).*(?t<=600)(?2)."), 2, {{5, 1}, {1, 2}, {9, 3}});
 	check_corruption_rejected<SequenceState>(serialize(s), [](const SequenceState &st) {
 		const SequencePattern &p = st.pattern();
