@@ -207,6 +207,23 @@ FROM seq_conditions c JOIN seq_names n USING (uid)
 JOIN (SELECT uid, min(t) FILTER (WHERE event = 'a') AS first_a, max(t) FILTER (WHERE event = 'b') AS last_b
       FROM seq_random GROUP BY uid) p USING (uid);
 
+-- Several patterns in one query (more than the four a call site keeps parsed): each equals the
+-- same pattern alone.
+CREATE TEMP VIEW seq_patterns AS
+SELECT p, count(*) FILTER (WHERE m) AS users, sum(c) AS matches
+FROM (SELECT p, uid, sequence_match(p, t, event, ARRAY['a', 'b', 'c']) AS m,
+             sequence_count(p, t, event, ARRAY['a', 'b', 'c']) AS c
+      FROM seq_random, unnest(ARRAY['(?1)(?2)', '(?1).*(?3)', '(?2)(?t<=5)(?3)', '(?3).(?1)', '(?1)(?1)', '(?2).*(?t>100)(?2)']) p
+      GROUP BY p, uid) s
+GROUP BY p;
+CREATE TEMP TABLE seq_patterns_serial AS SELECT * FROM seq_patterns;
+SELECT count(*) AS patterns,
+       count(*) FILTER (WHERE (t.users, t.matches) = (SELECT count(*) FILTER (WHERE m), sum(c)
+                        FROM (SELECT uid, sequence_match(t.p, s.t, event, ARRAY['a', 'b', 'c']) AS m,
+                                     sequence_count(t.p, s.t, event, ARRAY['a', 'b', 'c']) AS c
+                              FROM seq_random s GROUP BY uid) x)) AS equal_alone
+FROM seq_patterns_serial t;
+
 -- Forced parallel plans give the serial answers.
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
@@ -217,6 +234,7 @@ EXPLAIN (COSTS OFF) SELECT * FROM seq_per_user;
 CREATE TEMP TABLE seq_parallel AS SELECT * FROM seq_per_user;
 EXPLAIN (COSTS OFF) SELECT * FROM next_per_user;
 CREATE TEMP TABLE next_parallel AS SELECT * FROM next_per_user;
+CREATE TEMP TABLE seq_patterns_parallel AS SELECT * FROM seq_patterns;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -226,6 +244,8 @@ SELECT count(*) AS users, count(*) FILTER (WHERE s.m = p.m AND s.c = p.c AND s.e
 FROM seq_conditions s JOIN seq_parallel p USING (uid);
 SELECT count(*) AS users, count(*) FILTER (WHERE (s.*)::text = (p.*)::text) AS parallel_equal
 FROM next_native s JOIN next_parallel p USING (uid);
+SELECT count(*) AS patterns, count(*) FILTER (WHERE (s.*)::text = (p.*)::text) AS parallel_equal
+FROM seq_patterns_serial s JOIN seq_patterns_parallel p USING (p);
 
 -- An adversarial pattern over one user's 300 000 rows: the automaton reads each row once.
 SELECT sequence_match(repeat('(?1).*(?2).*', 20) || '(?3)', t, t % 2 = 0, t % 2 = 1, false) AS never,

@@ -411,7 +411,7 @@ SequenceState::serialize(std::uint8_t *out, std::size_t size) const
 
 SequenceState
 SequenceState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory,
-                           const SequencePattern *shared)
+                           const SequencePattern *const *shared, std::size_t shared_count)
 {
 	ByteReader r(in, size);
 	r.header(StateTag::Sequence);
@@ -419,8 +419,11 @@ SequenceState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::m
 	const SequencePattern pattern = read_pattern(r);
 	if (conditions == 0 || conditions > kMaxConditions || pattern.max_condition > conditions)
 		throw_corrupt("invalid number of conditions");
-	const bool same = shared != nullptr && *shared == pattern;
-	SequenceState state(same ? *shared : pattern, same, conditions, memory);
+	const SequencePattern *same = nullptr;
+	for (std::size_t i = 0; i < shared_count && same == nullptr; i++)
+		if (*shared[i] == pattern)
+			same = shared[i];
+	SequenceState state(same != nullptr ? *same : pattern, same != nullptr, conditions, memory);
 	const std::uint64_t valid = low_bits(conditions);
 	state.log_.deserialize(r, [&](const LogEntry &e) { return e.payload != 0 && (e.payload & ~valid) == 0; });
 	r.finish();

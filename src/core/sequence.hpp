@@ -107,11 +107,12 @@ public:
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
 	/// Validates the pattern (as the parser builds them), the masks and the order (CorruptState).
-	/// When the pattern equals `shared` (a pattern the caller keeps longer than the state: the
-	/// glue's first deserialized one), the state points to it instead of keeping a copy.
+	/// When the pattern equals one of `shared[0..shared_count)` (patterns the caller keeps longer
+	/// than the state: the glue's first deserialized ones), the state points to it instead of
+	/// keeping a copy.
 	static SequenceState deserialize(const std::uint8_t *in, std::size_t size,
 	                                 std::pmr::memory_resource *memory = std::pmr::new_delete_resource(),
-	                                 const SequencePattern *shared = nullptr);
+	                                 const SequencePattern *const *shared = nullptr, std::size_t shared_count = 0);
 
 private:
 	void check_same(const SequencePattern &pattern, std::size_t conditions) const;

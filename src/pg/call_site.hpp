@@ -96,11 +96,15 @@ struct CallSite {
 	Oid user_type;                        ///< report aggregates: the user id's type (InvalidOid: not looked up yet)
 	int16 user_length;                    ///< and its length and passing convention
 	bool user_by_value;
-	StepNames *step_names[2];              ///< event-name forms: the parsed names per names argument (nullptr: not yet)
-	bool step_names_constant[2];           ///< and they come from a constant or bound parameter
-	const core::SequencePattern *pattern; ///< sequence_*: the first pattern seen, parsed (in fn_mcxt)
-	const char *pattern_text;             ///< and a copy of its bytes
-	int pattern_text_length;
+	StepNames *step_names[2];    ///< event-name forms: the parsed names per names argument (nullptr: not yet)
+	bool step_names_constant[2]; ///< and they come from a constant or bound parameter
+	static constexpr int kPatterns = 4;
+	/// sequence_*: the first kPatterns distinct patterns seen, parsed, in fn_mcxt and never replaced
+	/// (states point to them), with a copy of each one's text (no text for deserialized ones).
+	const core::SequencePattern *patterns[kPatterns];
+	const char *pattern_texts[kPatterns];
+	int pattern_lengths[kPatterns];
+	int pattern_count;
 	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 };

@@ -41,10 +41,11 @@ using core::SequenceState;
 
 namespace {
 
-// The pattern argument (1) of this row: the call site keeps the first one it sees, parsed, with a
-// copy of its bytes, for the whole query (fn_mcxt); a row with the same bytes (a constant or bound
-// parameter: every row) uses it (`stable`: states point to it), another is parsed in the per-row
-// context (states copy it).
+// The pattern argument (1) of this row: the call site keeps the first CallSite::kPatterns distinct
+// patterns it sees, parsed, with a copy of their text, for the whole query (fn_mcxt); a row whose
+// text is one of them (a constant or bound parameter: every row; a few patterns compared in one
+// query) uses it (`stable`: states point to it), another is parsed in the per-row context (states
+// copy it).
 struct RowPattern {
 	const SequencePattern *pattern;
 	bool stable;
@@ -59,23 +60,25 @@ pattern_of(FunctionCallInfo fcinfo, bool integer_time)
 	const char *data = VARDATA_ANY(t);
 	const int length = VARSIZE_ANY_EXHDR(t);
 	pg::CallSite &site = pg::call_site(fcinfo);
-	if (site.pattern != nullptr && site.pattern_text_length == length &&
-	    std::memcmp(site.pattern_text, data, static_cast<std::size_t>(length)) == 0)
-		return RowPattern{site.pattern, true};
-	const bool first = site.pattern == nullptr;
-	MemoryContext memory = first ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext;
+	for (int i = 0; i < site.pattern_count; i++)
+		if (site.pattern_texts[i] != nullptr && site.pattern_lengths[i] == length &&
+		    std::memcmp(site.pattern_texts[i], data, static_cast<std::size_t>(length)) == 0)
+			return RowPattern{site.patterns[i], true};
+	const bool keep = site.pattern_count < pg::CallSite::kPatterns;
+	MemoryContext memory = keep ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext;
 	auto *pattern = static_cast<SequencePattern *>(MemoryContextAlloc(memory, sizeof(SequencePattern)));
 	pg::guard([&] {
 		*pattern = core::parse_sequence_pattern(std::string_view(data, static_cast<std::size_t>(length)), integer_time);
 	});
-	if (first) {
+	if (keep) {
 		char *copy = static_cast<char *>(MemoryContextAlloc(memory, static_cast<Size>(length) + 1));
 		std::memcpy(copy, data, static_cast<std::size_t>(length));
-		site.pattern_text = copy;
-		site.pattern_text_length = length;
-		site.pattern = pattern;
+		const int i = site.pattern_count++;
+		site.patterns[i] = pattern;
+		site.pattern_texts[i] = copy;
+		site.pattern_lengths[i] = length;
 	}
-	return RowPattern{pattern, first};
+	return RowPattern{pattern, keep};
 }
 
 // sequence_match / sequence_count / sequence_match_events: (state, pattern, ts, conds boolean[])
@@ -184,8 +187,8 @@ PG_FUNCTION_INFO_V1(sequence_deserialfn);
 }
 
 // The pattern aggregates' parallel support: combine and serialize as every state's; deserialize
-// keeps the first pattern it reads in its call site (fn_mcxt, for the query) and lets the states
-// whose pattern equals it point to it, so the leader does not copy 1 kB per partial state.
+// keeps the first distinct patterns it reads in its call site (fn_mcxt, for the query) and lets the
+// states whose pattern equals one point to it, so the leader does not copy 1 kB per partial state.
 extern "C" Datum
 sequence_combinefn(PG_FUNCTION_ARGS)
 {
@@ -212,14 +215,21 @@ sequence_deserialfn(PG_FUNCTION_ARGS)
 	SequenceState *state = nullptr;
 	pg::guard([&] {
 		state = pg::make_in_context_with<SequenceState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			return SequenceState::deserialize(data, size, r, site.pattern);
+			return SequenceState::deserialize(data, size, r, site.patterns,
+			                                  static_cast<std::size_t>(site.pattern_count));
 		});
 	});
-	if (site.pattern == nullptr) {
+	bool known = false;
+	for (int i = 0; i < site.pattern_count; i++)
+		known = known || &state->pattern() == site.patterns[i];
+	if (!known && site.pattern_count < pg::CallSite::kPatterns) {
 		auto *kept =
 		    static_cast<SequencePattern *>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(SequencePattern)));
 		*kept = state->pattern();
-		site.pattern = kept;
+		const int i = site.pattern_count++;
+		site.patterns[i] = kept;
+		site.pattern_texts[i] = nullptr; // matched by value, never by text
+		site.pattern_lengths[i] = 0;
 	}
 	PG_RETURN_POINTER(state);
 }
