@@ -682,7 +682,8 @@ NextNodeState::NextNodeState(const NextNodeOptions &options, std::pmr::memory_re
 
 NextNodeState::NextNodeState(const NextNodeState &other, std::pmr::memory_resource *memory)
     : options_(other.options_), nodes_(other.nodes_, memory), bytes_(other.bytes_, memory),
-      live_bytes_(other.live_bytes_), bound_(other.bound_), next_prune_(other.next_prune_)
+      live_bytes_(other.live_bytes_), bound_(other.bound_), next_prune_(other.next_prune_),
+      have_edge_(other.have_edge_), edge_ts_(other.edge_ts_)
 {
 }
 
@@ -765,6 +766,9 @@ NextNodeState::add(const NextNodeOptions &options, std::int64_t ts, std::string_
 {
 	if (!(options == options_))
 		throw_changed_within_group("sequence_next_node direction, base or number of events");
+	if (have_edge_ &&
+	    (options_.base == NextBase::Head || options_.base == NextBase::FirstMatch ? ts > edge_ts_ : ts < edge_ts_))
+		return; // beyond the edge row by its time alone
 	if (bounded()) {
 		add_bounded(ts, value, base, mask);
 		return;
@@ -780,7 +784,7 @@ NextNodeState::add(const NextNodeOptions &options, std::int64_t ts, std::string_
 }
 
 // Head keeps the first events + 1 rows in order, tail the last: a row that cannot be among them
-// is dropped (one comparison for rows arriving in time order).
+// is dropped (rows arriving in time order by their time alone, in add()).
 void
 NextNodeState::add_bounded(std::int64_t ts, std::string_view value, bool base, std::uint64_t mask)
 {
@@ -805,6 +809,22 @@ NextNodeState::add_bounded(std::int64_t ts, std::string_view value, bool base, s
 	}
 	if (bytes_.size() > 2 * live_bytes_ + 4096)
 		compact();
+	refresh_edge();
+}
+
+void
+NextNodeState::refresh_edge() noexcept
+{
+	have_edge_ = false;
+	if (bounded()) {
+		if (nodes_.size() == options_.events + 1) {
+			have_edge_ = true;
+			edge_ts_ = options_.base == NextBase::Head ? nodes_.back().ts : nodes_.front().ts;
+		}
+	} else if (bound_ != kNone) {
+		have_edge_ = true;
+		edge_ts_ = nodes_[bound_].ts;
+	}
 }
 
 // first_match / last_match, when the rows have doubled: the base so far bounds which rows can
@@ -852,6 +872,7 @@ NextNodeState::prune()
 	nodes_.resize(kept);
 	compact();
 	next_prune_ = std::max<std::size_t>(16, 2 * kept);
+	refresh_edge();
 }
 
 void
@@ -943,12 +964,14 @@ NextNodeState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::m
 	}
 	r.finish();
 	state.next_prune_ = std::max<std::size_t>(16, 2 * state.nodes_.size());
+	state.refresh_edge();
 	return state;
 }
 
 NextNodeFinder::NextNodeFinder(const NextNodeState &state, std::pmr::memory_resource *memory)
     : state_(state), picked_(memory)
 {
+	picked_.reserve(state.options_.events);
 }
 
 bool

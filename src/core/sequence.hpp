@@ -331,6 +331,12 @@ private:
 	/// drops the rows after it, last_match the rows before it.
 	std::size_t bound_ = kNone;
 	std::size_t next_prune_ = 4;
+	/// The time of the row past which rows are dropped (head / first_match: rows with a later time;
+	/// tail / last_match: an earlier one), kept beside the pointers so a row arriving in time order
+	/// is dropped without touching the rows. `have_edge_` false: no such row yet.
+	bool have_edge_ = false;
+	std::int64_t edge_ts_ = 0;
+	void refresh_edge() noexcept;
 };
 
 /// Finds sequence_next_node's answer, resumably (step() reads about `budget` rows a call): the
