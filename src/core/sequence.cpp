@@ -755,6 +755,11 @@ NextNodeState::append(std::int64_t ts, std::string_view value, bool base, std::u
 		throw Error(ErrorKind::LimitExceeded, "sequence_next_node keeps more than 4 GB of event values in one group",
 		            "Base first_match and last_match keep the rows that can still matter; head and tail keep a few.");
 	Node n{ts, mask, static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(value.size()), base};
+	if (nodes_.empty()) {
+		// Most groups keep a handful of short values: one allocation each instead of regrowths.
+		nodes_.reserve(bounded() ? options_.events + 1 : 8);
+		bytes_.reserve(64);
+	}
 	bytes_.insert(bytes_.end(), value.begin(), value.end());
 	nodes_.push_back(n);
 	live_bytes_ += value.size();
