@@ -468,11 +468,12 @@ SequenceEvaluator::SequenceEvaluator(const SequencePattern &pattern, SequenceQue
     : pattern_(pattern), question_(question), events_(events), count_(count), memory_(memory), windows_(memory),
       completes_(memory), chain_(memory)
 {
-	for (std::size_t j = 0; j < pattern_.elements; j++) {
+	for (std::size_t j = 0; j < pattern_.elements; j++)
 		if (!(pattern_.any & bit(j)))
 			of_condition_[pattern_.condition[j]] |= bit(j);
-		windows_.emplace_back(pattern_.low[j], pattern_.high[j], memory_);
-	}
+	if (pattern_.gated != 0) // windows are read for gated elements only
+		for (std::size_t j = 0; j < pattern_.elements; j++)
+			windows_.emplace_back(pattern_.low[j], pattern_.high[j], memory_);
 	if (pattern_.elements > 0)
 		last_ = bit(pattern_.elements - 1);
 	const std::uint64_t later = low_bits(pattern_.elements) & ~std::uint64_t{1};

@@ -139,7 +139,8 @@ enum class SequenceQuestion : std::uint8_t {
 /// plus 8 bytes per event for Events. Never exponential, no cap on the input.
 class SequenceEvaluator {
 public:
-	/// Over `count` sorted events at `events`, which must stay in place until done.
+	/// Over `count` sorted events at `events`; the pattern and the events must outlive the
+	/// evaluator (the final function's state holds both).
 	SequenceEvaluator(const SequencePattern &pattern, SequenceQuestion question, const LogEntry *events,
 	                  std::size_t count, std::pmr::memory_resource *memory);
 
@@ -203,7 +204,7 @@ private:
 	bool backward(std::size_t budget);
 	bool pick(std::size_t budget);
 
-	SequencePattern pattern_;
+	const SequencePattern &pattern_;
 	SequenceQuestion question_;
 	const LogEntry *events_;
 	std::size_t count_;
@@ -212,7 +213,7 @@ private:
 	std::uint64_t last_ = 0;                          ///< the last element's bit
 	std::uint64_t adjacent_ = 0;                      ///< elements j >= 1 with nothing between j - 1 and j
 	std::uint64_t free_gap_ = 0;                      ///< elements j >= 1 after a gap without time condition
-	std::pmr::vector<Window> windows_;                ///< per element (gated ones used)
+	std::pmr::vector<Window> windows_;                ///< per element, for patterns with time conditions
 	enum class Phase : std::uint8_t { Forward, Backward, Pick, Done } phase_ = Phase::Forward;
 	std::size_t pos_ = 0;
 	std::uint64_t at_previous_ = 0; ///< elements reached at the previous event
