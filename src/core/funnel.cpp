@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -709,6 +710,801 @@ FunnelReportBuilder::result() const
 		out.push_back(row);
 	}
 	return out;
+}
+
+} // namespace pg_product_analytics::core
+
+// ---------------------------------------------------------------------------------------------
+// The options form
+
+namespace pg_product_analytics::core {
+
+FunnelSpec::FunnelSpec() noexcept
+{
+	std::fill(std::begin(step_window), std::end(step_window), kNoLimit);
+}
+
+bool
+FunnelSpec::operator==(const FunnelSpec &o) const noexcept
+{
+	return steps == o.steps && exclusions == o.exclusions && order == o.order && rule == o.rule &&
+	       strict_increase == o.strict_increase && window == o.window &&
+	       std::equal(std::begin(step_window), std::end(step_window), std::begin(o.step_window)) &&
+	       std::equal(exclude_from, exclude_from + exclusions, o.exclude_from) &&
+	       std::equal(exclude_to, exclude_to + exclusions, o.exclude_to);
+}
+
+void
+check_funnel_spec(const FunnelSpec &spec)
+{
+	check_condition_count(spec.steps, "step");
+	if (spec.steps + spec.exclusions > kMaxConditions)
+		throw Error(ErrorKind::LimitExceeded,
+		            "too many funnel steps and exclusions: " + std::to_string(spec.steps + spec.exclusions) +
+		                " given, the limit is " + std::to_string(kMaxConditions) + " together");
+	if (spec.order > StepOrder::Any || spec.rule > ExclusionRule::EndChain)
+		throw Error(ErrorKind::InvalidArgument, "unknown funnel step order or exclusion rule");
+	if (spec.window < 0)
+		throw Error(ErrorKind::InvalidArgument, "funnel window must not be negative");
+	for (std::size_t k = 0; k < kMaxConditions; k++) {
+		if (k + 1 >= spec.steps) {
+			if (spec.step_window[k] != FunnelSpec::kNoLimit)
+				throw Error(ErrorKind::InvalidArgument, "funnel step window given past the last step");
+		} else if (spec.step_window[k] < 0) {
+			throw Error(ErrorKind::InvalidArgument, "funnel step window " + std::to_string(k + 1) + " (from step " +
+			                                            std::to_string(k + 1) + " to step " + std::to_string(k + 2) +
+			                                            ") must not be negative");
+		}
+	}
+	for (std::size_t x = 0; x < spec.exclusions; x++) {
+		const unsigned from = spec.exclude_from[x], to = spec.exclude_to[x];
+		if (from < 1 || to > spec.steps || from >= to)
+			throw Error(ErrorKind::InvalidArgument,
+			            "funnel exclusion " + std::to_string(x + 1) + " applies between steps " + std::to_string(from) +
+			                " and " + std::to_string(to) + ", outside the funnel's " + std::to_string(spec.steps) +
+			                " steps",
+			            "An exclusion applies between step from and step to, with 1 <= from < to <= steps.");
+	}
+	if (spec.order == StepOrder::Any) {
+		const char *other = spec.exclusions > 0    ? "exclusions"
+		                    : spec.strict_increase ? "mode strict_increase"
+		                                           : nullptr;
+		for (std::size_t k = 0; other == nullptr && k + 1 < spec.steps; k++)
+			if (spec.step_window[k] != FunnelSpec::kNoLimit)
+				other = "step_windows";
+		if (other != nullptr)
+			throw Error(ErrorKind::InvalidArgument, std::string("step_order any cannot be combined with ") + other,
+			            "With steps in any order there is no step before or after another.");
+	}
+}
+
+// ---- FunnelSpecState ------------------------------------------------------------------------
+
+FunnelSpecState::FunnelSpecState(const FunnelSpec &spec, bool shared, std::pmr::memory_resource *memory)
+    : spec_((check_funnel_spec(spec), spec), shared, memory), log_(memory)
+{
+}
+
+FunnelSpecState::FunnelSpecState(const FunnelSpecState &other, std::pmr::memory_resource *memory)
+    : spec_(other.spec_, memory), log_(other.log_, memory)
+{
+}
+
+void
+FunnelSpecState::merge(const FunnelSpecState &other)
+{
+	if (other.spec_.get() != spec_.get() && !(*other.spec_ == *spec_))
+		throw_changed_within_group("funnel options");
+	log_.merge(other.log_);
+}
+
+namespace {
+
+std::size_t
+spec_size(const FunnelSpec &s) noexcept
+{
+	return 5 + 8 + 8 * (s.steps - 1) + 2 * s.exclusions;
+}
+
+} // namespace
+
+std::size_t
+FunnelSpecState::serialized_size() const noexcept
+{
+	return kHeaderSize + spec_size(*spec_) + log_.serialized_size();
+}
+
+void
+FunnelSpecState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	const FunnelSpec &s = *spec_;
+	ByteWriter w(out, size);
+	w.header(StateTag::FunnelSpec);
+	w.u8(static_cast<std::uint8_t>(s.steps));
+	w.u8(static_cast<std::uint8_t>(s.exclusions));
+	w.u8(static_cast<std::uint8_t>(s.order));
+	w.u8(static_cast<std::uint8_t>(s.rule));
+	w.u8(s.strict_increase ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(s.window));
+	for (std::size_t k = 0; k + 1 < s.steps; k++)
+		w.u64(static_cast<std::uint64_t>(s.step_window[k]));
+	for (std::size_t x = 0; x < s.exclusions; x++) {
+		w.u8(s.exclude_from[x]);
+		w.u8(s.exclude_to[x]);
+	}
+	log_.serialize(w);
+	w.finish();
+}
+
+FunnelSpecState
+FunnelSpecState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory,
+                             const FunnelSpec *const *shared, std::size_t shared_count)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::FunnelSpec);
+	FunnelSpec spec;
+	spec.steps = r.u8();
+	spec.exclusions = r.u8();
+	const std::uint8_t order = r.u8(), rule = r.u8(), increase = r.u8();
+	if (order > static_cast<std::uint8_t>(StepOrder::Any) ||
+	    rule > static_cast<std::uint8_t>(ExclusionRule::EndChain) || increase > 1 || spec.steps == 0 ||
+	    spec.steps > kMaxConditions)
+		throw_corrupt("invalid funnel options");
+	spec.order = static_cast<StepOrder>(order);
+	spec.rule = static_cast<ExclusionRule>(rule);
+	spec.strict_increase = increase != 0;
+	spec.window = static_cast<std::int64_t>(r.u64());
+	for (std::size_t k = 0; k + 1 < spec.steps; k++)
+		spec.step_window[k] = static_cast<std::int64_t>(r.u64());
+	if (spec.exclusions > kMaxConditions)
+		throw_corrupt("invalid funnel options");
+	for (std::size_t x = 0; x < spec.exclusions; x++) {
+		spec.exclude_from[x] = r.u8();
+		spec.exclude_to[x] = r.u8();
+	}
+	try {
+		check_funnel_spec(spec);
+	} catch (const Error &) {
+		throw_corrupt("invalid funnel options");
+	}
+	const FunnelSpec *same = nullptr;
+	for (std::size_t i = 0; i < shared_count && same == nullptr; i++)
+		if (*shared[i] == spec)
+			same = shared[i];
+	FunnelSpecState state(same != nullptr ? *same : spec, same != nullptr, memory);
+	const std::uint64_t valid = spec.valid_bits();
+	const bool strict = spec.order == StepOrder::Strict;
+	state.log_.deserialize(r,
+	                       [&](const LogEntry &e) { return (e.payload & ~valid) == 0 && (e.payload != 0 || strict); });
+	r.finish();
+	return state;
+}
+
+// ---- FunnelPathEvaluator --------------------------------------------------------------------
+//
+// Ordered and strict. A chain is a list of distinct rows filling steps 1..k with non-decreasing
+// timestamps, each step within the step window of the one before and within the window of the
+// first. Reading the rows a timestamp at a time, a Ladder keeps per level the chains that can still
+// grow: a chain that ends no later and starts no later than another at the same level can do
+// nothing the other cannot, so the queue of a level holds chains ordered by last step ascending
+// and first step descending; its front is the best base to extend, the chains that left a step
+// window leave from the front and those that left the overall window from the back.
+//
+// On one timestamp t a chain of level b grows to level m by filling steps b+1..m with distinct rows
+// of t: possible for b in [low(m) - 1, m - 1] (low only grows with m: a sliding window over the
+// bases, kept as a monotonic queue of their starts). Base 0 is a chain starting at t.
+//
+// Exclusion x between steps i and j interrupts a chain that passed step i before an x row at t and
+// had not reached step j before t: chains of levels i..j-1 from before t, and chains made on t
+// from a base at level >= i that stop below j ("dead at birth": they count as reached for
+// EndChain, but grow no further and are not clean). For ExcludeUser, a chain that stopped below j
+// is interrupted only by an x row within its deadline: its last step plus the step window to the
+// next step, else the overall window (strict: until the user's next timestamp). Chains made on
+// one timestamp share their deadline, and the chains of a level are made in deadline order, so a
+// kill only needs the first clean chain made since the level's last kill: if its deadline passed,
+// that chain escaped and counts for good.
+
+FunnelPathEvaluator::Ladder::Ladder(bool kills_, std::size_t steps, std::pmr::memory_resource *memory)
+    : kills(kills_), queues(memory)
+{
+	queues.reserve(steps + 1);
+	for (std::size_t k = 0; k <= steps; k++)
+		queues.emplace_back(memory);
+	reset();
+}
+
+void
+FunnelPathEvaluator::Ladder::reset() noexcept
+{
+	for (auto &q : queues) {
+		q.items.clear();
+		q.head = 0;
+	}
+	for (std::size_t k = 0; k < kLevels; k++) {
+		reached[k] = open[k] = deadline_pending[k] = escaped[k] = false;
+		first_reached[k] = open_node[k] = escaped_node[k] = kNoNode;
+		open_deadline[k] = 0;
+	}
+	top = 0;
+}
+
+FunnelPathEvaluator::FunnelPathEvaluator(const FunnelSpec &spec, bool track_steps, std::pmr::memory_resource *memory)
+    : spec_(spec), track_(track_steps), two_passes_(spec.rule == ExclusionRule::ExcludeUser && spec.exclusions > 0),
+      clean_(spec.exclusions > 0, spec.order == StepOrder::Any ? 0 : spec.steps, memory),
+      all_(false, two_passes_ ? spec.steps : 0, memory), candidates_(memory), row_step_(memory), row_visit_(memory),
+      nodes_(memory), in_window_(memory), recent_(memory), any_row_step_(memory), any_row_visit_(memory)
+{
+	check_funnel_spec(spec);
+	if (track_steps && spec.order == StepOrder::Any)
+		throw Error(ErrorKind::InvalidArgument, "step_order any has no chain of steps to report",
+		            "window_funnel_events needs step_order ordered or strict.");
+	const std::size_t s = spec.steps;
+	if (spec.order == StepOrder::Any) {
+		in_window_.assign(s + 1, 0);
+		recent_.reserve(s + 1);
+		for (std::size_t k = 0; k <= s; k++)
+			recent_.emplace_back(); // uses the outer allocator
+	} else {
+		candidates_.resize(s * s);
+		row_step_.assign(s * s, 0);
+		row_visit_.assign(s * s, 0);
+	}
+	for (std::size_t k = 0; k < kLevels; k++) {
+		rows_of_step_[k] = 0;
+		step_row_[k] = 0;
+		low_[k] = 0;
+	}
+}
+
+void
+FunnelPathEvaluator::reset()
+{
+	clean_.reset();
+	if (two_passes_)
+		all_.reset();
+	nodes_.clear();
+	clear_matching();
+	for (std::size_t k = 0; k < kLevels; k++)
+		rows_of_step_[k] = 0;
+	present_ = excluded_ = 0;
+	multi_ = false;
+	group_rows_ = 0;
+	done_ = collecting_ = false;
+	group_ts_ = 0;
+	left_ = best_ = covered_ = multi_rows_ = 0;
+	if (spec_.order == StepOrder::Any) {
+		std::fill(in_window_.begin(), in_window_.end(), 0);
+		for (auto &r : recent_)
+			r.clear();
+	}
+}
+
+void
+FunnelPathEvaluator::begin_group(std::int64_t ts)
+{
+	for (std::uint64_t p = present_; p != 0; p &= p - 1)
+		rows_of_step_[__builtin_ctzll(p) + 1] = 0;
+	present_ = excluded_ = 0;
+	multi_ = false;
+	group_rows_ = 0;
+	group_ts_ = ts;
+}
+
+void
+FunnelPathEvaluator::collect(std::uint64_t mask)
+{
+	const std::size_t steps = spec_.steps;
+	std::uint64_t bits = mask & spec_.step_bits();
+	if (spec_.exclusions > 0)
+		excluded_ |= mask >> steps;
+	if (bits == 0)
+		return;
+	present_ |= bits;
+	if ((bits & (bits - 1)) != 0)
+		multi_ = true;
+	const std::uint32_t row = group_rows_++;
+	for (; bits != 0; bits &= bits - 1) {
+		const std::size_t s = static_cast<std::size_t>(__builtin_ctzll(bits)) + 1;
+		std::uint8_t &n = rows_of_step_[s];
+		if (n < steps)
+			candidates_[(s - 1) * steps + n] = row; // a matching of <= steps steps needs no more
+		if (n <= steps)
+			n++;
+	}
+}
+
+// ---- the group's matching (rows matching several steps) ----
+
+void
+FunnelPathEvaluator::unmatch(std::size_t step) noexcept
+{
+	if (step_row_[step] == 0)
+		return;
+	row_step_[step_row_[step] - 1] = 0;
+	step_row_[step] = 0;
+}
+
+void
+FunnelPathEvaluator::clear_matching() noexcept
+{
+	for (std::size_t s = 1; s <= spec_.steps && s < kLevels; s++)
+		unmatch(s);
+}
+
+bool
+FunnelPathEvaluator::augment(std::size_t step)
+{
+	if (++search_ == 0) {
+		std::fill(row_visit_.begin(), row_visit_.end(), 0);
+		search_ = 1;
+	}
+	// Kuhn's augmenting path from `step`: a free candidate row, else one whose step moves elsewhere.
+	struct Search {
+		FunnelPathEvaluator &ev;
+		bool
+		run(std::size_t s)
+		{
+			const std::size_t steps = ev.spec_.steps;
+			const std::size_t n = std::min<std::size_t>(ev.rows_of_step_[s], steps);
+			const std::uint32_t *cand = &ev.candidates_[(s - 1) * steps];
+			for (std::size_t p = 0; p < n; p++) {
+				ev.work_++;
+				if (ev.row_step_[cand[p]] == 0) {
+					ev.row_step_[cand[p]] = static_cast<std::uint32_t>(s);
+					ev.step_row_[s] = cand[p] + 1;
+					return true;
+				}
+			}
+			for (std::size_t p = 0; p < n; p++) {
+				const std::uint32_t r = cand[p];
+				if (ev.row_visit_[r] == ev.search_)
+					continue;
+				ev.row_visit_[r] = ev.search_;
+				ev.work_++;
+				const std::size_t holder = ev.row_step_[r];
+				if (run(holder)) {
+					ev.row_step_[r] = static_cast<std::uint32_t>(s);
+					ev.step_row_[s] = r + 1;
+					return true;
+				}
+			}
+			return false;
+		}
+	};
+	return Search{*this}.run(step);
+}
+
+void
+FunnelPathEvaluator::feasible_bases()
+{
+	const std::size_t steps = spec_.steps;
+	std::size_t lo = 1;
+	if (multi_)
+		clear_matching();
+	for (std::size_t m = 1; m <= steps; m++) {
+		if (((present_ >> (m - 1)) & 1) == 0) {
+			low_[m] = 0;
+			lo = m + 1;
+			if (multi_)
+				clear_matching();
+			continue;
+		}
+		if (spec_.strict_increase) {
+			lo = m;
+		} else if (multi_) {
+			while (!augment(m))
+				unmatch(lo++);
+		}
+		low_[m] = lo;
+	}
+	if (multi_)
+		clear_matching();
+}
+
+// ---- the ladders ----
+
+bool
+FunnelPathEvaluator::prune(Queue &q, std::size_t level) const noexcept
+{
+	const auto t = static_cast<std::uint64_t>(group_ts_);
+	const std::int64_t gap = spec_.step_window[level - 1];
+	auto &items = q.items;
+	if (gap != FunnelSpec::kNoLimit)
+		while (q.head < items.size() &&
+		       t - static_cast<std::uint64_t>(items[q.head].last) > static_cast<std::uint64_t>(gap))
+			q.head++;
+	if (spec_.window != FunnelSpec::kNoLimit)
+		while (items.size() > q.head &&
+		       t - static_cast<std::uint64_t>(items.back().start) > static_cast<std::uint64_t>(spec_.window))
+			items.pop_back();
+	if (q.head == items.size()) {
+		items.clear();
+		q.head = 0;
+		return false;
+	}
+	return true;
+}
+
+std::int64_t
+FunnelPathEvaluator::deadline(std::size_t level) const noexcept
+{
+	std::int64_t d = spec_.step_window[level - 1];
+	if (d == FunnelSpec::kNoLimit)
+		d = spec_.window;
+	if (d == FunnelSpec::kNoLimit || group_ts_ > FunnelSpec::kNoLimit - d)
+		return FunnelSpec::kNoLimit;
+	return group_ts_ + d;
+}
+
+std::uint32_t
+FunnelPathEvaluator::make_node(std::size_t steps_here, std::uint32_t parent)
+{
+	nodes_.push_back(Node{group_ts_, parent, static_cast<std::uint32_t>(steps_here)});
+	return static_cast<std::uint32_t>(nodes_.size() - 1);
+}
+
+namespace {
+
+/// The bases of a run of steps on one timestamp, best (latest start, then lowest level) first: a
+/// monotonic queue over a sliding range of levels.
+struct BaseWindow {
+	struct Base {
+		std::size_t level;
+		std::int64_t start;
+		std::uint32_t node;
+	};
+	Base items[kMaxConditions + 1];
+	std::size_t head = 0, tail = 0;
+
+	void
+	clear() noexcept
+	{
+		head = tail = 0;
+	}
+	void
+	push(const Base &b) noexcept
+	{
+		while (tail > head && items[tail - 1].start < b.start)
+			tail--;
+		items[tail++] = b;
+	}
+	/// The best base at level >= low, or nullptr.
+	const Base *
+	best(std::size_t low) noexcept
+	{
+		while (head < tail && items[head].level < low)
+			head++;
+		return head < tail ? &items[head] : nullptr;
+	}
+};
+
+} // namespace
+
+void
+FunnelPathEvaluator::advance(Ladder &ladder)
+{
+	const std::size_t steps = spec_.steps;
+	const bool strict = spec_.order == StepOrder::Strict;
+	const bool tracking = track_ && &ladder == &clean_;
+	const bool kills = ladder.kills && excluded_ != 0;
+	// dead_from[m]: a chain made here at level m from a base at level >= dead_from[m] is
+	// interrupted at birth (an exclusion of this timestamp between a step <= base and one > m).
+	std::size_t dead_from[kLevels];
+	if (kills) {
+		for (std::size_t m = 0; m <= steps; m++)
+			dead_from[m] = kLevels;
+		for (std::uint64_t x = excluded_; x != 0; x &= x - 1) {
+			const std::size_t i = spec_.exclude_from[__builtin_ctzll(x)];
+			const std::size_t j = spec_.exclude_to[__builtin_ctzll(x)];
+			for (std::size_t m = i + 1; m < j; m++)
+				dead_from[m] = std::min(dead_from[m], i);
+		}
+	}
+	// Every base (the best chain per level), and, with kills, the bases that keep a chain clean.
+	BaseWindow any, clean;
+	BaseWindow::Base bases[kLevels];
+	bool usable[kLevels];
+	std::size_t next_clean = 0; // the next base to offer the clean window
+	for (std::size_t m = 1; m <= steps; m++) {
+		Created &c = created_[m];
+		c.valid = c.clean = false;
+		if (low_[m] == 0) { // step m is not on this timestamp: the run of steps ends
+			any.clear();
+			clean.clear();
+			next_clean = m;
+			continue;
+		}
+		const std::size_t b = m - 1;
+		bases[b] = BaseWindow::Base{b, group_ts_, kNoNode};
+		usable[b] = b == 0;
+		if (b > 0 && prune(ladder.queues[b], b)) {
+			const Entry &e = ladder.queues[b].items[ladder.queues[b].head];
+			bases[b].start = e.start;
+			bases[b].node = e.node;
+			usable[b] = true;
+		}
+		if (usable[b])
+			any.push(bases[b]);
+		const std::size_t low = low_[m] - 1;
+		if (const BaseWindow::Base *best = any.best(low)) {
+			c.valid = true;
+			c.start = best->start;
+			c.base = best->level;
+			c.base_node = best->node;
+		}
+		if (!kills) {
+			c.clean = c.valid;
+			c.clean_start = c.start;
+			c.clean_base = c.base;
+			c.clean_base_node = c.base_node;
+			continue;
+		}
+		for (; next_clean <= b && next_clean < dead_from[m]; next_clean++)
+			if (usable[next_clean])
+				clean.push(bases[next_clean]);
+		if (const BaseWindow::Base *best = clean.best(low)) {
+			c.clean = true;
+			c.clean_start = best->start;
+			c.clean_base = best->level;
+			c.clean_base_node = best->node;
+		}
+	}
+	// Exclusions on this timestamp interrupt the chains from before it between their steps.
+	if (kills) {
+		for (std::uint64_t x = excluded_; x != 0; x &= x - 1) {
+			const std::size_t i = spec_.exclude_from[__builtin_ctzll(x)];
+			const std::size_t j = spec_.exclude_to[__builtin_ctzll(x)];
+			for (std::size_t k = i; k < j; k++) {
+				if (ladder.open[k]) {
+					if (!ladder.deadline_pending[k] && ladder.open_deadline[k] < group_ts_ && !ladder.escaped[k]) {
+						ladder.escaped[k] = true;
+						ladder.escaped_node[k] = ladder.open_node[k];
+					}
+					ladder.open[k] = false;
+				}
+				ladder.queues[k].items.clear();
+				ladder.queues[k].head = 0;
+			}
+		}
+	}
+	if (strict) // a chain grows on the very next timestamp or never
+		for (std::size_t k = 1; k <= steps; k++) {
+			ladder.queues[k].items.clear();
+			ladder.queues[k].head = 0;
+		}
+	for (std::size_t m = 1; m <= steps; m++) {
+		const Created &c = created_[m];
+		if (!c.valid)
+			continue;
+		std::uint32_t clean_node = kNoNode;
+		if (tracking && c.clean)
+			clean_node = make_node(m - c.clean_base, c.clean_base_node);
+		if (!ladder.reached[m]) {
+			ladder.reached[m] = true;
+			ladder.top = std::max(ladder.top, m);
+			if (tracking)
+				ladder.first_reached[m] = c.clean && c.clean_start == c.start && c.clean_base == c.base
+				                              ? clean_node
+				                              : make_node(m - c.base, c.base_node);
+		}
+		if (!c.clean)
+			continue;
+		auto &items = ladder.queues[m].items;
+		while (items.size() > ladder.queues[m].head && items.back().start <= c.clean_start)
+			items.pop_back();
+		items.push_back(Entry{c.clean_start, group_ts_, clean_node});
+		if (!ladder.open[m]) {
+			ladder.open[m] = true;
+			ladder.open_node[m] = clean_node;
+			ladder.deadline_pending[m] = strict;
+			ladder.open_deadline[m] = strict ? 0 : deadline(m);
+		}
+	}
+	work_ += steps;
+}
+
+void
+FunnelPathEvaluator::evaluate_group()
+{
+	if (spec_.order == StepOrder::Strict) {
+		// The chains made on the previous timestamp were open until this one.
+		for (Ladder *ladder : {&clean_, &all_})
+			if (ladder->kills)
+				for (std::size_t k = 1; k <= spec_.steps; k++)
+					if (ladder->open[k] && ladder->deadline_pending[k]) {
+						ladder->deadline_pending[k] = false;
+						ladder->open_deadline[k] = group_ts_;
+					}
+	}
+	feasible_bases();
+	advance(clean_);
+	if (two_passes_)
+		advance(all_);
+	update_done();
+}
+
+void
+FunnelPathEvaluator::update_done()
+{
+	const std::size_t s = spec_.steps;
+	if (spec_.order == StepOrder::Any)
+		done_ = best_ == s;
+	else if (two_passes_)
+		done_ = clean_.open[s] || clean_.escaped[s]; // chains of the last step are never interrupted
+	else
+		done_ = clean_.reached[s];
+}
+
+int
+FunnelPathEvaluator::level() const noexcept
+{
+	if (spec_.order == StepOrder::Any)
+		return static_cast<int>(best_);
+	if (!two_passes_)
+		return static_cast<int>(clean_.top);
+	const std::size_t top = std::max(all_.top, clean_.top);
+	if (top == 0)
+		return 0;
+	return clean_.open[top] || clean_.escaped[top] ? static_cast<int>(top) : -1;
+}
+
+std::size_t
+FunnelPathEvaluator::chain(std::int64_t *out) const
+{
+	const int l = level();
+	if (!track_ || l <= 0)
+		return 0;
+	const auto k = static_cast<std::size_t>(l);
+	std::uint32_t node = !two_passes_        ? clean_.first_reached[k]
+	                     : clean_.escaped[k] ? clean_.escaped_node[k]
+	                                         : clean_.open_node[k];
+	std::size_t i = k;
+	while (node != kNoNode && i > 0) {
+		const Node &n = nodes_[node];
+		for (std::uint32_t j = 0; j < n.steps && i > 0; j++)
+			out[--i] = n.ts;
+		node = n.parent;
+	}
+	return k;
+}
+
+// ---- step_order any ----
+
+std::size_t
+FunnelPathEvaluator::any_matching()
+{
+	// The steps matched to distinct rows of the window: each step's candidates are its last
+	// `steps` rows still in the window (more cannot matter), positions into `rows`.
+	const std::size_t steps = spec_.steps;
+	if (++search_ == 0) {
+		std::fill(any_row_visit_.begin(), any_row_visit_.end(), 0);
+		search_ = 1;
+	}
+	for (std::size_t s = 1; s <= steps; s++)
+		for (std::uint32_t p : recent_[s])
+			if (p >= left_)
+				any_row_step_[p] = 0;
+	std::uint32_t matched_row[kLevels] = {};
+	struct Search {
+		FunnelPathEvaluator &ev;
+		std::uint32_t *matched_row;
+		std::uint32_t stamp;
+		bool
+		run(std::size_t s)
+		{
+			for (std::uint32_t p : ev.recent_[s]) {
+				ev.work_++;
+				if (p >= ev.left_ && ev.any_row_step_[p] == 0) {
+					ev.any_row_step_[p] = static_cast<std::uint32_t>(s);
+					matched_row[s] = p + 1;
+					return true;
+				}
+			}
+			for (std::uint32_t p : ev.recent_[s]) {
+				if (p < ev.left_ || ev.any_row_visit_[p] == stamp)
+					continue;
+				ev.any_row_visit_[p] = stamp;
+				ev.work_++;
+				if (run(ev.any_row_step_[p])) {
+					ev.any_row_step_[p] = static_cast<std::uint32_t>(s);
+					matched_row[s] = p + 1;
+					return true;
+				}
+			}
+			return false;
+		}
+	};
+	std::size_t size = 0;
+	for (std::size_t s = 1; s <= steps; s++) {
+		if (in_window_[s] == 0)
+			continue;
+		if (++search_ == 0) {
+			std::fill(any_row_visit_.begin(), any_row_visit_.end(), 0);
+			search_ = 1;
+		}
+		if (Search{*this, matched_row, search_}.run(s))
+			size++;
+	}
+	return size;
+}
+
+void
+FunnelPathEvaluator::any_group(const LogEntry *rows)
+{
+	const std::uint64_t steps_mask = spec_.step_bits();
+	// Drop the rows that left the window of this timestamp.
+	while (left_ < group_begin_ && spec_.window != FunnelSpec::kNoLimit &&
+	       static_cast<std::uint64_t>(group_ts_) - static_cast<std::uint64_t>(rows[left_].ts) >
+	           static_cast<std::uint64_t>(spec_.window)) {
+		std::uint64_t bits = rows[left_].payload & steps_mask;
+		if ((bits & (bits - 1)) != 0)
+			multi_rows_--;
+		for (; bits != 0; bits &= bits - 1)
+			if (--in_window_[__builtin_ctzll(bits) + 1] == 0)
+				covered_--;
+		left_++;
+		work_++;
+	}
+	std::size_t size = covered_;
+	if (multi_rows_ > 0)
+		size = any_matching();
+	best_ = std::max(best_, size);
+}
+
+std::size_t
+FunnelPathEvaluator::process(const LogEntry *rows, std::size_t count, std::size_t pos, std::size_t budget)
+{
+	const bool any = spec_.order == StepOrder::Any;
+	const std::size_t steps = spec_.steps;
+	std::size_t work = 0;
+	while (!done_ && work < budget) {
+		if (!collecting_) {
+			if (pos >= count) {
+				done_ = true;
+				break;
+			}
+			begin_group(rows[pos].ts);
+			group_begin_ = pos;
+			collecting_ = true;
+		}
+		while (pos < count && rows[pos].ts == group_ts_ && work < budget) {
+			if (any) {
+				std::uint64_t bits = rows[pos].payload & spec_.step_bits();
+				if ((bits & (bits - 1)) != 0) {
+					multi_rows_++;
+					if (any_row_step_.size() < count) {
+						any_row_step_.resize(count, 0);
+						any_row_visit_.resize(count, 0);
+					}
+				}
+				for (; bits != 0; bits &= bits - 1) {
+					const std::size_t s = static_cast<std::size_t>(__builtin_ctzll(bits)) + 1;
+					if (in_window_[s]++ == 0)
+						covered_++;
+					auto &r = recent_[s];
+					if (r.size() == steps)
+						r.erase(r.begin());
+					r.push_back(static_cast<std::uint32_t>(pos));
+				}
+			} else {
+				collect(rows[pos].payload);
+			}
+			pos++;
+			work++;
+		}
+		if (pos < count && rows[pos].ts == group_ts_)
+			break; // the group goes on: next call
+		collecting_ = false;
+		work_ = 0;
+		if (any) {
+			any_group(rows);
+			update_done();
+		} else {
+			evaluate_group();
+		}
+		work += work_;
+	}
+	return pos;
 }
 
 } // namespace pg_product_analytics::core

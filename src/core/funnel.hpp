@@ -4,10 +4,12 @@
 
 #include "event_log.hpp"
 #include "limits.hpp"
+#include "shared_value.hpp"
 #include "user_map.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory_resource>
 #include <type_traits>
 #include <string_view>
@@ -208,6 +210,239 @@ private:
 	std::uint32_t step_row_[kLevels];            ///< per step: matched compact row + 1, 0 = none
 	std::uint32_t search_ = 0;
 	std::size_t work_ = 0; ///< matching steps explored, counted against the budget
+};
+
+// ---------------------------------------------------------------------------------------------
+// The options form: window_funnel(funnel_options(...), ts, ...) with exclusion steps, step order
+// and per-step windows (docs/funnel.md, "Funnel options"). Its own rules, not ClickHouse's modes:
+// a row fills at most one step of a chain; steps on one timestamp chain in any order.
+
+enum class StepOrder : std::uint8_t {
+	Ordered = 0, ///< any events between the steps
+	Strict = 1,  ///< no event of the user strictly between two consecutive steps (by timestamp)
+	Any = 2,     ///< the steps in any order, all within the window
+};
+
+enum class ExclusionRule : std::uint8_t {
+	ExcludeUser = 0, ///< a user whose every deepest chain is interrupted is excluded (level -1)
+	EndChain = 1,    ///< an interrupted chain ends at the exclusion: the user keeps the steps before it
+};
+
+/// The options of one funnel. A row's mask: bit k - 1 = step k, bit steps + x = exclusion x.
+struct FunnelSpec {
+	static constexpr std::int64_t kNoLimit = std::numeric_limits<std::int64_t>::max();
+
+	std::size_t steps = 0;
+	std::size_t exclusions = 0;
+	StepOrder order = StepOrder::Ordered;
+	ExclusionRule rule = ExclusionRule::ExcludeUser;
+	bool strict_increase = false;                   ///< consecutive steps need strictly increasing timestamps
+	std::int64_t window = kNoLimit;                 ///< from the first step to any later one, inclusive (time unit)
+	std::int64_t step_window[kMaxConditions];       ///< [k - 1]: from step k to step k + 1, inclusive
+	std::uint8_t exclude_from[kMaxConditions] = {}; ///< exclusion x applies between these steps
+	std::uint8_t exclude_to[kMaxConditions] = {};   ///< (1-based, from < to)
+
+	FunnelSpec() noexcept;
+	bool operator==(const FunnelSpec &o) const noexcept;
+
+	std::uint64_t
+	step_bits() const noexcept
+	{
+		return steps >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << steps) - 1;
+	}
+	/// The bits a row's mask may have: steps and exclusions.
+	std::uint64_t
+	valid_bits() const noexcept
+	{
+		const std::size_t n = steps + exclusions;
+		return n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+	}
+};
+
+/// Throws InvalidArgument for what the docs list (a negative window, an exclusion range outside
+/// the steps, options that do not combine with step_order any, ...) and LimitExceeded past 64
+/// steps and exclusions together. Step windows past the last step must be kNoLimit.
+void check_funnel_spec(const FunnelSpec &spec);
+
+/// The options form's state: the options (pointed to when the caller keeps them: SharedValue) and
+/// the kept rows: those matching a step or an exclusion (with step_order strict every row, one per
+/// timestamp for rows matching nothing).
+class FunnelSpecState {
+public:
+	FunnelSpecState(const FunnelSpec &spec, bool shared, std::pmr::memory_resource *memory);
+	FunnelSpecState(const FunnelSpecState &other, std::pmr::memory_resource *memory);
+
+	/// Adds one row. Throws InvalidArgument if `spec` differs from the group's.
+	void
+	add(const FunnelSpec &spec, std::int64_t ts, std::uint64_t mask)
+	{
+		if (&spec != spec_.get() && !(spec == *spec_))
+			throw_changed_within_group("funnel options");
+		if (mask == 0) {
+			if (spec_->order != StepOrder::Strict)
+				return;
+			if (!log_.empty() && log_.last() == LogEntry{ts, 0})
+				return;
+		}
+		log_.push(LogEntry{ts, mask});
+	}
+	void merge(const FunnelSpecState &other);
+
+	const FunnelSpec &
+	spec() const noexcept
+	{
+		return *spec_;
+	}
+	const LogBuffer &
+	events() const noexcept
+	{
+		return log_.entries();
+	}
+	bool
+	sort_step(std::size_t budget)
+	{
+		return log_.sort_step(budget);
+	}
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	/// Validates the options, masks and order (CorruptState). Options equal to one of
+	/// `shared[0..shared_count)` (kept by the caller for longer) are pointed to, not copied.
+	static FunnelSpecState deserialize(const std::uint8_t *in, std::size_t size,
+	                                   std::pmr::memory_resource *memory = std::pmr::new_delete_resource(),
+	                                   const FunnelSpec *const *shared = nullptr, std::size_t shared_count = 0);
+
+private:
+	SharedValue<FunnelSpec> spec_;
+	EventLog log_;
+};
+
+/// Evaluates the options form over one user's sorted rows, resumably (process() does about
+/// `budget` units of work per call). Ordered and strict: a forward pass that keeps, per step, the
+/// chains that can still grow (for each start the latest, dropping a chain another beats on both
+/// its start and its last step: O(1) amortized per row) and, with exclusions, which chains were
+/// interrupted. Any order: a sliding window over time. Never exponential: per timestamp with r rows
+/// and S steps O(r + S), or O(S^3) when rows match several steps (a bipartite matching of steps to
+/// rows, each step keeping S candidate rows).
+class FunnelPathEvaluator {
+public:
+	/// With track_steps, chain() reports the counted chain (not with step_order any: InvalidArgument).
+	FunnelPathEvaluator(const FunnelSpec &spec, bool track_steps, std::pmr::memory_resource *memory);
+
+	std::size_t process(const LogEntry *rows, std::size_t count, std::size_t pos, std::size_t budget);
+	void reset();
+	bool
+	done() const noexcept
+	{
+		return done_;
+	}
+	/// The deepest step reached (0: none), or -1 for a user the exclusion rule excludes. Call once done().
+	int level() const noexcept;
+	/// The timestamps of the reported chain (track only): of the chains that count at level(), the
+	/// one whose last step is earliest, then the latest first step, then the latest step
+	/// level() - 1, level() - 2, ..., 2. Returns level() entries (0 when excluded or without tracking).
+	std::size_t chain(std::int64_t *out) const;
+
+private:
+	static constexpr std::size_t kLevels = kMaxConditions + 1;
+	static constexpr std::uint32_t kNoNode = ~std::uint32_t{0};
+
+	struct Entry {
+		std::int64_t start;
+		std::int64_t last;
+		std::uint32_t node;
+	};
+	/// Chains per level: a queue ordered by last step (ascending) and first step (descending).
+	struct Queue {
+		std::pmr::vector<Entry> items;
+		std::size_t head = 0;
+		explicit Queue(std::pmr::memory_resource *memory) : items(memory) {}
+	};
+	/// One forward pass: `kills` applies the exclusions (without it, the pass finds the deepest
+	/// level of any chain, which the ExcludeUser rule needs beside the clean pass).
+	struct Ladder {
+		bool kills;
+		std::pmr::vector<Queue> queues; ///< per level 1..steps (index 0 unused)
+		bool reached[kLevels];
+		std::uint32_t first_reached[kLevels]; ///< node of the first chain of the level (EndChain)
+		bool open[kLevels];                   ///< a clean chain created since the level's last kill
+		bool deadline_pending[kLevels];       ///< strict: its deadline is the next timestamp
+		std::int64_t open_deadline[kLevels];  ///< its deadline (the first one's: the earliest)
+		std::uint32_t open_node[kLevels];
+		bool escaped[kLevels]; ///< a clean chain a kill came too late for: it counts for good
+		std::uint32_t escaped_node[kLevels];
+		std::size_t top = 0; ///< deepest level reached
+		Ladder(bool kills, std::size_t steps, std::pmr::memory_resource *memory);
+		void reset() noexcept;
+	};
+	/// The chains made at a level on the current timestamp: the best of all, and the best that is
+	/// not interrupted at birth (an exclusion on this timestamp after its step i and below step j).
+	struct Created {
+		bool valid;
+		bool clean;
+		std::int64_t start;
+		std::size_t base;
+		std::uint32_t base_node;
+		std::int64_t clean_start;
+		std::size_t clean_base;
+		std::uint32_t clean_base_node;
+	};
+
+	void begin_group(std::int64_t ts);
+	void collect(std::uint64_t mask);
+	void evaluate_group();
+	void feasible_bases();
+	void advance(Ladder &ladder);
+	bool prune(Queue &q, std::size_t level) const noexcept;
+	std::int64_t deadline(std::size_t level) const noexcept;
+	std::uint32_t make_node(std::size_t steps_here, std::uint32_t parent);
+	void update_done();
+	// step_order any
+	void any_group(const LogEntry *rows);
+	std::size_t any_matching();
+	// The group's bipartite matching of steps to rows (rows matching several steps).
+	bool augment(std::size_t step);
+	void unmatch(std::size_t step) noexcept;
+	void clear_matching() noexcept;
+
+	const FunnelSpec &spec_;
+	bool track_;
+	bool two_passes_; ///< ExcludeUser with exclusions: a pass without kills finds the deepest level
+	bool done_ = false;
+	bool collecting_ = false;
+	std::int64_t group_ts_ = 0;
+	std::size_t work_ = 0;
+	Ladder clean_; ///< the pass that reports (kills when there are exclusions)
+	Ladder all_;   ///< two_passes_ only
+	// The group being read.
+	std::uint64_t present_ = 0;    ///< steps with a row in the group
+	std::uint64_t excluded_ = 0;   ///< exclusions with a row in the group
+	bool multi_ = false;           ///< a row of the group matches several steps
+	std::uint32_t group_rows_ = 0; ///< compact numbers given to the group's multi-step rows
+	std::uint8_t rows_of_step_[kLevels];
+	std::size_t low_[kLevels];                   ///< per step m present: the lowest feasible base + 1
+	Created created_[kLevels];                   ///< per level, computed by advance()
+	std::pmr::vector<std::uint32_t> candidates_; ///< steps x steps: each step's first rows
+	std::pmr::vector<std::uint32_t> row_step_;   ///< per compact row: matched step, 0 = none
+	std::pmr::vector<std::uint32_t> row_visit_;
+	std::uint32_t step_row_[kLevels]; ///< per step: matched compact row + 1, 0 = none
+	std::uint32_t search_ = 0;
+	struct Node {
+		std::int64_t ts;
+		std::uint32_t parent;
+		std::uint32_t steps; ///< steps of the chain on this timestamp
+	};
+	std::pmr::vector<Node> nodes_; ///< track only
+	// step_order any: the rows in [left_, pos) lie within the window of the latest timestamp.
+	std::size_t group_begin_ = 0; ///< position of the group's first row
+	std::size_t left_ = 0;
+	std::size_t best_ = 0;
+	std::size_t covered_ = 0;                                  ///< steps with a row in the window
+	std::size_t multi_rows_ = 0;                               ///< rows in the window matching several steps
+	std::pmr::vector<std::uint32_t> in_window_;                ///< per step: rows in the window matching it
+	std::pmr::vector<std::pmr::vector<std::uint32_t>> recent_; ///< per step: its last rows (positions)
+	std::pmr::vector<std::uint32_t> any_row_step_;             ///< per position: matched step + 1
+	std::pmr::vector<std::uint32_t> any_row_visit_;            ///< per position: last search
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ enum class StateTag : std::uint8_t {
 	RetentionReport = 13,
 	Sequence = 14,
 	NextNode = 15,
+	FunnelSpec = 16,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';
