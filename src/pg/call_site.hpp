@@ -18,10 +18,6 @@ extern "C" {
 #include "pgtime.h"
 }
 
-namespace pg_product_analytics::core {
-struct SequencePattern;
-}
-
 namespace pg_product_analytics::pg {
 
 /// A few (key text → value) pairs, replaced round robin. Keys longer than kKeyMax bytes are not
@@ -98,13 +94,14 @@ struct CallSite {
 	bool user_by_value;
 	StepNames *step_names[2];    ///< event-name forms: the parsed names per names argument (nullptr: not yet)
 	bool step_names_constant[2]; ///< and they come from a constant or bound parameter
-	static constexpr int kPatterns = 4;
-	/// sequence_*: the first kPatterns distinct patterns seen, parsed, in fn_mcxt and never replaced
-	/// (states point to them), with a copy of each one's text (no text for deserialized ones).
-	const core::SequencePattern *patterns[kPatterns];
-	const char *pattern_texts[kPatterns];
-	int pattern_lengths[kPatterns];
-	int pattern_count;
+	static constexpr int kKept = 4;
+	/// kept_value: the first kKept distinct parsed parameters of the call site (sequence patterns,
+	/// funnel options), in fn_mcxt and never replaced (states point to them), each with a copy of
+	/// the argument bytes it was parsed from (none for one read from a partial state).
+	const void *kept[kKept];
+	const char *kept_keys[kKept];
+	int kept_key_lengths[kKept];
+	int kept_count;
 	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 };
@@ -116,6 +113,76 @@ bool argument_is_constant(FunctionCallInfo fcinfo, int argno);
 
 /// The call site's cache, created on first use.
 CallSite &call_site(FunctionCallInfo fcinfo);
+
+/// A parsed parameter of the current row, and whether the call site keeps it for the query
+/// (`stable`: a state may point to it; otherwise it lives in the per-row context and states copy it).
+template <class T>
+struct Kept {
+	const T *value;
+	bool stable;
+};
+
+/// The parsed form of the argument bytes [key, key + length): the call site's kept one when the
+/// bytes are those of one it parsed (a constant or a bound parameter: every row after the first),
+/// else parse(T *out, MemoryContext memory) fills a new one (anything it points to allocated in
+/// `memory`), kept while the call site has room (kKept), else in the per-row context. T is plain
+/// data; parse() reports errors itself (ereport, or guard()).
+template <class T, class Parse>
+Kept<T>
+kept_value(FunctionCallInfo fcinfo, const char *key, int length, Parse parse)
+{
+	static_assert(std::is_trivially_copyable_v<T>, "kept values are plain data");
+	CallSite &site = call_site(fcinfo);
+	for (int i = 0; i < site.kept_count; i++)
+		if (site.kept_keys[i] != nullptr && site.kept_key_lengths[i] == length &&
+		    std::memcmp(site.kept_keys[i], key, static_cast<std::size_t>(length)) == 0)
+			return Kept<T>{static_cast<const T *>(site.kept[i]), true};
+	const bool keep = site.kept_count < CallSite::kKept;
+	MemoryContext memory = keep ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext;
+	T *value = static_cast<T *>(MemoryContextAlloc(memory, sizeof(T)));
+	parse(value, memory);
+	if (keep) {
+		char *copy = static_cast<char *>(MemoryContextAlloc(memory, static_cast<Size>(length) + 1));
+		std::memcpy(copy, key, static_cast<std::size_t>(length));
+		const int i = site.kept_count++;
+		site.kept[i] = value;
+		site.kept_keys[i] = copy;
+		site.kept_key_lengths[i] = length;
+	}
+	return Kept<T>{value, keep};
+}
+
+/// The values the call site keeps, for a deserialization function to share (`list` has room for
+/// CallSite::kKept): returns how many.
+template <class T>
+int
+kept_values(FunctionCallInfo fcinfo, const T **list)
+{
+	CallSite &site = call_site(fcinfo);
+	for (int i = 0; i < site.kept_count; i++)
+		list[i] = static_cast<const T *>(site.kept[i]);
+	return site.kept_count;
+}
+
+/// A deserialization function keeps a copy of `value` (read from a partial state) when it is not
+/// one of the kept ones and there is room, so the states after it that carry the same share it.
+template <class T>
+void
+keep_read_value(FunctionCallInfo fcinfo, const T &value)
+{
+	CallSite &site = call_site(fcinfo);
+	for (int i = 0; i < site.kept_count; i++)
+		if (site.kept[i] == &value)
+			return;
+	if (site.kept_count >= CallSite::kKept)
+		return;
+	T *copy = static_cast<T *>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(T)));
+	*copy = value;
+	const int i = site.kept_count++;
+	site.kept[i] = copy;
+	site.kept_keys[i] = nullptr; // matched by value, never by bytes
+	site.kept_key_lengths[i] = 0;
+}
 
 /// Options a transition function parses from the arguments `args` (those present): when every
 /// one is a constant or bound parameter of the aggregate call, parse() runs on the first row only

@@ -66,6 +66,18 @@ read_condition_args(FunctionCallInfo fcinfo, int first)
 /// call the array `what` ("step names", "start events", ...).
 void parse_step_names(ArrayType *array, MemoryContext memory, StepNames *out, const char *what = "step names");
 
+/// The mask of the entries of `names` equal to `event` (by bytes): 0 when none is.
+inline std::uint64_t
+name_mask(const StepNames &names, const text *event)
+{
+	const char *data = VARDATA_ANY(event);
+	const int length = VARSIZE_ANY_EXHDR(event);
+	for (int i = 0; i < names.distinct; i++)
+		if (names.lengths[i] == length && std::memcmp(names.names[i], data, static_cast<std::size_t>(length)) == 0)
+			return names.masks[i];
+	return 0;
+}
+
 /// The steps named by argument `names_arg` (a text[]) that the event name of argument `event_arg`
 /// matches, compared by bytes (a NULL event matches none). ERROR 22004 for a NULL array, naming
 /// it as `what`. A function with two names arguments (start and return events) gives each its
@@ -101,16 +113,8 @@ match_step_names(FunctionCallInfo fcinfo, int event_arg, int names_arg, int slot
 		}
 	}
 	ConditionMask out{static_cast<std::size_t>(names->count), 0};
-	if (PG_ARGISNULL(event_arg))
-		return out;
-	text *event = PG_GETARG_TEXT_PP(event_arg);
-	const char *data = VARDATA_ANY(event);
-	const int length = VARSIZE_ANY_EXHDR(event);
-	for (int i = 0; i < names->distinct; i++)
-		if (names->lengths[i] == length && std::memcmp(names->names[i], data, static_cast<std::size_t>(length)) == 0) {
-			out.mask = names->masks[i];
-			break;
-		}
+	if (!PG_ARGISNULL(event_arg))
+		out.mask = name_mask(*names, PG_GETARG_TEXT_PP(event_arg));
 	return out;
 }
 

@@ -335,3 +335,506 @@ funnel_report_finalfn(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(count), element, -1, false, TYPALIGN_DOUBLE));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The options form: funnel_options(...) makes a funnel_options value (a composite type, named
+// arguments with defaults, since an aggregate call cannot take named arguments);
+// window_funnel(options, ts, ...) reads it once per call site into a core::FunnelSpec.
+
+extern "C" {
+#include "executor/executor.h"
+#include "utils/builtins.h"
+PG_FUNCTION_INFO_V1(funnel_options);
+PG_FUNCTION_INFO_V1(window_funnel_options_transfn);
+PG_FUNCTION_INFO_V1(window_funnel_options_int_transfn);
+PG_FUNCTION_INFO_V1(window_funnel_options_names_transfn);
+PG_FUNCTION_INFO_V1(window_funnel_options_names_int_transfn);
+PG_FUNCTION_INFO_V1(window_funnel_options_finalfn);
+PG_FUNCTION_INFO_V1(window_funnel_options_events_finalfn);
+PG_FUNCTION_INFO_V1(window_funnel_options_deserialfn);
+}
+
+using core::FunnelPathEvaluator;
+using core::FunnelSpec;
+using core::FunnelSpecState;
+
+namespace {
+
+// The attributes of type funnel_options, in the order of funnel_options()'s arguments.
+enum OptionField : int {
+	kWindow,
+	kStepWindows,
+	kStepOrder,
+	kExclude,
+	kExcludeFrom,
+	kExcludeTo,
+	kExclusionRule,
+	kMode,
+	kWindowUnits,
+	kStepWindowUnits,
+	kOptionFields
+};
+
+struct OptionValues {
+	Datum value[kOptionFields];
+	bool null[kOptionFields];
+};
+
+// A funnel's options as a transition function keeps them: the core's, and the exclusion names of
+// the event-name forms (count 0 in the condition forms).
+struct ParsedOptions {
+	FunnelSpec spec;
+	pg::StepNames exclude;
+};
+
+bool
+text_is(Datum d, const char *word)
+{
+	text *t = DatumGetTextPP(d);
+	const std::size_t n = VARSIZE_ANY_EXHDR(t);
+	return n == std::strlen(word) && std::memcmp(VARDATA_ANY(t), word, n) == 0;
+}
+
+// A one-dimensional array's elements (an empty array has none); `what` names it in errors.
+int
+array_elements(Datum d, Oid type, int16 length, bool byval, char align, const char *what, Datum **values, bool **nulls)
+{
+	ArrayType *array = DatumGetArrayTypeP(d);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a one-dimensional array", what)));
+	int count = 0;
+	deconstruct_array(array, type, length, byval, align, values, nulls, &count);
+	return count;
+}
+
+int
+array_length(const OptionValues &f, OptionField field)
+{
+	if (f.null[field])
+		return -1;
+	ArrayType *array = DatumGetArrayTypeP(f.value[field]);
+	return ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
+}
+
+// Step numbers of exclude_from / exclude_to: no NULL elements.
+int
+step_numbers(const OptionValues &f, OptionField field, const char *what, int *out)
+{
+	Datum *values;
+	bool *nulls;
+	const int n = array_elements(f.value[field], INT4OID, 4, true, TYPALIGN_INT, what, &values, &nulls);
+	if (n > static_cast<int>(core::kMaxConditions))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("too many funnel exclusions: %d given, the limit is %zu", n, core::kMaxConditions)));
+	for (int i = 0; i < n; i++) {
+		if (nulls[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain nulls", what)));
+		if (out != nullptr)
+			out[i] = DatumGetInt32(values[i]);
+	}
+	return n;
+}
+
+// What does not depend on the steps: names, signs and shapes. Shared by funnel_options() and the
+// aggregates (a funnel_options value may also be written as a row literal).
+void
+check_option_values(const OptionValues &f)
+{
+	if (f.null[kStepOrder] || f.null[kExclusionRule] || f.null[kMode])
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+		                errmsg("funnel option %s must not be null", f.null[kStepOrder]       ? "step_order"
+		                                                            : f.null[kExclusionRule] ? "exclusion_rule"
+		                                                                                     : "mode")));
+	if (!text_is(f.value[kStepOrder], "ordered") && !text_is(f.value[kStepOrder], "strict") &&
+	    !text_is(f.value[kStepOrder], "any"))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("unknown funnel step_order \"%s\"", TextDatumGetCString(f.value[kStepOrder])),
+		                errhint("Valid step orders: ordered, strict, any.")));
+	if (!text_is(f.value[kExclusionRule], "exclude_user") && !text_is(f.value[kExclusionRule], "end_chain"))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("unknown funnel exclusion_rule \"%s\"", TextDatumGetCString(f.value[kExclusionRule])),
+		                errhint("Valid exclusion rules: exclude_user, end_chain.")));
+	text *mode = DatumGetTextPP(f.value[kMode]);
+	std::uint32_t modes = 0;
+	pg::guard([&] {
+		modes = core::parse_funnel_modes(
+		    std::string_view(VARDATA_ANY(mode), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(mode))));
+	});
+	if ((modes & ~(core::kStrictIncrease | core::kStrictOnce)) != 0)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		         errmsg("funnel mode \"%s\" cannot be used in funnel_options", TextDatumGetCString(f.value[kMode])),
+		         errhint("funnel_options takes the modes strict_increase and strict_once (always on); for events "
+		                 "without others in between use step_order => 'strict'.")));
+	if (!f.null[kWindow] && !f.null[kWindowUnits])
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("funnel options give both window and window_units"),
+		         errhint("window is an interval, for timestamps; window_units a bigint, for bigint time.")));
+	if (!f.null[kStepWindows] && !f.null[kStepWindowUnits])
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("funnel options give both step_windows and step_window_units")));
+	if (!f.null[kWindow] && pg::interval_micros(DatumGetIntervalP(f.value[kWindow]), "funnel window") < 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("funnel window must not be negative")));
+	if (!f.null[kWindowUnits] && DatumGetInt64(f.value[kWindowUnits]) < 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("funnel window_units must not be negative")));
+	Datum *values;
+	bool *nulls;
+	if (!f.null[kStepWindows]) {
+		const int n = array_elements(f.value[kStepWindows], INTERVALOID, 16, false, TYPALIGN_DOUBLE, "step_windows",
+		                             &values, &nulls);
+		for (int i = 0; i < n; i++)
+			if (!nulls[i] && pg::interval_micros(DatumGetIntervalP(values[i]), "funnel step window") < 0)
+				ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				                errmsg("funnel step window %d must not be negative", i + 1)));
+	}
+	if (!f.null[kStepWindowUnits]) {
+		const int n = array_elements(f.value[kStepWindowUnits], INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+		                             "step_window_units", &values, &nulls);
+		for (int i = 0; i < n; i++)
+			if (!nulls[i] && DatumGetInt64(values[i]) < 0)
+				ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				                errmsg("funnel step window %d must not be negative", i + 1)));
+	}
+	if (f.null[kExcludeFrom] != f.null[kExcludeTo])
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("funnel options give %s without %s", f.null[kExcludeTo] ? "exclude_from" : "exclude_to",
+		                       f.null[kExcludeTo] ? "exclude_to" : "exclude_from")));
+	if (!f.null[kExcludeFrom]) {
+		const int from = step_numbers(f, kExcludeFrom, "exclude_from", nullptr);
+		const int to = step_numbers(f, kExcludeTo, "exclude_to", nullptr);
+		const int names = array_length(f, kExclude);
+		if (from != to || (names >= 0 && names != from))
+			ereport(ERROR,
+			        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("funnel exclusion arrays differ in length"),
+			         errdetail("exclude has %d elements, exclude_from %d, exclude_to %d.", names, from, to)));
+	}
+}
+
+OptionValues
+option_values(HeapTupleHeader options)
+{
+	OptionValues f;
+	for (int i = 0; i < kOptionFields; i++)
+		f.value[i] = GetAttributeByNum(options, static_cast<AttrNumber>(i + 1), &f.null[i]);
+	return f;
+}
+
+// The spec of a row whose steps are `given` names (event-name form) or `given` conditions
+// (condition form: the steps, then one condition per exclusion). Errors 22023, 22004, 54000.
+void
+parse_options(HeapTupleHeader options, bool names_form, int given, bool integer_time, ParsedOptions *out,
+              MemoryContext memory)
+{
+	const OptionValues f = option_values(options);
+	check_option_values(f);
+	FunnelSpec spec;
+	int exclusions = 0;
+	if (names_form) {
+		exclusions = std::max(array_length(f, kExclude), 0);
+	} else {
+		if (!f.null[kExclude])
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("funnel option exclude names events, which needs the event-name form"),
+			                errhint("In the condition form, pass one condition per exclusion after the steps and "
+			                        "give exclude_from and exclude_to.")));
+		exclusions = std::max(array_length(f, kExcludeFrom), 0);
+	}
+	const int steps = names_form ? given : given - exclusions;
+	if (steps < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("funnel has %d conditions for %d exclusions: no step", given, exclusions),
+		                errhint("Pass the step conditions first, then one condition per exclusion.")));
+	spec.steps = static_cast<std::size_t>(steps);
+	spec.exclusions = static_cast<std::size_t>(exclusions);
+	spec.order = text_is(f.value[kStepOrder], "strict") ? core::StepOrder::Strict
+	             : text_is(f.value[kStepOrder], "any")  ? core::StepOrder::Any
+	                                                    : core::StepOrder::Ordered;
+	spec.rule = text_is(f.value[kExclusionRule], "end_chain") ? core::ExclusionRule::EndChain
+	                                                          : core::ExclusionRule::ExcludeUser;
+	text *mode = DatumGetTextPP(f.value[kMode]);
+	pg::guard([&] {
+		spec.strict_increase = (core::parse_funnel_modes(std::string_view(
+		                            VARDATA_ANY(mode), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(mode)))) &
+		                        core::kStrictIncrease) != 0;
+	});
+	const OptionField window = integer_time ? kWindowUnits : kWindow;
+	const OptionField other_window = integer_time ? kWindow : kWindowUnits;
+	const OptionField step_windows = integer_time ? kStepWindowUnits : kStepWindows;
+	const OptionField other_steps = integer_time ? kStepWindows : kStepWindowUnits;
+	if (!f.null[other_window] || !f.null[other_steps])
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg(integer_time ? "funnel over bigint time takes window_units and step_window_units"
+		                                    : "funnel over timestamps takes window and step_windows (intervals)"),
+		                errhint(integer_time ? "Give the windows in the unit of ts: window_units => 3600."
+		                                     : "window_units and step_window_units are for bigint time.")));
+	if (!f.null[window])
+		spec.window = integer_time ? DatumGetInt64(f.value[window])
+		                           : pg::interval_micros(DatumGetIntervalP(f.value[window]), "funnel window");
+	if (!f.null[step_windows]) {
+		Datum *values;
+		bool *nulls;
+		const int n = integer_time ? array_elements(f.value[step_windows], INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+		                                            "step_window_units", &values, &nulls)
+		                           : array_elements(f.value[step_windows], INTERVALOID, 16, false, TYPALIGN_DOUBLE,
+		                                            "step_windows", &values, &nulls);
+		if (n != steps - 1)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("%s must have one element per step after the first: %d expected, %d given",
+			                       integer_time ? "step_window_units" : "step_windows", steps - 1, n),
+			                errdetail("Element k is the longest time from step k to step k + 1 (NULL: no limit).")));
+		for (int i = 0; i < n; i++)
+			if (!nulls[i])
+				spec.step_window[i] = integer_time
+				                          ? DatumGetInt64(values[i])
+				                          : pg::interval_micros(DatumGetIntervalP(values[i]), "funnel step window");
+	}
+	int from[core::kMaxConditions], to[core::kMaxConditions];
+	if (!f.null[kExcludeFrom]) {
+		step_numbers(f, kExcludeFrom, "exclude_from", from);
+		step_numbers(f, kExcludeTo, "exclude_to", to);
+	} else {
+		for (int x = 0; x < exclusions && x < static_cast<int>(core::kMaxConditions); x++) {
+			from[x] = 1; // the whole funnel
+			to[x] = steps;
+		}
+	}
+	for (int x = 0; x < exclusions && x < static_cast<int>(core::kMaxConditions); x++) {
+		const auto clamp = [](int v) { return static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v); };
+		spec.exclude_from[x] = clamp(from[x]);
+		spec.exclude_to[x] = clamp(to[x]);
+		if (from[x] != spec.exclude_from[x] || to[x] != spec.exclude_to[x])
+			spec.exclude_from[x] = spec.exclude_to[x] = 0; // out of range: the core names it
+	}
+	pg::guard([&] { core::check_funnel_spec(spec); });
+	out->spec = spec;
+	out->exclude.count = 0;
+	out->exclude.distinct = 0;
+	if (names_form && exclusions > 0)
+		pg::parse_step_names(DatumGetArrayTypeP(f.value[kExclude]), memory, &out->exclude, "exclude names");
+}
+
+// A row of the options form: (options, ts, event, steps text[]) or (options, ts, VARIADIC conds);
+// `first` is the options' argument number (1, or 2 after a report's user id).
+struct SpecRow {
+	const ParsedOptions *options;
+	bool stable; // kept by the call site: states point to its spec
+	bool skip;   // NULL ts
+	std::int64_t ts;
+	std::uint64_t mask;
+};
+
+SpecRow
+spec_row(FunctionCallInfo fcinfo, int first, bool integer_time, bool names)
+{
+	if (PG_ARGISNULL(first))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel options must not be null")));
+	const int ts_arg = first + 1;
+	if (!names && PG_ARGISNULL(ts_arg + 1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("steps array must not be null")));
+	const pg::ConditionMask steps = names ? pg::match_step_names(fcinfo, ts_arg + 1, ts_arg + 2)
+	                                      : pg::read_conditions(PG_GETARG_ARRAYTYPE_P(ts_arg + 1));
+	HeapTupleHeader options = PG_GETARG_HEAPTUPLEHEADER(first);
+	const auto given = static_cast<int>(steps.count);
+	auto parse = [&](ParsedOptions *out, MemoryContext memory) {
+		parse_options(options, names, given, integer_time, out, memory);
+	};
+	pg::Kept<ParsedOptions> kept =
+	    pg::kept_value<ParsedOptions>(fcinfo, reinterpret_cast<const char *>(options),
+	                                  static_cast<int>(HeapTupleHeaderGetDatumLength(options)), parse);
+	const FunnelSpec &kept_spec = kept.value->spec;
+	if (static_cast<int>(names ? kept_spec.steps : kept_spec.steps + kept_spec.exclusions) != given) {
+		// The same options with another number of steps on this row: read for this row only.
+		auto *row = static_cast<ParsedOptions *>(palloc(sizeof(ParsedOptions)));
+		parse(row, CurrentMemoryContext);
+		kept = pg::Kept<ParsedOptions>{row, false};
+	}
+	SpecRow row{kept.value, kept.stable, PG_ARGISNULL(ts_arg), 0, steps.mask};
+	if (!row.skip)
+		row.ts = PG_GETARG_INT64(ts_arg);
+	if (names && kept.value->exclude.count > 0 && !PG_ARGISNULL(ts_arg + 1))
+		row.mask |= pg::name_mask(kept.value->exclude, PG_GETARG_TEXT_PP(ts_arg + 1)) << kept_spec.steps;
+	return row;
+}
+
+Datum
+accumulate_spec(FunctionCallInfo fcinfo, bool integer_time, bool names)
+{
+	const SpecRow row = spec_row(fcinfo, 1, integer_time, names);
+	PG_RETURN_POINTER(pg::transition<FunnelSpecState>(
+	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelSpecState(row.options->spec, row.stable, r); },
+	    [&](FunnelSpecState &state) {
+		    if (!row.skip)
+			    state.add(row.options->spec, row.ts, row.mask);
+	    }));
+}
+
+FunnelPathEvaluator *
+evaluate_spec(FunnelSpecState *state, bool track_steps)
+{
+	pg::sort_in_slices(*state);
+	FunnelPathEvaluator *evaluator = nullptr;
+	pg::guard([&] {
+		evaluator =
+		    pg::make_in_context_with<FunnelPathEvaluator>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
+			    return FunnelPathEvaluator(state->spec(), track_steps, r);
+		    });
+	});
+	const auto &events = state->events();
+	std::size_t pos = 0;
+	bool done = false;
+	while (!done) {
+		pg::guard([&] {
+			pos = evaluator->process(events.data(), events.size(), pos, pg::kInterruptBudget);
+			done = evaluator->done();
+		});
+		if (!done)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return evaluator;
+}
+
+} // namespace
+
+/*
+ * funnel_options("window" interval, step_windows interval[], step_order text, exclude text[],
+ *     exclude_from integer[], exclude_to integer[], exclusion_rule text, mode text,
+ *     window_units bigint, step_window_units bigint[]) -> funnel_options
+ * Not strict (NULL arguments are the defaults: no window, no exclusions). Checks what it can
+ * without the steps (names, signs, shapes: ERROR 22023 / 22004) and returns the arguments as a
+ * funnel_options value; the aggregates check the rest.
+ */
+extern "C" Datum
+funnel_options(PG_FUNCTION_ARGS)
+{
+	OptionValues f;
+	for (int i = 0; i < kOptionFields; i++) {
+		f.null[i] = PG_ARGISNULL(i);
+		f.value[i] = f.null[i] ? Datum(0) : PG_GETARG_DATUM(i);
+	}
+	check_option_values(f);
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != kOptionFields)
+		elog(ERROR, "funnel_options called with an unexpected result type");
+	desc = BlessTupleDesc(desc);
+	HeapTuple tuple = heap_form_tuple(desc, f.value, f.null);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}
+
+/*
+ * window_funnel_options_transfn(state internal, options funnel_options, ts timestamp[tz],
+ *     steps boolean[]); _int_: bigint time; _names_: (..., ts, event text, steps text[]).
+ * Not strict: state NULL on a group's first row (then made in the aggregate context). NULL
+ * options or steps array is ERROR 22004; a NULL ts skips the row; NULL conditions are false.
+ */
+extern "C" Datum
+window_funnel_options_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_spec(fcinfo, false, false);
+}
+
+extern "C" Datum
+window_funnel_options_int_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_spec(fcinfo, true, false);
+}
+
+extern "C" Datum
+window_funnel_options_names_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_spec(fcinfo, false, true);
+}
+
+extern "C" Datum
+window_funnel_options_names_int_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_spec(fcinfo, true, true);
+}
+
+/*
+ * window_funnel_options_finalfn(state internal) -> integer: the deepest step, 0 for none or an
+ * empty group, -1 for a user the exclusion rule exclude_user excludes. Sorts the state in place;
+ * cancellable between slices.
+ */
+extern "C" Datum
+window_funnel_options_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_INT32(0);
+	FunnelPathEvaluator *evaluator = evaluate_spec(reinterpret_cast<FunnelSpecState *>(PG_GETARG_POINTER(0)), false);
+	PG_RETURN_INT32(static_cast<int32>(evaluator->level()));
+}
+
+/*
+ * window_funnel_options_events_finalfn(state internal) -> timestamptz[] | timestamp[] | bigint[]:
+ * the timestamps of the counted chain; empty for no step, an empty group or an excluded user.
+ * step_order any is ERROR 22023 (no chain of steps).
+ */
+extern "C" Datum
+window_funnel_options_events_finalfn(PG_FUNCTION_ARGS)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (element != TIMESTAMPTZOID && element != TIMESTAMPOID && element != INT8OID)
+		elog(ERROR, "window_funnel_options_events_finalfn called with an unexpected result type");
+	Datum values[core::kMaxConditions];
+	int count = 0;
+	if (!PG_ARGISNULL(0)) {
+		FunnelPathEvaluator *evaluator = evaluate_spec(reinterpret_cast<FunnelSpecState *>(PG_GETARG_POINTER(0)), true);
+		std::int64_t chain[core::kMaxConditions];
+		count = static_cast<int>(evaluator->chain(chain));
+		for (int i = 0; i < count; i++)
+			values[i] = Int64GetDatum(chain[i]);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(values, count, element, sizeof(int64), true, TYPALIGN_DOUBLE));
+}
+
+extern "C" {
+PG_FUNCTION_INFO_V1(window_funnel_options_combinefn);
+PG_FUNCTION_INFO_V1(window_funnel_options_serialfn);
+}
+
+extern "C" Datum
+window_funnel_options_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine<FunnelSpecState>(fcinfo);
+}
+
+extern "C" Datum
+window_funnel_options_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize<FunnelSpecState>(fcinfo, "funnel");
+}
+
+/*
+ * window_funnel_options_deserialfn(bytes bytea, internal) -> internal: strict; in the current
+ * memory context. States whose options equal ones the call site keeps point to them (the first
+ * read ones are kept), so the leader does not copy the options per partial state; corrupt bytes
+ * are ERROR XX001.
+ */
+extern "C" Datum
+window_funnel_options_deserialfn(PG_FUNCTION_ARGS)
+{
+	bytea *in = PG_GETARG_BYTEA_PP(0);
+	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
+	const std::size_t size = VARSIZE_ANY_EXHDR(in);
+	const ParsedOptions *kept[pg::CallSite::kKept];
+	const int kept_count = pg::kept_values(fcinfo, kept);
+	const FunnelSpec *specs[pg::CallSite::kKept];
+	bool known = false;
+	for (int i = 0; i < kept_count; i++)
+		specs[i] = &kept[i]->spec;
+	FunnelSpecState *state = nullptr;
+	pg::guard([&] {
+		state = pg::make_in_context_with<FunnelSpecState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
+			return FunnelSpecState::deserialize(data, size, r, specs, static_cast<std::size_t>(kept_count));
+		});
+	});
+	for (int i = 0; i < kept_count; i++)
+		known = known || specs[i] == &state->spec();
+	if (!known) {
+		ParsedOptions read;
+		read.spec = state->spec();
+		read.exclude.count = read.exclude.distinct = 0;
+		pg::keep_read_value(fcinfo, read);
+	}
+	PG_RETURN_POINTER(state);
+}

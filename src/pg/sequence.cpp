@@ -41,17 +41,9 @@ using core::SequenceState;
 
 namespace {
 
-// The pattern argument (1) of this row: the call site keeps the first CallSite::kPatterns distinct
-// patterns it sees, parsed, with a copy of their text, for the whole query (fn_mcxt); a row whose
-// text is one of them (a constant or bound parameter: every row; a few patterns compared in one
-// query) uses it (`stable`: states point to it), another is parsed in the per-row context (states
-// copy it).
-struct RowPattern {
-	const SequencePattern *pattern;
-	bool stable;
-};
-
-RowPattern
+// The pattern argument (1) of this row, parsed: kept by the call site for the query when it can
+// (pg::kept_value: states point to it), else in the per-row context (states copy it).
+pg::Kept<SequencePattern>
 pattern_of(FunctionCallInfo fcinfo, bool integer_time)
 {
 	if (PG_ARGISNULL(1))
@@ -59,26 +51,11 @@ pattern_of(FunctionCallInfo fcinfo, bool integer_time)
 	text *t = PG_GETARG_TEXT_PP(1);
 	const char *data = VARDATA_ANY(t);
 	const int length = VARSIZE_ANY_EXHDR(t);
-	pg::CallSite &site = pg::call_site(fcinfo);
-	for (int i = 0; i < site.pattern_count; i++)
-		if (site.pattern_texts[i] != nullptr && site.pattern_lengths[i] == length &&
-		    std::memcmp(site.pattern_texts[i], data, static_cast<std::size_t>(length)) == 0)
-			return RowPattern{site.patterns[i], true};
-	const bool keep = site.pattern_count < pg::CallSite::kPatterns;
-	MemoryContext memory = keep ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext;
-	auto *pattern = static_cast<SequencePattern *>(MemoryContextAlloc(memory, sizeof(SequencePattern)));
-	pg::guard([&] {
-		*pattern = core::parse_sequence_pattern(std::string_view(data, static_cast<std::size_t>(length)), integer_time);
+	return pg::kept_value<SequencePattern>(fcinfo, data, length, [&](SequencePattern *out, MemoryContext) {
+		pg::guard([&] {
+			*out = core::parse_sequence_pattern(std::string_view(data, static_cast<std::size_t>(length)), integer_time);
+		});
 	});
-	if (keep) {
-		char *copy = static_cast<char *>(MemoryContextAlloc(memory, static_cast<Size>(length) + 1));
-		std::memcpy(copy, data, static_cast<std::size_t>(length));
-		const int i = site.pattern_count++;
-		site.patterns[i] = pattern;
-		site.pattern_texts[i] = copy;
-		site.pattern_lengths[i] = length;
-	}
-	return RowPattern{pattern, keep};
 }
 
 // sequence_match / sequence_count / sequence_match_events: (state, pattern, ts, conds boolean[])
@@ -86,7 +63,7 @@ pattern_of(FunctionCallInfo fcinfo, bool integer_time)
 Datum
 accumulate(FunctionCallInfo fcinfo, bool integer_time, bool names)
 {
-	const RowPattern pattern = pattern_of(fcinfo, integer_time);
+	const pg::Kept<SequencePattern> pattern = pattern_of(fcinfo, integer_time);
 	if (!names && PG_ARGISNULL(3))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("conditions array must not be null")));
 	const pg::ConditionMask conditions = names ? pg::match_step_names(fcinfo, 3, 4, 0, "condition names")
@@ -96,11 +73,11 @@ accumulate(FunctionCallInfo fcinfo, bool integer_time, bool names)
 	PG_RETURN_POINTER(pg::transition<SequenceState>(
 	    fcinfo,
 	    [&](std::pmr::memory_resource *r) {
-		    return SequenceState(*pattern.pattern, pattern.stable, conditions.count, r);
+		    return SequenceState(*pattern.value, pattern.stable, conditions.count, r);
 	    },
 	    [&](SequenceState &state) {
 		    if (!skip)
-			    state.add(*pattern.pattern, conditions.count, ts, conditions.mask);
+			    state.add(*pattern.value, conditions.count, ts, conditions.mask);
 	    }));
 }
 
@@ -211,26 +188,15 @@ sequence_deserialfn(PG_FUNCTION_ARGS)
 	bytea *in = PG_GETARG_BYTEA_PP(0);
 	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
 	const std::size_t size = VARSIZE_ANY_EXHDR(in);
-	pg::CallSite &site = pg::call_site(fcinfo);
+	const SequencePattern *kept[pg::CallSite::kKept];
+	const int kept_count = pg::kept_values(fcinfo, kept);
 	SequenceState *state = nullptr;
 	pg::guard([&] {
 		state = pg::make_in_context_with<SequenceState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			return SequenceState::deserialize(data, size, r, site.patterns,
-			                                  static_cast<std::size_t>(site.pattern_count));
+			return SequenceState::deserialize(data, size, r, kept, static_cast<std::size_t>(kept_count));
 		});
 	});
-	bool known = false;
-	for (int i = 0; i < site.pattern_count; i++)
-		known = known || &state->pattern() == site.patterns[i];
-	if (!known && site.pattern_count < pg::CallSite::kPatterns) {
-		auto *kept =
-		    static_cast<SequencePattern *>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(SequencePattern)));
-		*kept = state->pattern();
-		const int i = site.pattern_count++;
-		site.patterns[i] = kept;
-		site.pattern_texts[i] = nullptr; // matched by value, never by text
-		site.pattern_lengths[i] = 0;
-	}
+	pg::keep_read_value(fcinfo, state->pattern());
 	PG_RETURN_POINTER(state);
 }
 

@@ -166,3 +166,97 @@ COMMENT ON AGGREGATE funnel_report({{params}}) IS
 -- @end
 -- @end
 -- @end
+
+-- The options form (docs/funnel.md, "Funnel options"): funnel_options(...) with named arguments
+-- and defaults builds the options (an aggregate call cannot take named arguments), and
+-- window_funnel(options, ts, ...) / window_funnel_events(options, ts, ...) take them.
+CREATE TYPE funnel_options AS (
+    "window" interval,
+    step_windows interval[],
+    step_order text,
+    exclude text[],
+    exclude_from integer[],
+    exclude_to integer[],
+    exclusion_rule text,
+    mode text,
+    window_units bigint,
+    step_window_units bigint[]
+);
+COMMENT ON TYPE funnel_options IS 'the options of a funnel: windows, step order, exclusions (make it with funnel_options())';
+
+CREATE FUNCTION funnel_options(
+    "window" interval DEFAULT NULL,
+    step_windows interval[] DEFAULT NULL,
+    step_order text DEFAULT 'ordered',
+    exclude text[] DEFAULT NULL,
+    exclude_from integer[] DEFAULT NULL,
+    exclude_to integer[] DEFAULT NULL,
+    exclusion_rule text DEFAULT 'exclude_user',
+    mode text DEFAULT '',
+    window_units bigint DEFAULT NULL,
+    step_window_units bigint[] DEFAULT NULL)
+RETURNS funnel_options AS 'MODULE_PATHNAME', 'funnel_options'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_options(interval, interval[], text, text[], integer[], integer[], text, text, bigint, bigint[]) IS
+    'funnel options for window_funnel, window_funnel_events and funnel_report: window, per-step windows, step order, exclusions';
+
+-- @for agg in ["window_funnel_options"]
+CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_combinefn(internal, internal) IS 'combine function of window_funnel with options';
+CREATE FUNCTION {{agg}}_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', '{{agg}}_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_serialfn(internal) IS 'serialization function of window_funnel with options';
+CREATE FUNCTION {{agg}}_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_deserialfn(bytea, internal) IS 'deserialization function of window_funnel with options';
+-- @end
+
+CREATE FUNCTION window_funnel_options_finalfn(state internal)
+RETURNS integer AS 'MODULE_PATHNAME', 'window_funnel_options_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION window_funnel_options_finalfn(internal) IS 'final function of window_funnel with options';
+-- @for suffix, type in [("tz", "timestamptz"), ("ts", "timestamp"), ("int", "bigint")]
+CREATE FUNCTION window_funnel_options_events_{{suffix}}_finalfn(state internal)
+RETURNS {{type}}[] AS 'MODULE_PATHNAME', 'window_funnel_options_events_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION window_funnel_options_events_{{suffix}}_finalfn(internal) IS 'final function of window_funnel_events with options ({{type}})';
+-- @end
+
+-- Twelve aggregates: {window_funnel, window_funnel_events} x {timestamptz, timestamp, bigint} x
+-- {conditions (the steps, then one per exclusion), event names}.
+-- @for ts_type, suffix, int in [("timestamptz", "tz", ""), ("timestamp", "ts", ""), ("bigint", "int", "int_")]
+-- @for steps, transfn_steps, form, named in [("VARIADIC steps boolean[]", "steps boolean[]", "", ""), ("event text, steps text[]", "event text, steps text[]", "names_", ", steps named by event")]
+CREATE FUNCTION window_funnel_options_{{form}}transfn(state internal, options funnel_options, ts {{ts_type}}, {{transfn_steps}})
+RETURNS internal AS 'MODULE_PATHNAME', 'window_funnel_options_{{form}}{{int}}transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION window_funnel_options_{{form}}transfn(state internal, options funnel_options, ts {{ts_type}}, {{transfn_steps}}) IS 'transition function of window_funnel with options';
+CREATE AGGREGATE window_funnel(options funnel_options, ts {{ts_type}}, {{steps}}) (
+    SFUNC = window_funnel_options_{{form}}transfn,
+    STYPE = internal,
+    SSPACE = 512,
+    FINALFUNC = window_funnel_options_finalfn,
+    COMBINEFUNC = window_funnel_options_combinefn,
+    SERIALFUNC = window_funnel_options_serialfn,
+    DESERIALFUNC = window_funnel_options_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE window_funnel(options funnel_options, ts {{ts_type}}, {{steps}}) IS
+    'deepest step reached with funnel options (-1: excluded){{named}}';
+CREATE AGGREGATE window_funnel_events(options funnel_options, ts {{ts_type}}, {{steps}}) (
+    SFUNC = window_funnel_options_{{form}}transfn,
+    STYPE = internal,
+    SSPACE = 512,
+    FINALFUNC = window_funnel_options_events_{{suffix}}_finalfn,
+    COMBINEFUNC = window_funnel_options_combinefn,
+    SERIALFUNC = window_funnel_options_serialfn,
+    DESERIALFUNC = window_funnel_options_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE window_funnel_events(options funnel_options, ts {{ts_type}}, {{steps}}) IS
+    'timestamps of the counted chain with funnel options{{named}}';
+-- @end
+-- @end
