@@ -359,4 +359,146 @@ SELECT pg_temp.error_of($$SELECT window_funnel(interval '1 hour', ts, event, '{{
 SELECT pg_temp.error_of($$SELECT funnel_report(uid, interval '1 hour', ts, event, array_fill('x'::text, ARRAY[65])) FROM clicks$$);
 DEALLOCATE names_funnel;
 
+-- ---------------------------------------------------------------------------------------------
+-- Funnel options (docs/funnel.md, "Funnel options"): window_funnel(funnel_options(...), ts, ...).
+
+-- The examples of docs/funnel.md.
+SELECT funnel_options("window" => interval '1 hour', exclude => ARRAY['help']);
+
+SELECT uid,
+       window_funnel(funnel_options("window" => interval '1 hour', exclude => ARRAY['help']),
+                     ts, event, ARRAY['view', 'cart', 'buy']) AS exclude_user,
+       window_funnel(funnel_options("window" => interval '1 hour', exclude => ARRAY['help'],
+                                    exclusion_rule => 'end_chain'),
+                     ts, event, ARRAY['view', 'cart', 'buy']) AS end_chain
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid,
+       window_funnel_events(funnel_options(step_windows => ARRAY[interval '5 minutes', interval '30 minutes']),
+                            ts, event, ARRAY['view', 'cart', 'buy']) AS steps
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid,
+       window_funnel(funnel_options("window" => interval '1 hour', step_order => 'strict'),
+                     ts, event, ARRAY['view', 'cart', 'buy']) AS strict,
+       window_funnel(funnel_options("window" => interval '1 hour', step_order => 'any'),
+                     ts, event, ARRAY['view', 'cart', 'buy']) AS any_order
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT uid,
+       window_funnel(funnel_options("window" => interval '1 hour', exclude_from => ARRAY[1], exclude_to => ARRAY[2]),
+                     ts, event = 'view', event = 'cart', event = 'buy', event = 'help') AS level
+FROM clicks
+GROUP BY uid
+ORDER BY uid;
+
+SELECT window_funnel(funnel_options(window_units => 10, step_window_units => ARRAY[2]), t, e, ARRAY['a', 'b'])
+           AS bigint_time
+FROM (VALUES (1::bigint, 'a'), (4, 'b'), (5, 'a'), (7, 'b')) v(t, e);
+
+SELECT window_funnel(funnel_options(), t, e, ARRAY['view', 'view', 'buy']) AS two_views_needed,
+       window_funnel(funnel_options(), t, e, ARRAY['view', 'buy']) AS one_view
+FROM (VALUES (1::bigint, 'view'), (2, 'buy')) v(t, e);
+
+-- Exclusion details: an exclusion on the timestamp of a step is not between the steps; after the
+-- last step reached it counts within that step's window; a clean chain elsewhere keeps the user.
+CREATE FUNCTION pg_temp.excluded(rows text, opts funnel_options) RETURNS integer LANGUAGE sql AS $$
+    SELECT window_funnel(opts, (r[2])::bigint, r[1], ARRAY['a', 'b', 'c'])
+    FROM regexp_split_to_table(rows, ' ') cell, LATERAL (SELECT string_to_array(cell, '@') AS r) x
+$$;
+SELECT pg_temp.excluded('a@0 b@1 x@2 c@3', funnel_options(exclude => '{x}', window_units => 10)) AS between_steps,
+       pg_temp.excluded('a@0 b@1 x@3 c@3', funnel_options(exclude => '{x}', window_units => 10)) AS on_step_3,
+       pg_temp.excluded('a@0 b@1 x@5', funnel_options(exclude => '{x}', window_units => 10)) AS after_within,
+       pg_temp.excluded('a@0 b@1 x@12', funnel_options(exclude => '{x}', window_units => 10)) AS after_window,
+       pg_temp.excluded('a@0 x@1 b@2 c@3 a@10 b@11 c@12', funnel_options(exclude => '{x}', window_units => 10)) AS clean_later,
+       pg_temp.excluded('a@0 x@1 b@2 c@3', funnel_options(exclude => '{x}', exclude_from => '{2}', exclude_to => '{3}',
+                                                          window_units => 10)) AS outside_range,
+       pg_temp.excluded('a@0 b@1 b@5 c@12', funnel_options(step_window_units => '{100,8}')) AS later_step_2,
+       pg_temp.excluded('a@0 b@0 c@0', funnel_options(mode => 'strict_increase')) AS increase;
+
+-- The options form's levels equal the ClickHouse form's with strict_once (one row per step, the
+-- same window and tie rules) on random data with ties and NULL events, and with strict_increase;
+-- the event-name form equals the condition form, exclusions included.
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE a = b) AS equal_strict_once,
+       count(*) FILTER (WHERE c = d) AS equal_strict_increase,
+       count(*) FILTER (WHERE e = f) AS equal_names_conditions,
+       count(*) FILTER (WHERE e = -1) AS excluded,
+       count(*) FILTER (WHERE g = h) AS equal_events
+FROM (
+    SELECT uid,
+           window_funnel(100::bigint, 'strict_once', ts, event = 'view', event = 'cart', event = 'view', event = 'buy') AS a,
+           window_funnel(funnel_options(window_units => 100), ts, event, ARRAY['view', 'cart', 'view', 'buy']) AS b,
+           window_funnel(100::bigint, 'strict_once, strict_increase', ts, event = 'view', event = 'cart', event = 'buy') AS c,
+           window_funnel(funnel_options(window_units => 100, mode => 'strict_increase'), ts, event, ARRAY['view', 'cart', 'buy']) AS d,
+           window_funnel(funnel_options(window_units => 100, step_window_units => '{30,NULL}', exclude => '{help}',
+                                        exclude_from => '{2}', exclude_to => '{3}'),
+                         ts, event, ARRAY['view', 'cart', 'buy']) AS e,
+           window_funnel(funnel_options(window_units => 100, step_window_units => '{30,NULL}',
+                                        exclude_from => '{2}', exclude_to => '{3}'),
+                         ts, event = 'view', event = 'cart', event = 'buy', event = 'help') AS f,
+           window_funnel_events(funnel_options(window_units => 100, step_order => 'strict', exclude => '{help}',
+                                               exclusion_rule => 'end_chain'),
+                                ts, event, ARRAY['view', 'cart', 'buy']) AS g,
+           window_funnel_events(funnel_options(window_units => 100, step_order => 'strict',
+                                               exclude_from => '{1}', exclude_to => '{3}', exclusion_rule => 'end_chain'),
+                                ts, event = 'view', event = 'cart', event = 'buy', event = 'help') AS h
+    FROM names_random
+    GROUP BY uid
+) per_user;
+
+-- The options bound as parameters (how a BI tool sends them), and as a window function.
+PREPARE options_bound(interval, text[], text[]) AS
+SELECT uid, window_funnel(funnel_options("window" => $1, exclude => $3), ts, event, $2) AS level
+FROM clicks GROUP BY uid ORDER BY uid;
+EXECUTE options_bound(interval '1 hour', ARRAY['view', 'cart', 'buy'], ARRAY['help']);
+DEALLOCATE options_bound;
+SELECT uid, ts, event,
+       window_funnel(funnel_options("window" => interval '1 hour', exclude => ARRAY['help']), ts, event,
+                     ARRAY['view', 'cart', 'buy']) OVER (PARTITION BY uid ORDER BY ts) AS running_level
+FROM clicks
+WHERE uid IN (1, 3)
+ORDER BY uid, ts;
+
+-- Empty groups and NULLs: no rows give 0 and {}; a NULL ts skips the row; a NULL event is no step.
+SELECT window_funnel(funnel_options(), ts, event, ARRAY['view']) AS no_rows,
+       window_funnel_events(funnel_options(), ts, event, ARRAY['view']) AS no_chain
+FROM clicks WHERE false;
+SELECT window_funnel(funnel_options(), t, e, ARRAY['a', 'b']) AS nulls
+FROM (VALUES (1::bigint, 'a'), (NULL, 'b'), (3, NULL)) v(t, e);
+
+-- Bad options: 22004 for NULLs, 22023 for values outside the documented domain, 54000 past 64.
+SELECT pg_temp.error_of($$SELECT window_funnel(NULL::funnel_options, ts, event, ARRAY['view']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(step_order => 'sideways')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(step_order => NULL)$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(exclusion_rule => 'drop')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(mode => 'strict_order')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(mode => 'strict')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options("window" => interval '-1 hour')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options("window" => interval '1 month')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(step_windows => ARRAY[interval '-1 second'])$$);
+SELECT pg_temp.error_of($$SELECT funnel_options("window" => interval '1 hour', window_units => 5)$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(exclude_from => '{1}')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(exclude_from => '{1,NULL}', exclude_to => '{2,3}')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(exclude => '{a,b}', exclude_from => '{1}', exclude_to => '{2}')$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(step_windows => '{1 hour}'), ts, event, ARRAY['view', 'cart', 'buy']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(exclude => '{help}', exclude_from => '{2}', exclude_to => '{4}'), ts, event, ARRAY['view', 'cart', 'buy']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(exclude => '{help}', exclude_from => '{2}', exclude_to => '{2}'), ts, event, ARRAY['view', 'cart', 'buy']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(exclude => '{help}'), ts, event = 'view', event = 'buy') FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(exclude_from => '{1}', exclude_to => '{2}'), ts, event = 'help') FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(step_order => 'any', exclude => '{help}'), ts, event, ARRAY['view', 'cart']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(step_order => 'any', step_windows => '{1 hour}'), ts, event, ARRAY['view', 'cart']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel_events(funnel_options(step_order => 'any'), ts, event, ARRAY['view', 'cart']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options("window" => interval '1 hour'), 1::bigint, 'view', ARRAY['view'])$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(window_units => 5), now(), 'view', ARRAY['view'])$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(exclude => array_fill('x'::text, ARRAY[10])), ts, event, array_fill('y'::text, ARRAY[60])) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options("window" => make_interval(mins => uid)), ts, event, ARRAY['view']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(ROW(NULL, NULL, 'ordered', NULL, NULL, NULL, 'exclude_user', 'allow_reentry', NULL, NULL)::funnel_options, ts, event, ARRAY['view']) FROM clicks$$);
+
 DROP TABLE clicks, funnel_random, funnel_tie, report_random, report_native, names_random;

@@ -761,8 +761,8 @@ check_funnel_spec(const FunnelSpec &spec)
 		if (from < 1 || to > spec.steps || from >= to)
 			throw Error(ErrorKind::InvalidArgument,
 			            "funnel exclusion " + std::to_string(x + 1) + " applies between steps " + std::to_string(from) +
-			                " and " + std::to_string(to) + ", outside the funnel's " + std::to_string(spec.steps) +
-			                " steps",
+			                " and " + std::to_string(to) + ", which is not a range of the funnel's " +
+			                std::to_string(spec.steps) + " steps",
 			            "An exclusion applies between step from and step to, with 1 <= from < to <= steps.");
 	}
 	if (spec.order == StepOrder::Any) {

@@ -542,7 +542,8 @@ parse_options(HeapTupleHeader options, bool names_form, int given, bool integer_
 	const int steps = names_form ? given : given - exclusions;
 	if (steps < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("funnel has %d conditions for %d exclusions: no step", given, exclusions),
+		                errmsg("funnel needs a step condition before its %d exclusion conditions, %d conditions given",
+		                       exclusions, given),
 		                errhint("Pass the step conditions first, then one condition per exclusion.")));
 	spec.steps = static_cast<std::size_t>(steps);
 	spec.exclusions = static_cast<std::size_t>(exclusions);
