@@ -501,4 +501,24 @@ SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(exclude => array_f
 SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options("window" => make_interval(mins => uid)), ts, event, ARRAY['view']) FROM clicks$$);
 SELECT pg_temp.error_of($$SELECT window_funnel(ROW(NULL, NULL, 'ordered', NULL, NULL, NULL, 'exclude_user', 'allow_reentry', NULL, NULL)::funnel_options, ts, event, ARRAY['view']) FROM clicks$$);
 
+-- conversion_significance (docs/funnel.md, "Comparing variants").
+SELECT round(rate_a::numeric, 4) AS rate_a, round(rate_b::numeric, 4) AS rate_b,
+       round(difference::numeric, 4) AS difference,
+       round(ci_low::numeric, 4) AS ci_low, round(ci_high::numeric, 4) AS ci_high,
+       round(p_value::numeric, 4) AS p_value, round(probability_b_better::numeric, 4) AS probability_b_better
+FROM conversion_significance(users_a => 1000, converted_a => 100, users_b => 1000, converted_b => 130);
+-- Undefined parts are NULL: no users in a group; everyone (or no one) converted in both.
+SELECT (conversion_significance(0, 0, 10, 3)).*;
+SELECT rate_a, rate_b, difference, ci_low, ci_high, p_value, round(probability_b_better::numeric, 6) AS probability_b_better
+FROM conversion_significance(10, 10, 20, 20);
+SELECT (conversion_significance(10, 0, 20, 0)).p_value AS no_conversions;
+-- Swapping the groups flips the difference and the probability, keeps the p-value.
+SELECT round((a).difference::numeric, 10) = -round((b).difference::numeric, 10) AS flipped,
+       round(((a).probability_b_better + (b).probability_b_better)::numeric, 9) AS probabilities_sum,
+       round((a).p_value::numeric, 12) = round((b).p_value::numeric, 12) AS same_p
+FROM (SELECT conversion_significance(500, 61, 480, 80) AS a, conversion_significance(480, 80, 500, 61) AS b) t;
+SELECT conversion_significance(NULL, 1, 2, 1) IS NULL AS strict;
+SELECT pg_temp.error_of($$SELECT conversion_significance(-1, 0, 5, 1)$$);
+SELECT pg_temp.error_of($$SELECT conversion_significance(5, 6, 5, 1)$$);
+
 DROP TABLE clicks, funnel_random, funnel_tie, report_random, report_native, names_random;

@@ -1508,3 +1508,85 @@ FunnelPathEvaluator::process(const LogEntry *rows, std::size_t count, std::size_
 }
 
 } // namespace pg_product_analytics::core
+
+// ---------------------------------------------------------------------------------------------
+// conversion_significance
+
+namespace pg_product_analytics::core {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kZ975 = 1.959963984540054; // the standard normal's 97.5th percentile
+
+double
+log_beta(double a, double b)
+{
+	return std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b);
+}
+
+// P(X > Y) for X ~ Beta(a1, b1), Y ~ Beta(a2, b2) with integer a1 >= 1: the closed form as a sum of
+// a1 terms (Evan Miller, "Formulas for Bayesian A/B testing").
+double
+beta_greater(double a1, double b1, double a2, double b2)
+{
+	double sum = 0;
+	const double base = log_beta(a2, b2);
+	for (double i = 0; i < a1; i++)
+		sum += std::exp(log_beta(a2 + i, b1 + b2) - std::log(b1 + i) - log_beta(1 + i, b1) - base);
+	return std::min(1.0, std::max(0.0, sum));
+}
+
+} // namespace
+
+ConversionComparison
+compare_conversions(std::int64_t users_a, std::int64_t converted_a, std::int64_t users_b, std::int64_t converted_b)
+{
+	if (users_a < 0 || users_b < 0 || converted_a < 0 || converted_b < 0)
+		throw Error(ErrorKind::InvalidArgument, "conversion counts must not be negative");
+	if (converted_a > users_a || converted_b > users_b)
+		throw Error(ErrorKind::InvalidArgument, "converted users must not exceed users",
+		            "A group has " + std::to_string(converted_a > users_a ? converted_a : converted_b) +
+		                " converted of " + std::to_string(converted_a > users_a ? users_a : users_b) + " users.");
+	ConversionComparison c{kNaN, kNaN, kNaN, kNaN, kNaN, kNaN, kNaN};
+	const auto na = static_cast<double>(users_a), nb = static_cast<double>(users_b);
+	const auto xa = static_cast<double>(converted_a), xb = static_cast<double>(converted_b);
+	if (users_a > 0)
+		c.rate_a = xa / na;
+	if (users_b > 0)
+		c.rate_b = xb / nb;
+	if (users_a == 0 || users_b == 0)
+		return c;
+	c.difference = c.rate_b - c.rate_a;
+	const double unpooled = std::sqrt(c.rate_a * (1 - c.rate_a) / na + c.rate_b * (1 - c.rate_b) / nb);
+	if (unpooled > 0) {
+		c.ci_low = c.difference - kZ975 * unpooled;
+		c.ci_high = c.difference + kZ975 * unpooled;
+	}
+	const double pooled_rate = (xa + xb) / (na + nb);
+	const double pooled = std::sqrt(pooled_rate * (1 - pooled_rate) * (1 / na + 1 / nb));
+	if (pooled > 0)
+		c.p_value = std::erfc(std::fabs(c.difference / pooled) / std::sqrt(2.0));
+	// Posteriors Beta(1 + converted, 1 + not converted). The sum has as many terms as its first
+	// parameter; P(B > A) = P(1 - B < 1 - A) swaps the roles, so take the shortest of four forms.
+	// Past 100 000 terms (then every count is large) the posteriors are normal to within 1e-3.
+	const double a1 = 1 + xa, b1 = 1 + na - xa, a2 = 1 + xb, b2 = 1 + nb - xb;
+	const double shortest = std::min(std::min(a1, a2), std::min(b1, b2));
+	if (shortest > 100000) {
+		const double ma = a1 / (a1 + b1), mb = a2 / (a2 + b2);
+		const double va = a1 * b1 / ((a1 + b1) * (a1 + b1) * (a1 + b1 + 1));
+		const double vb = a2 * b2 / ((a2 + b2) * (a2 + b2) * (a2 + b2 + 1));
+		c.probability_b_better = 0.5 * std::erfc(-(mb - ma) / std::sqrt(2 * (va + vb)));
+	} else if (shortest == a2) {
+		c.probability_b_better = beta_greater(a2, b2, a1, b1);
+	} else if (shortest == a1) {
+		c.probability_b_better = 1 - beta_greater(a1, b1, a2, b2);
+	} else if (shortest == b1) {
+		c.probability_b_better = beta_greater(b1, a1, b2, a2); // 1 - A > 1 - B
+	} else {
+		c.probability_b_better = 1 - beta_greater(b2, a2, b1, a1);
+	}
+	return c;
+}
+
+} // namespace pg_product_analytics::core

@@ -446,6 +446,26 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------
+// conversion_significance: a variant's conversion against a control's.
+
+/// Control a and variant b compared (docs/funnel.md, "Comparing variants"). NaN where undefined
+/// (the glue gives NULL): rates without users; difference, interval and probability unless both
+/// have users; the p-value when the pooled rate is 0 or 1; the interval when both rates are.
+struct ConversionComparison {
+	double rate_a;
+	double rate_b;
+	double difference; ///< rate_b - rate_a
+	double ci_low;     ///< 95% Wald interval of the difference (unpooled variance)
+	double ci_high;
+	double p_value;              ///< two-sided, two-proportion z-test (pooled variance)
+	double probability_b_better; ///< P(rate_b > rate_a) under uniform Beta(1, 1) priors
+};
+
+/// Throws InvalidArgument for negative counts or more converted than users.
+ConversionComparison compare_conversions(std::int64_t users_a, std::int64_t converted_a, std::int64_t users_b,
+                                         std::int64_t converted_b);
+
+// ---------------------------------------------------------------------------------------------
 // funnel_report: the funnel of every user of a group, folded into one row per step.
 
 /// The report aggregate's state: the funnel's parameters, its users (UserIndex) and each user's

@@ -839,3 +839,49 @@ window_funnel_options_deserialfn(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_POINTER(state);
 }
+
+// ---------------------------------------------------------------------------------------------
+// conversion_significance
+
+extern "C" {
+PG_FUNCTION_INFO_V1(conversion_significance);
+}
+
+namespace {
+
+// A composite of double precision values, NULL where NaN (undefined); `desc` is blessed.
+Datum
+doubles_tuple(TupleDesc desc, const double *values, int count)
+{
+	Datum datums[16];
+	bool nulls[16];
+	for (int i = 0; i < count; i++) {
+		nulls[i] = std::isnan(values[i]);
+		datums[i] = Float8GetDatum(nulls[i] ? 0.0 : values[i]);
+	}
+	return HeapTupleGetDatum(heap_form_tuple(desc, datums, nulls));
+}
+
+} // namespace
+
+/*
+ * conversion_significance(users_a bigint, converted_a bigint, users_b bigint, converted_b bigint)
+ *     -> conversion_comparison
+ * Strict. Control a against variant b: rates, difference, its 95% interval, the z-test p-value and
+ * the probability that b's rate is higher; NULL where undefined. Negative counts or more converted
+ * than users are ERROR 22023.
+ */
+extern "C" Datum
+conversion_significance(PG_FUNCTION_ARGS)
+{
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 7)
+		elog(ERROR, "conversion_significance called with an unexpected result type");
+	desc = BlessTupleDesc(desc);
+	core::ConversionComparison c{};
+	pg::guard([&] {
+		c = core::compare_conversions(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_INT64(2), PG_GETARG_INT64(3));
+	});
+	const double values[7] = {c.rate_a, c.rate_b, c.difference, c.ci_low, c.ci_high, c.p_value, c.probability_b_better};
+	PG_RETURN_DATUM(doubles_tuple(desc, values, 7));
+}

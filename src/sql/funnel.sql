@@ -260,3 +260,21 @@ COMMENT ON AGGREGATE window_funnel_events(options funnel_options, ts {{ts_type}}
     'timestamps of the counted chain with funnel options{{named}}';
 -- @end
 -- @end
+
+-- conversion_significance (docs/funnel.md, "Comparing variants"): control a against variant b.
+CREATE TYPE conversion_comparison AS (
+    rate_a double precision,
+    rate_b double precision,
+    difference double precision,
+    ci_low double precision,
+    ci_high double precision,
+    p_value double precision,
+    probability_b_better double precision
+);
+COMMENT ON TYPE conversion_comparison IS
+    'two conversion rates compared: difference, its 95% interval, z-test p-value, Bayesian probability that b is better';
+CREATE FUNCTION conversion_significance(users_a bigint, converted_a bigint, users_b bigint, converted_b bigint)
+RETURNS conversion_comparison AS 'MODULE_PATHNAME', 'conversion_significance'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION conversion_significance(bigint, bigint, bigint, bigint) IS
+    'compares the conversion of variant b with control a: difference, 95% interval, p-value, probability b is better';

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <random>
 #include <vector>
@@ -565,6 +566,71 @@ TEST(FunnelOptions, AdversarialInputsAreLinearOrPolynomial)
 	EXPECT_GE(run(any, mixed).level, 1);
 	const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 	EXPECT_LT(seconds, 20.0);
+}
+
+// ---- conversion_significance ----
+
+TEST(ConversionSignificance, MatchesIndependentFigures)
+{
+	// R: prop.test(c(100, 130), c(1000, 1000), correct = FALSE)$p.value = 0.03549; the interval is
+	// the Wald interval; P(B > A) from 400 000 Beta draws (Python's random.betavariate).
+	const auto c = core::compare_conversions(1000, 100, 1000, 130);
+	EXPECT_DOUBLE_EQ(c.rate_a, 0.1);
+	EXPECT_DOUBLE_EQ(c.rate_b, 0.13);
+	EXPECT_NEAR(c.difference, 0.03, 1e-12);
+	EXPECT_NEAR(c.ci_low, 0.0020679344393763656, 1e-12);
+	EXPECT_NEAR(c.ci_high, 0.057932065560623636, 1e-12);
+	EXPECT_NEAR(c.p_value, 0.03548845046647473, 1e-12);
+	EXPECT_NEAR(c.probability_b_better, 0.9819, 0.002);
+	const auto d = core::compare_conversions(50, 5, 60, 12);
+	EXPECT_NEAR(d.p_value, 0.1485296793244412, 1e-12);
+	EXPECT_NEAR(d.ci_low, -0.03099051899189914, 1e-12);
+	EXPECT_NEAR(d.probability_b_better, 0.9200, 0.003);
+	EXPECT_NEAR(core::compare_conversions(10, 0, 10, 1).probability_b_better, 0.7626, 0.003);
+}
+
+TEST(ConversionSignificance, SymmetricAndExactWhereItMustBe)
+{
+	std::mt19937_64 rng(3);
+	for (int i = 0; i < 2000; i++) {
+		const std::int64_t na = 1 + static_cast<std::int64_t>(rng() % 300),
+		                   nb = 1 + static_cast<std::int64_t>(rng() % 300);
+		const std::int64_t xa = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(na + 1));
+		const std::int64_t xb = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(nb + 1));
+		const auto ab = core::compare_conversions(na, xa, nb, xb);
+		const auto ba = core::compare_conversions(nb, xb, na, xa);
+		ASSERT_NEAR(ab.probability_b_better + ba.probability_b_better, 1.0, 1e-9)
+		    << na << " " << xa << " " << nb << " " << xb;
+		if (!std::isnan(ab.p_value)) {
+			ASSERT_NEAR(ab.p_value, ba.p_value, 1e-12);
+		}
+		ASSERT_GE(ab.probability_b_better, 0.0);
+		ASSERT_LE(ab.probability_b_better, 1.0);
+	}
+	// Equal groups: probability one half, p-value 1.
+	const auto same = core::compare_conversions(400, 37, 400, 37);
+	EXPECT_NEAR(same.probability_b_better, 0.5, 1e-9);
+	EXPECT_NEAR(same.p_value, 1.0, 1e-12);
+	// Large counts take the normal approximation: continuous with the exact sum at the switch.
+	const auto exact = core::compare_conversions(2000000, 99000, 2000000, 99800);
+	const auto normal = core::compare_conversions(2000000, 100001, 2000000, 100801);
+	EXPECT_NEAR(exact.probability_b_better, normal.probability_b_better, 0.01);
+}
+
+TEST(ConversionSignificance, UndefinedIsNaNAndBadCountsAreErrors)
+{
+	const auto none = core::compare_conversions(0, 0, 10, 3);
+	EXPECT_TRUE(std::isnan(none.rate_a));
+	EXPECT_DOUBLE_EQ(none.rate_b, 0.3);
+	EXPECT_TRUE(std::isnan(none.difference) && std::isnan(none.p_value) && std::isnan(none.probability_b_better));
+	const auto all = core::compare_conversions(10, 10, 20, 20); // everyone converted: no variance
+	EXPECT_DOUBLE_EQ(all.difference, 0.0);
+	EXPECT_TRUE(std::isnan(all.p_value) && std::isnan(all.ci_low) && std::isnan(all.ci_high));
+	EXPECT_FALSE(std::isnan(all.probability_b_better));
+	const auto one_sided = core::compare_conversions(10, 0, 10, 5); // pooled rate 1/4: defined
+	EXPECT_FALSE(std::isnan(one_sided.p_value));
+	expect_error(core::ErrorKind::InvalidArgument, [] { core::compare_conversions(-1, 0, 1, 0); });
+	expect_error(core::ErrorKind::InvalidArgument, [] { core::compare_conversions(5, 6, 1, 0); });
 }
 
 } // namespace
