@@ -600,84 +600,37 @@ FunnelReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	return state;
 }
 
-FunnelReportBuilder::FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory)
-    : state_(state), memory_(memory), evaluator_(state.options(), true, memory),
-      groups_(state.log(), state.users(), memory), scratch_(memory), levels_(memory), times_(memory)
+FunnelTally::FunnelTally(std::size_t steps, std::pmr::memory_resource *memory)
+    : memory_(memory), levels_(steps + 1, 0, memory), times_(memory)
 {
-	const std::size_t steps = state.options().steps;
-	levels_.assign(steps + 1, 0);
 	times_.resize(steps + 1);
 }
 
 void
-FunnelReportBuilder::finish_user()
+FunnelTally::add(int level, const std::int64_t *chain, std::size_t length)
 {
-	std::int64_t chain[kMaxConditions];
-	std::size_t level = evaluator_.chain(chain);
-	levels_[level]++;
-	for (std::size_t k = 2; k <= level; k++)
+	if (level < 0) {
+		excluded_++;
+		return;
+	}
+	levels_[static_cast<std::size_t>(level)]++;
+	for (std::size_t k = 2; k <= length; k++)
 		times_[k].push_back(chain[k - 1] - chain[k - 2]);
-	evaluator_.reset();
-	user_++;
-	phase_ = Phase::Start;
 }
 
-bool
-FunnelReportBuilder::step(std::size_t budget)
+std::int64_t
+FunnelTally::reached(std::size_t step) const noexcept
 {
-	std::size_t work = 0;
-	if (phase_ == Phase::Group) {
-		if (!groups_.step(budget))
-			return false;
-		phase_ = Phase::Start;
-	}
-	while (user_ < state_.users() && work < budget) {
-		switch (phase_) {
-		case Phase::Group:
-		case Phase::Start:
-			pos_ = 0;
-			count_ = groups_.count(user_);
-			if (count_ == 0) {
-				finish_user(); // no rows (not after a valid merge or deserialization)
-				break;
-			}
-			if (groups_.sorted(user_)) {
-				rows_ = groups_.rows(user_);
-				phase_ = Phase::Evaluate;
-			} else {
-				scratch_.clear();
-				const FunnelEvent *rows = groups_.rows(user_);
-				for (std::size_t i = 0; i < count_; i++)
-					scratch_.push(rows[i]);
-				work += count_;
-				phase_ = Phase::Sort;
-			}
-			break;
-		case Phase::Sort:
-			if (scratch_.sort_step(budget)) {
-				rows_ = scratch_.entries().data();
-				count_ = scratch_.entries().size();
-				phase_ = Phase::Evaluate;
-			}
-			work += std::min<std::size_t>(scratch_.entries().size() + 1, budget);
-			break;
-		case Phase::Evaluate: {
-			std::size_t before = pos_;
-			pos_ = evaluator_.process(rows_, count_, pos_, budget - work);
-			work += pos_ - before + 1;
-			if (evaluator_.done())
-				finish_user();
-			break;
-		}
-		}
-	}
-	return user_ >= state_.users();
+	std::int64_t n = 0;
+	for (std::size_t k = step; k < levels_.size(); k++)
+		n += levels_[k];
+	return n;
 }
 
 std::pmr::vector<FunnelReportRow>
-FunnelReportBuilder::result() const
+FunnelTally::rows() const
 {
-	const std::size_t steps = state_.options().steps;
+	const std::size_t steps = levels_.size() - 1;
 	std::pmr::vector<FunnelReportRow> out(memory_);
 	std::int64_t at_least = 0;
 	std::pmr::vector<std::int64_t> reached(steps + 2, 0, memory_);

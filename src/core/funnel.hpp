@@ -543,33 +543,156 @@ struct FunnelReportRow {
 	std::int64_t p90 = 0;
 };
 
-/// Folds every user of a FunnelReportState into the report, resumably: step() does about `budget`
-/// units of work (rows grouped, sorted, evaluated) and returns true when done, so the caller can
-/// check for interrupts between calls. The rows are grouped by user first; a user's rows that
-/// arrived in order are evaluated where they are, the others sorted in place.
-class FunnelReportBuilder {
+/// Users folded into the report's rows: how many reached each step, and the times between the
+/// steps of their chains. Excluded users (level -1) are counted apart.
+class FunnelTally {
 public:
-	FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory);
-
-	bool step(std::size_t budget);
-	/// The rows for steps 1..steps; call once step() returned true.
-	std::pmr::vector<FunnelReportRow> result() const;
+	FunnelTally(std::size_t steps, std::pmr::memory_resource *memory);
+	/// One user: the deepest step (-1: excluded) and the chain's timestamps (`length` of them: none
+	/// without a chain, then no times).
+	void add(int level, const std::int64_t *chain, std::size_t length);
+	/// The rows for steps 1..steps.
+	std::pmr::vector<FunnelReportRow> rows() const;
+	std::int64_t
+	excluded() const noexcept
+	{
+		return excluded_;
+	}
+	/// Users reaching at least `step` (1-based).
+	std::int64_t reached(std::size_t step) const noexcept;
 
 private:
-	void finish_user();
-
-	const FunnelReportState &state_;
 	std::pmr::memory_resource *memory_;
-	FunnelEvaluator evaluator_;
+	std::pmr::vector<std::int64_t> levels_;                  ///< users per deepest step
+	std::pmr::vector<std::pmr::vector<std::int64_t>> times_; ///< per step >= 2: time from the previous step
+	std::int64_t excluded_ = 0;
+};
+
+/// One user's funnel as a report folds it: the deepest step (-1: excluded), the reported chain,
+/// and the user's rows in (ts, payload) order.
+struct FunnelUserResult {
+	std::uint32_t user;
+	int level;
+	const std::int64_t *chain;
+	std::size_t chain_length;
+	const LogEntry *rows;
+	std::size_t count;
+};
+
+inline int
+user_level(const FunnelEvaluator &e) noexcept
+{
+	return static_cast<int>(e.level());
+}
+inline int
+user_level(const FunnelPathEvaluator &e) noexcept
+{
+	return e.level();
+}
+
+/// Evaluates every user of a report state, resumably: step() does about `budget` units of work
+/// (rows grouped, sorted, evaluated) and calls sink(const FunnelUserResult &) for each user done;
+/// it returns true when all are. The rows are grouped by user first; a user's rows that arrived
+/// in order are evaluated where they are, the others sorted in place.
+template <class State, class Evaluator>
+class FunnelScan {
+public:
+	FunnelScan(const State &state, bool track_steps, std::pmr::memory_resource *memory)
+	    : state_(state), evaluator_(state.options(), track_steps, memory), groups_(state.log(), state.users(), memory),
+	      scratch_(memory)
+	{
+	}
+
+	template <class Sink>
+	bool
+	step(std::size_t budget, Sink &&sink)
+	{
+		std::size_t work = 0;
+		if (phase_ == Phase::Group) {
+			if (!groups_.step(budget))
+				return false;
+			phase_ = Phase::Start;
+		}
+		while (user_ < state_.users() && work < budget) {
+			switch (phase_) {
+			case Phase::Group:
+			case Phase::Start:
+				pos_ = 0;
+				count_ = groups_.count(user_);
+				if (groups_.sorted(user_)) {
+					rows_ = groups_.rows(user_);
+					phase_ = Phase::Evaluate;
+				} else {
+					scratch_.clear();
+					const LogEntry *rows = groups_.rows(user_);
+					for (std::size_t i = 0; i < count_; i++)
+						scratch_.push(rows[i]);
+					work += count_;
+					phase_ = Phase::Sort;
+				}
+				break;
+			case Phase::Sort:
+				if (scratch_.sort_step(budget)) {
+					rows_ = scratch_.entries().data();
+					count_ = scratch_.entries().size();
+					phase_ = Phase::Evaluate;
+				}
+				work += std::min<std::size_t>(scratch_.entries().size() + 1, budget);
+				break;
+			case Phase::Evaluate: {
+				const std::size_t before = pos_;
+				pos_ = evaluator_.process(rows_, count_, pos_, budget - std::min(work, budget - 1));
+				work += pos_ - before + 1;
+				if (evaluator_.done()) {
+					std::int64_t chain[kMaxConditions];
+					const std::size_t length = evaluator_.chain(chain);
+					sink(FunnelUserResult{static_cast<std::uint32_t>(user_), user_level(evaluator_), chain, length,
+					                      rows_, count_});
+					evaluator_.reset();
+					user_++;
+					phase_ = Phase::Start;
+				}
+				break;
+			}
+			}
+		}
+		return user_ >= state_.users();
+	}
+
+private:
+	const State &state_;
+	Evaluator evaluator_;
 	UserGroups groups_;
 	EventLog scratch_; ///< an unsorted user's rows, copied and sorted
 	std::size_t user_ = 0;
 	enum class Phase : std::uint8_t { Group, Start, Sort, Evaluate } phase_ = Phase::Group;
-	const FunnelEvent *rows_ = nullptr; ///< the rows being evaluated (the user's, or scratch_'s)
+	const LogEntry *rows_ = nullptr; ///< the rows being evaluated (the user's, or scratch_'s)
 	std::size_t count_ = 0;
 	std::size_t pos_ = 0;
-	std::pmr::vector<std::int64_t> levels_;                  ///< users per deepest step
-	std::pmr::vector<std::pmr::vector<std::int64_t>> times_; ///< per step >= 2: time from the previous step
+};
+
+/// Folds every user of a FunnelReportState into the report (FunnelScan into a FunnelTally).
+class FunnelReportBuilder {
+public:
+	FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory)
+	    : scan_(state, true, memory), tally_(state.options().steps, memory)
+	{
+	}
+	bool
+	step(std::size_t budget)
+	{
+		return scan_.step(budget, [&](const FunnelUserResult &u) { tally_.add(u.level, u.chain, u.chain_length); });
+	}
+	/// The rows for steps 1..steps; call once step() returned true.
+	std::pmr::vector<FunnelReportRow>
+	result() const
+	{
+		return tally_.rows();
+	}
+
+private:
+	FunnelScan<FunnelReportState, FunnelEvaluator> scan_;
+	FunnelTally tally_;
 };
 
 } // namespace pg_product_analytics::core
