@@ -7,6 +7,7 @@
 #include <cmath>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace pg_product_analytics::core {
@@ -684,7 +685,8 @@ FunnelSpec::operator==(const FunnelSpec &o) const noexcept
 	       strict_increase == o.strict_increase && window == o.window &&
 	       std::equal(std::begin(step_window), std::end(step_window), std::begin(o.step_window)) &&
 	       std::equal(exclude_from, exclude_from + exclusions, o.exclude_from) &&
-	       std::equal(exclude_to, exclude_to + exclusions, o.exclude_to);
+	       std::equal(exclude_to, exclude_to + exclusions, o.exclude_to) && attribution == o.attribution &&
+	       attribution_step == o.attribution_step && control == o.control;
 }
 
 void
@@ -718,10 +720,16 @@ check_funnel_spec(const FunnelSpec &spec)
 			                std::to_string(spec.steps) + " steps",
 			            "An exclusion applies between step from and step to, with 1 <= from < to <= steps.");
 	}
+	if (spec.attribution > Attribution::Step ||
+	    (spec.attribution == Attribution::Step) != (spec.attribution_step != 0) || spec.attribution_step > spec.steps)
+		throw Error(ErrorKind::InvalidArgument, "breakdown attribution step_" + std::to_string(spec.attribution_step) +
+		                                            " is not a step of the funnel's " + std::to_string(spec.steps) +
+		                                            " steps");
 	if (spec.order == StepOrder::Any) {
-		const char *other = spec.exclusions > 0    ? "exclusions"
-		                    : spec.strict_increase ? "mode strict_increase"
-		                                           : nullptr;
+		const char *other = spec.exclusions > 0                     ? "exclusions"
+		                    : spec.strict_increase                  ? "mode strict_increase"
+		                    : spec.attribution == Attribution::Step ? "breakdown attribution at a step"
+		                                                            : nullptr;
 		for (std::size_t k = 0; other == nullptr && k + 1 < spec.steps; k++)
 			if (spec.step_window[k] != FunnelSpec::kNoLimit)
 				other = "step_windows";
@@ -756,7 +764,73 @@ namespace {
 std::size_t
 spec_size(const FunnelSpec &s) noexcept
 {
-	return 5 + 8 + 8 * (s.steps - 1) + 2 * s.exclusions;
+	return 5 + 8 + 8 * (s.steps - 1) + 2 * s.exclusions + 2 + 8;
+}
+
+void
+write_spec(ByteWriter &w, const FunnelSpec &s)
+{
+	w.u8(static_cast<std::uint8_t>(s.steps));
+	w.u8(static_cast<std::uint8_t>(s.exclusions));
+	w.u8(static_cast<std::uint8_t>(s.order));
+	w.u8(static_cast<std::uint8_t>(s.rule));
+	w.u8(s.strict_increase ? 1 : 0);
+	w.u64(static_cast<std::uint64_t>(s.window));
+	for (std::size_t k = 0; k + 1 < s.steps; k++)
+		w.u64(static_cast<std::uint64_t>(s.step_window[k]));
+	for (std::size_t x = 0; x < s.exclusions; x++) {
+		w.u8(s.exclude_from[x]);
+		w.u8(s.exclude_to[x]);
+	}
+	w.u8(static_cast<std::uint8_t>(s.attribution));
+	w.u8(s.attribution_step);
+	w.u64(s.control);
+}
+
+/// Reads what write_spec wrote and checks it (CorruptState).
+FunnelSpec
+read_spec(ByteReader &r)
+{
+	FunnelSpec spec;
+	spec.steps = r.u8();
+	spec.exclusions = r.u8();
+	const std::uint8_t order = r.u8(), rule = r.u8(), increase = r.u8();
+	if (order > static_cast<std::uint8_t>(StepOrder::Any) ||
+	    rule > static_cast<std::uint8_t>(ExclusionRule::EndChain) || increase > 1 || spec.steps == 0 ||
+	    spec.steps > kMaxConditions || spec.exclusions > kMaxConditions)
+		throw_corrupt("invalid funnel options");
+	spec.order = static_cast<StepOrder>(order);
+	spec.rule = static_cast<ExclusionRule>(rule);
+	spec.strict_increase = increase != 0;
+	spec.window = static_cast<std::int64_t>(r.u64());
+	for (std::size_t k = 0; k + 1 < spec.steps; k++)
+		spec.step_window[k] = static_cast<std::int64_t>(r.u64());
+	for (std::size_t x = 0; x < spec.exclusions; x++) {
+		spec.exclude_from[x] = r.u8();
+		spec.exclude_to[x] = r.u8();
+	}
+	const std::uint8_t attribution = r.u8();
+	if (attribution > static_cast<std::uint8_t>(Attribution::Step))
+		throw_corrupt("invalid funnel options");
+	spec.attribution = static_cast<Attribution>(attribution);
+	spec.attribution_step = r.u8();
+	spec.control = r.u64();
+	try {
+		check_funnel_spec(spec);
+	} catch (const Error &) {
+		throw_corrupt("invalid funnel options");
+	}
+	return spec;
+}
+
+/// The first of `shared` equal to `spec`, or nullptr.
+const FunnelSpec *
+shared_equal(const FunnelSpec &spec, const FunnelSpec *const *shared, std::size_t shared_count)
+{
+	for (std::size_t i = 0; i < shared_count; i++)
+		if (*shared[i] == spec)
+			return shared[i];
+	return nullptr;
 }
 
 } // namespace
@@ -770,21 +844,9 @@ FunnelSpecState::serialized_size() const noexcept
 void
 FunnelSpecState::serialize(std::uint8_t *out, std::size_t size) const
 {
-	const FunnelSpec &s = *spec_;
 	ByteWriter w(out, size);
 	w.header(StateTag::FunnelSpec);
-	w.u8(static_cast<std::uint8_t>(s.steps));
-	w.u8(static_cast<std::uint8_t>(s.exclusions));
-	w.u8(static_cast<std::uint8_t>(s.order));
-	w.u8(static_cast<std::uint8_t>(s.rule));
-	w.u8(s.strict_increase ? 1 : 0);
-	w.u64(static_cast<std::uint64_t>(s.window));
-	for (std::size_t k = 0; k + 1 < s.steps; k++)
-		w.u64(static_cast<std::uint64_t>(s.step_window[k]));
-	for (std::size_t x = 0; x < s.exclusions; x++) {
-		w.u8(s.exclude_from[x]);
-		w.u8(s.exclude_to[x]);
-	}
+	write_spec(w, *spec_);
 	log_.serialize(w);
 	w.finish();
 }
@@ -795,35 +857,8 @@ FunnelSpecState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr:
 {
 	ByteReader r(in, size);
 	r.header(StateTag::FunnelSpec);
-	FunnelSpec spec;
-	spec.steps = r.u8();
-	spec.exclusions = r.u8();
-	const std::uint8_t order = r.u8(), rule = r.u8(), increase = r.u8();
-	if (order > static_cast<std::uint8_t>(StepOrder::Any) ||
-	    rule > static_cast<std::uint8_t>(ExclusionRule::EndChain) || increase > 1 || spec.steps == 0 ||
-	    spec.steps > kMaxConditions)
-		throw_corrupt("invalid funnel options");
-	spec.order = static_cast<StepOrder>(order);
-	spec.rule = static_cast<ExclusionRule>(rule);
-	spec.strict_increase = increase != 0;
-	spec.window = static_cast<std::int64_t>(r.u64());
-	for (std::size_t k = 0; k + 1 < spec.steps; k++)
-		spec.step_window[k] = static_cast<std::int64_t>(r.u64());
-	if (spec.exclusions > kMaxConditions)
-		throw_corrupt("invalid funnel options");
-	for (std::size_t x = 0; x < spec.exclusions; x++) {
-		spec.exclude_from[x] = r.u8();
-		spec.exclude_to[x] = r.u8();
-	}
-	try {
-		check_funnel_spec(spec);
-	} catch (const Error &) {
-		throw_corrupt("invalid funnel options");
-	}
-	const FunnelSpec *same = nullptr;
-	for (std::size_t i = 0; i < shared_count && same == nullptr; i++)
-		if (*shared[i] == spec)
-			same = shared[i];
+	const FunnelSpec spec = read_spec(r);
+	const FunnelSpec *same = shared_equal(spec, shared, shared_count);
 	FunnelSpecState state(same != nullptr ? *same : spec, same != nullptr, memory);
 	const std::uint64_t valid = spec.valid_bits();
 	const bool strict = spec.order == StepOrder::Strict;
@@ -948,8 +983,8 @@ FunnelPathEvaluator::collect(std::uint64_t mask)
 {
 	const std::size_t steps = spec_.steps;
 	std::uint64_t bits = mask & spec_.step_bits();
-	if (spec_.exclusions > 0)
-		excluded_ |= mask >> steps;
+	if (spec_.exclusions > 0) // (steps < 64 then; a report keeps a breakdown value in the upper bits)
+		excluded_ |= (mask >> steps) & ((std::uint64_t{1} << spec_.exclusions) - 1);
 	if (bits == 0)
 		return;
 	present_ |= bits;
@@ -1540,6 +1575,280 @@ compare_conversions(std::int64_t users_a, std::int64_t converted_a, std::int64_t
 		c.probability_b_better = 1 - beta_greater(b2, a2, b1, a1);
 	}
 	return c;
+}
+
+} // namespace pg_product_analytics::core
+
+// ---------------------------------------------------------------------------------------------
+// funnel_report / funnel_breakdown / funnel_trend with funnel options
+
+namespace pg_product_analytics::core {
+
+std::uint64_t
+control_hash(std::string_view value) noexcept
+{
+	std::uint64_t h = 14695981039346656037ull; // FNV-1a
+	for (unsigned char c : value) {
+		h ^= c;
+		h *= 1099511628211ull;
+	}
+	return h == 0 ? 1 : h;
+}
+
+namespace {
+
+constexpr std::uint64_t kLowHalf = 0xFFFFFFFFull;
+
+void
+check_report_layout(const FunnelSpec &spec, bool breakdown, const std::string_view *control, std::string_view zone_name)
+{
+	check_funnel_spec(spec);
+	if (breakdown && spec.steps + spec.exclusions > 32)
+		throw Error(ErrorKind::LimitExceeded,
+		            "too many funnel steps and exclusions for a breakdown: " +
+		                std::to_string(spec.steps + spec.exclusions) + " given, the limit is 32 together",
+		            "A breakdown keeps each row's value beside its steps in one 64-bit word.");
+	if ((control != nullptr) != (spec.control != 0) || (control != nullptr && control_hash(*control) != spec.control))
+		throw Error(ErrorKind::Internal, "funnel breakdown control does not match its options");
+	if (zone_name.size() > 255)
+		throw Error(ErrorKind::InvalidArgument, "time zone name too long");
+}
+
+} // namespace
+
+FunnelSpecReportState::FunnelSpecReportState(const FunnelSpec &spec, bool shared, bool breakdown,
+                                             const std::string_view *control, const CalendarKey *trend,
+                                             std::string_view zone_name, UserKeyKind kind,
+                                             std::pmr::memory_resource *memory)
+    : spec_((check_report_layout(spec, breakdown, control, zone_name), spec), shared, memory), breakdown_(breakdown),
+      has_control_(control != nullptr), control_(control != nullptr ? *control : std::string_view(), memory),
+      trend_(trend != nullptr ? *trend : CalendarKey{}), zone_name_(zone_name, memory),
+      values_(UserKeyKind::Bytes, memory), rows_(kind, memory)
+{
+}
+
+FunnelSpecReportState::FunnelSpecReportState(const FunnelSpecReportState &other, std::pmr::memory_resource *memory)
+    : spec_(other.spec_, memory), breakdown_(other.breakdown_), has_control_(other.has_control_),
+      control_(other.control_, memory), trend_(other.trend_), zone_name_(other.zone_name_, memory),
+      values_(UserKeyKind::Bytes, memory), rows_(other.rows_.kind(), memory)
+{
+	merge(other);
+}
+
+void
+FunnelSpecReportState::merge(const FunnelSpecReportState &other)
+{
+	if (other.spec_.get() != spec_.get() && !(*other.spec_ == *spec_))
+		throw_changed_within_group("funnel options");
+	if (other.breakdown_ != breakdown_ || !(other.trend_ == trend_))
+		throw_changed_within_group("funnel report parameters");
+	if (!breakdown_ || other.values_.size() == 0) {
+		rows_.merge(other.rows_);
+		return;
+	}
+	const std::vector<std::uint32_t> map = values_.merge(other.values_);
+	rows_.merge(other.rows_, [&](std::uint64_t payload) {
+		const std::uint64_t value = payload >> kValueShift;
+		if (value == 0)
+			return payload;
+		return (payload & kLowHalf) | (static_cast<std::uint64_t>(map[value - 1] + 1) << kValueShift);
+	});
+}
+
+std::size_t
+FunnelSpecReportState::serialized_size() const noexcept
+{
+	return kHeaderSize + spec_size(*spec_) + 2 + 4 + control_.size() + kCalendarKeySize + 1 + zone_name_.size() +
+	       (breakdown_ ? values_.serialized_size() : 0) + rows_.serialized_size();
+}
+
+void
+FunnelSpecReportState::serialize(std::uint8_t *out, std::size_t size) const
+{
+	ByteWriter w(out, size);
+	w.header(StateTag::FunnelSpecReport);
+	write_spec(w, *spec_);
+	w.u8(breakdown_ ? 1 : 0);
+	w.u8(has_control_ ? 1 : 0);
+	w.u32(static_cast<std::uint32_t>(control_.size()));
+	w.bytes(reinterpret_cast<const std::uint8_t *>(control_.data()), control_.size());
+	write_calendar_key(w, trend_);
+	write_zone_name(w, zone_name_);
+	rows_.serialize(w);
+	if (breakdown_)
+		values_.serialize(w);
+	w.finish();
+}
+
+FunnelSpecReportState
+FunnelSpecReportState::deserialize(const std::uint8_t *in, std::size_t size, std::pmr::memory_resource *memory,
+                                   const FunnelSpec *const *shared, std::size_t shared_count)
+{
+	ByteReader r(in, size);
+	r.header(StateTag::FunnelSpecReport);
+	const FunnelSpec spec = read_spec(r);
+	const std::uint8_t breakdown = r.u8(), has_control = r.u8();
+	const std::uint32_t control_size = r.u32();
+	if (breakdown > 1 || has_control > 1 || (has_control == 0 && control_size != 0) || control_size > r.remaining())
+		throw_corrupt("invalid funnel report layout");
+	const std::string_view control(reinterpret_cast<const char *>(r.bytes(control_size)), control_size);
+	const CalendarKey trend = read_calendar_key(r);
+	const std::string_view zone_name = read_zone_name(r, trend.zone);
+	const FunnelSpec *same = shared_equal(spec, shared, shared_count);
+	std::optional<FunnelSpecReportState> made;
+	try {
+		made.emplace(same != nullptr ? *same : spec, same != nullptr, breakdown != 0,
+		             has_control != 0 ? &control : nullptr, &trend, zone_name, UserRows::peek_kind(r), memory);
+	} catch (const Error &e) {
+		if (e.kind() == ErrorKind::CorruptState)
+			throw;
+		throw_corrupt("invalid funnel report layout");
+	}
+	FunnelSpecReportState &state = *made;
+	const std::uint64_t valid = spec.valid_bits();
+	const bool strict = spec.order == StepOrder::Strict;
+	std::uint64_t highest = 0; // the highest value number + 1 of a row
+	state.rows_.deserialize(r, [&](const LogEntry &e) {
+		const std::uint64_t low = breakdown != 0 ? e.payload & kLowHalf : e.payload;
+		highest = std::max(highest, breakdown != 0 ? e.payload >> kValueShift : 0);
+		return (low & ~valid) == 0 && (low != 0 || strict);
+	});
+	if (breakdown != 0) {
+		if (UserIndex::peek_kind(r) != UserKeyKind::Bytes)
+			throw_corrupt("invalid breakdown values");
+		state.values_.deserialize(r);
+	}
+	if (highest > state.values_.size())
+		throw_corrupt("a row's breakdown value is not in the state");
+	r.finish();
+	return std::move(*made);
+}
+
+// ---- funnel_breakdown ----
+
+FunnelBreakdownBuilder::FunnelBreakdownBuilder(const FunnelSpecReportState &state, std::pmr::memory_resource *memory)
+    : state_(state), memory_(memory), scan_(state, state.options().order != StepOrder::Any, memory),
+      tally_of_(state.values().size() + 1, -1, memory), tallies_(memory)
+{
+}
+
+std::uint64_t
+FunnelBreakdownBuilder::attributed(const FunnelUserResult &u) const
+{
+	const FunnelSpec &spec = state_.options();
+	const std::uint64_t steps = spec.step_bits();
+	const UserIndex &values = state_.values();
+	// The smallest value (by bytes) among the rows [from, to) that match `step_mask` and have one.
+	auto smallest = [&](std::size_t from, std::size_t to, std::uint64_t step_mask) {
+		std::uint64_t best = 0;
+		for (std::size_t i = from; i < to; i++) {
+			const std::uint64_t v = u.rows[i].payload >> FunnelSpecReportState::kValueShift;
+			if (v == 0 || (u.rows[i].payload & step_mask) == 0)
+				continue;
+			if (best == 0 || values.byte_key(static_cast<std::uint32_t>(v - 1)) <
+			                     values.byte_key(static_cast<std::uint32_t>(best - 1)))
+				best = v;
+		}
+		return best;
+	};
+	auto has_value = [&](const LogEntry &e, std::uint64_t step_mask) {
+		return (e.payload >> FunnelSpecReportState::kValueShift) != 0 && (e.payload & step_mask) != 0;
+	};
+	if (spec.attribution == Attribution::Step) {
+		const std::size_t k = spec.attribution_step;
+		if (u.level < static_cast<int>(k) || u.chain_length < k)
+			return 0;
+		const std::int64_t ts = u.chain[k - 1];
+		const std::uint64_t bit = std::uint64_t{1} << (k - 1);
+		// The rows on the chain's step-k timestamp (sorted: a contiguous run).
+		std::size_t from = 0;
+		while (from < u.count && u.rows[from].ts < ts)
+			from++;
+		std::size_t to = from;
+		while (to < u.count && u.rows[to].ts == ts)
+			to++;
+		const std::uint64_t v = smallest(from, to, bit);
+		return v == 0 ? 0 : v + 1;
+	}
+	std::size_t i = 0, to = u.count;
+	if (spec.attribution == Attribution::FirstTouch) {
+		while (i < u.count && !has_value(u.rows[i], steps))
+			i++;
+		if (i == u.count)
+			return 1;
+		to = i;
+		while (to < u.count && u.rows[to].ts == u.rows[i].ts)
+			to++;
+	} else {
+		std::size_t j = u.count;
+		while (j > 0 && !has_value(u.rows[j - 1], steps))
+			j--;
+		if (j == 0)
+			return 1;
+		i = j - 1;
+		while (i > 0 && u.rows[i - 1].ts == u.rows[j - 1].ts)
+			i--;
+		to = j;
+	}
+	return smallest(i, to, steps) + 1;
+}
+
+void
+FunnelBreakdownBuilder::add_user(const FunnelUserResult &u)
+{
+	if (u.level <= 0)
+		return; // never entered the funnel, or excluded from it
+	const std::uint64_t a = attributed(u);
+	if (a == 0)
+		return;
+	std::int32_t &t = tally_of_[a - 1];
+	if (t < 0) {
+		t = static_cast<std::int32_t>(tallies_.size());
+		tallies_.emplace_back(state_.options().steps, memory_);
+	}
+	tallies_[static_cast<std::size_t>(t)].add(u.level, u.chain, u.chain_length);
+}
+
+bool
+FunnelBreakdownBuilder::step(std::size_t budget)
+{
+	return scan_.step(budget, [&](const FunnelUserResult &u) { add_user(u); });
+}
+
+std::pmr::vector<FunnelBreakdownRow>
+FunnelBreakdownBuilder::result() const
+{
+	const UserIndex &values = state_.values();
+	// Values with users, in byte order, NULL last.
+	std::pmr::vector<std::size_t> order(memory_); // index into tally_of_: 0 NULL, v + 1 value v
+	for (std::size_t i = 1; i < tally_of_.size(); i++)
+		if (tally_of_[i] >= 0)
+			order.push_back(i);
+	std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+		return values.byte_key(static_cast<std::uint32_t>(a - 1)) < values.byte_key(static_cast<std::uint32_t>(b - 1));
+	});
+	if (tally_of_[0] >= 0)
+		order.push_back(0);
+	const FunnelTally *control = nullptr;
+	if (state_.has_control())
+		for (std::size_t i : order)
+			if (i > 0 && values.byte_key(static_cast<std::uint32_t>(i - 1)) == state_.control())
+				control = &tallies_[static_cast<std::size_t>(tally_of_[i])];
+	std::pmr::vector<FunnelBreakdownRow> out(memory_);
+	for (std::size_t i : order) {
+		const FunnelTally &tally = tallies_[static_cast<std::size_t>(tally_of_[i])];
+		for (const FunnelReportRow &row : tally.rows()) {
+			FunnelBreakdownRow r{i > 0, i > 0 ? values.byte_key(static_cast<std::uint32_t>(i - 1)) : std::string_view(),
+			                     row, false, ConversionComparison{}};
+			if (control != nullptr && &tally != control) {
+				r.compared = true;
+				r.vs_control =
+				    compare_conversions(control->reached(1), control->reached(row.step), tally.reached(1), row.users);
+			}
+			out.push_back(r);
+		}
+	}
+	return out;
 }
 
 } // namespace pg_product_analytics::core

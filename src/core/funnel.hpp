@@ -4,6 +4,7 @@
 
 #include "event_log.hpp"
 #include "limits.hpp"
+#include "period.hpp"
 #include "shared_value.hpp"
 #include "user_map.hpp"
 
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory_resource>
+#include <string>
 #include <type_traits>
 #include <string_view>
 #include <vector>
@@ -228,6 +230,13 @@ enum class ExclusionRule : std::uint8_t {
 	EndChain = 1,    ///< an interrupted chain ends at the exclusion: the user keeps the steps before it
 };
 
+/// Which breakdown value funnel_breakdown gives a user.
+enum class Attribution : std::uint8_t {
+	FirstTouch = 0, ///< of the user's earliest row matching a step (with a value)
+	LastTouch = 1,  ///< of the latest
+	Step = 2,       ///< of the row filling step attribution_step of the counted chain
+};
+
 /// The options of one funnel. A row's mask: bit k - 1 = step k, bit steps + x = exclusion x.
 struct FunnelSpec {
 	static constexpr std::int64_t kNoLimit = std::numeric_limits<std::int64_t>::max();
@@ -236,11 +245,14 @@ struct FunnelSpec {
 	std::size_t exclusions = 0;
 	StepOrder order = StepOrder::Ordered;
 	ExclusionRule rule = ExclusionRule::ExcludeUser;
-	bool strict_increase = false;                   ///< consecutive steps need strictly increasing timestamps
-	std::int64_t window = kNoLimit;                 ///< from the first step to any later one, inclusive (time unit)
-	std::int64_t step_window[kMaxConditions];       ///< [k - 1]: from step k to step k + 1, inclusive
-	std::uint8_t exclude_from[kMaxConditions] = {}; ///< exclusion x applies between these steps
-	std::uint8_t exclude_to[kMaxConditions] = {};   ///< (1-based, from < to)
+	bool strict_increase = false;                      ///< consecutive steps need strictly increasing timestamps
+	std::int64_t window = kNoLimit;                    ///< from the first step to any later one, inclusive (time unit)
+	std::int64_t step_window[kMaxConditions];          ///< [k - 1]: from step k to step k + 1, inclusive
+	std::uint8_t exclude_from[kMaxConditions] = {};    ///< exclusion x applies between these steps
+	std::uint8_t exclude_to[kMaxConditions] = {};      ///< (1-based, from < to)
+	Attribution attribution = Attribution::FirstTouch; ///< funnel_breakdown only
+	std::uint8_t attribution_step = 0;                 ///< Attribution::Step: 1..steps
+	std::uint64_t control = 0; ///< funnel_breakdown: a hash of the control value's bytes (0: none)
 
 	FunnelSpec() noexcept;
 	bool operator==(const FunnelSpec &o) const noexcept;
@@ -529,6 +541,121 @@ private:
 	UserRows rows_;
 };
 
+/// funnel_report, funnel_breakdown and funnel_trend with funnel options: the options (pointed to
+/// when the caller keeps them), the users and their kept rows (as FunnelSpecState keeps them).
+/// With a breakdown, each row's value, numbered in a dictionary of the values seen (UserIndex by
+/// bytes), in the upper half of the row's payload: value number + 1, 0 for NULL; steps and
+/// exclusions together are then at most 32. With a trend, the calendar (unit, zone) of its periods.
+class FunnelSpecReportState {
+public:
+	static constexpr unsigned kValueShift = 32;
+
+	/// `control`: the breakdown's control value (a hash of it is in the options), or nullptr.
+	FunnelSpecReportState(const FunnelSpec &spec, bool shared, bool breakdown, const std::string_view *control,
+	                      const CalendarKey *trend, std::string_view zone_name, UserKeyKind kind,
+	                      std::pmr::memory_resource *memory);
+	FunnelSpecReportState(const FunnelSpecReportState &other, std::pmr::memory_resource *memory);
+
+	/// One row of the user with id `user`; `value` is the breakdown value (nullptr: NULL), only with
+	/// a breakdown. Throws InvalidArgument when `spec` differs from the group's.
+	template <class Key>
+	void
+	add(const FunnelSpec &spec, Key user, std::int64_t ts, std::uint64_t mask, const std::string_view *value = nullptr)
+	{
+		if (&spec != spec_.get() && !(spec == *spec_))
+			throw_changed_within_group("funnel options");
+		if (mask == 0 && spec_->order != StepOrder::Strict)
+			return; // matches nothing: the user's chains do not depend on it
+		if (breakdown_ && value != nullptr)
+			mask |= static_cast<std::uint64_t>(values_.slot(*value) + 1) << kValueShift;
+		rows_.add(user, LogEntry{ts, mask});
+	}
+	/// The calendar must be the group's (InvalidArgument otherwise).
+	void
+	check_trend(const CalendarKey &trend) const
+	{
+		require_same(trend_, trend, "trend period or time zone");
+	}
+	void
+	flush()
+	{
+		rows_.flush();
+	}
+	void merge(const FunnelSpecReportState &other);
+
+	const FunnelSpec &
+	options() const noexcept
+	{
+		return *spec_;
+	}
+	bool
+	breakdown() const noexcept
+	{
+		return breakdown_;
+	}
+	/// The control value: when has_control().
+	bool
+	has_control() const noexcept
+	{
+		return has_control_;
+	}
+	std::string_view
+	control() const noexcept
+	{
+		return control_;
+	}
+	const CalendarKey &
+	trend() const noexcept
+	{
+		return trend_;
+	}
+	std::string_view
+	zone_name() const noexcept
+	{
+		return zone_name_;
+	}
+	/// The breakdown values, numbered as the rows' payloads carry them (minus one).
+	const UserIndex &
+	values() const noexcept
+	{
+		return values_;
+	}
+	std::size_t
+	users() const
+	{
+		return rows_.users();
+	}
+	const UserLog &
+	log() const
+	{
+		return rows_.log();
+	}
+	bool
+	settled() const noexcept
+	{
+		return rows_.settled();
+	}
+
+	std::size_t serialized_size() const noexcept;
+	void serialize(std::uint8_t *out, std::size_t size) const;
+	static FunnelSpecReportState deserialize(const std::uint8_t *in, std::size_t size,
+	                                         std::pmr::memory_resource *memory = std::pmr::new_delete_resource(),
+	                                         const FunnelSpec *const *shared = nullptr, std::size_t shared_count = 0);
+
+private:
+	SharedValue<FunnelSpec> spec_;
+	bool breakdown_;
+	bool has_control_;
+	std::pmr::string control_;
+	CalendarKey trend_;
+	std::pmr::string zone_name_;
+	UserIndex values_;
+	UserRows rows_;
+};
+
+/// The hash of a control value that FunnelSpec::control keeps (never 0).
+std::uint64_t control_hash(std::string_view value) noexcept;
+
 /// One row of the report: users whose deepest step is at least `step`, conversion from step 1 and
 /// from the previous step (NaN when undefined: the glue gives NULL), and the time from the
 /// previous step of their reported chain (window_funnel_events' chain): median and 90th
@@ -693,6 +820,95 @@ public:
 private:
 	FunnelScan<FunnelReportState, FunnelEvaluator> scan_;
 	FunnelTally tally_;
+};
+
+/// funnel_report with funnel options: every user folded into the report; excluded users counted apart.
+class FunnelSpecReportBuilder {
+public:
+	FunnelSpecReportBuilder(const FunnelSpecReportState &state, std::pmr::memory_resource *memory)
+	    : scan_(state, state.options().order != StepOrder::Any, memory), tally_(state.options().steps, memory)
+	{
+	}
+	bool
+	step(std::size_t budget)
+	{
+		return scan_.step(budget, [&](const FunnelUserResult &u) { tally_.add(u.level, u.chain, u.chain_length); });
+	}
+	const FunnelTally &
+	tally() const noexcept
+	{
+		return tally_;
+	}
+
+private:
+	FunnelScan<FunnelSpecReportState, FunnelPathEvaluator> scan_;
+	FunnelTally tally_;
+};
+
+/// One row of funnel_breakdown: a breakdown value (or NULL), one step of its report, and that
+/// step's conversion from step 1 compared with the control value's (when there is one and this
+/// is another value).
+struct FunnelBreakdownRow {
+	bool has_value;
+	std::string_view value; ///< valid while the state lives
+	FunnelReportRow row;
+	bool compared;
+	ConversionComparison vs_control;
+};
+
+/// funnel_breakdown: each user who entered the funnel attributed one breakdown value
+/// (FunnelSpec::attribution), users folded per value. Users with no value are the NULL value's; with Attribution::Step,
+/// users whose counted chain does not reach the step, or whose rows there have no value, are left out, as are excluded
+/// users always.
+class FunnelBreakdownBuilder {
+public:
+	FunnelBreakdownBuilder(const FunnelSpecReportState &state, std::pmr::memory_resource *memory);
+	bool step(std::size_t budget);
+	/// Rows by value (byte order, NULL last), then step; call once step() returned true.
+	std::pmr::vector<FunnelBreakdownRow> result() const;
+
+private:
+	void add_user(const FunnelUserResult &u);
+	/// The user's value by the attribution rule: 0 none (left out), 1 NULL, else value number + 2.
+	std::uint64_t attributed(const FunnelUserResult &u) const;
+
+	const FunnelSpecReportState &state_;
+	std::pmr::memory_resource *memory_;
+	FunnelScan<FunnelSpecReportState, FunnelPathEvaluator> scan_;
+	std::pmr::vector<std::int32_t> tally_of_; ///< per value number + 1 (0: NULL): index into tallies_, -1 none
+	std::pmr::vector<FunnelTally> tallies_;
+};
+
+/// funnel_trend: per user who entered the funnel (a counted chain), the time of the chain's first
+/// step and whether it reached the last step; the glue puts them into calendar periods.
+class FunnelTrendBuilder {
+public:
+	struct Entry {
+		std::int64_t entered;
+		bool converted;
+	};
+	FunnelTrendBuilder(const FunnelSpecReportState &state, std::pmr::memory_resource *memory)
+	    : scan_(state, true, memory), steps_(state.options().steps), entries_(memory)
+	{
+	}
+	bool
+	step(std::size_t budget)
+	{
+		return scan_.step(budget, [&](const FunnelUserResult &u) {
+			if (u.level >= 1 && u.chain_length >= 1)
+				entries_.push_back(Entry{u.chain[0], static_cast<std::size_t>(u.level) == steps_});
+		});
+	}
+	const std::pmr::vector<Entry> &
+	entries() const noexcept
+	{
+		return entries_;
+	}
+
+private:
+	FunnelScan<FunnelSpecReportState, FunnelPathEvaluator> scan_;
+	std::size_t steps_;
+	std::pmr::vector<Entry> entries_;
 };
 
 } // namespace pg_product_analytics::core

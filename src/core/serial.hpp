@@ -32,6 +32,7 @@ enum class StateTag : std::uint8_t {
 	Sequence = 14,
 	NextNode = 15,
 	FunnelSpec = 16,
+	FunnelSpecReport = 17,
 };
 
 inline constexpr std::uint8_t kFormatMagic0 = 'P';

@@ -444,6 +444,19 @@ public:
 	/// Appends the other report's users and rows (a user in both gets the rows of both).
 	/// Throws InvalidArgument for ids of another kind.
 	void merge(const UserRows &other);
+	/// The same, each of the other's payloads passed through `payload(std::uint64_t)` (ids of a
+	/// dictionary the other numbered differently).
+	template <class Payload>
+	void
+	merge(const UserRows &other, Payload payload)
+	{
+		require_settled();
+		other.require_settled();
+		const std::vector<std::uint32_t> slots = users_.merge(other.users_);
+		other.log_.for_each([&](std::uint32_t slot, const LogEntry &e, std::uint64_t extra) {
+			log_.push(slots[slot], LogEntry{e.ts, payload(e.payload)}, extra);
+		});
+	}
 
 	/// The index, then the log.
 	std::size_t

@@ -12,6 +12,9 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <map>
+#include <optional>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -19,6 +22,7 @@ namespace core = pg_product_analytics::core;
 using core::ExclusionRule;
 using core::FunnelPathEvaluator;
 using core::FunnelSpec;
+using core::FunnelSpecReportState;
 using core::FunnelSpecState;
 using core::LogEntry;
 using core::StepOrder;
@@ -566,6 +570,205 @@ TEST(FunnelOptions, AdversarialInputsAreLinearOrPolynomial)
 	EXPECT_GE(run(any, mixed).level, 1);
 	const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 	EXPECT_LT(seconds, 20.0);
+}
+
+// ---- the report forms ----
+
+struct UserRow {
+	std::int64_t user;
+	std::int64_t ts;
+	std::uint64_t mask;
+	int value; // -1: NULL
+};
+
+std::string
+value_name(int v)
+{
+	return "v" + std::to_string(v);
+}
+
+// Adds rows to a report state, in the given order, as the glue does.
+void
+add_rows(FunnelSpecReportState &state, const FunnelSpec &s, const std::vector<UserRow> &rows)
+{
+	for (const auto &r : rows) {
+		const std::string name = value_name(r.value);
+		const std::string_view view(name);
+		state.add(s, r.user, r.ts, r.mask, r.value < 0 ? nullptr : &view);
+	}
+	state.flush();
+}
+
+TEST(FunnelOptionsReport, EveryUserAsThePerUserFunnelAndBreakdownsByAttribution)
+{
+	std::mt19937_64 rng(404);
+	for (int trial = 0; trial < 3000; trial++) {
+		FunnelSpec s = random_spec(rng);
+		const int attribution = static_cast<int>(rng() % 3);
+		if (attribution == 2 && s.order != StepOrder::Any) {
+			s.attribution = core::Attribution::Step;
+			s.attribution_step = static_cast<std::uint8_t>(1 + rng() % s.steps);
+		} else if (attribution == 1) {
+			s.attribution = core::Attribution::LastTouch;
+		}
+		const bool with_control = rng() % 2 == 0;
+		const std::string control = value_name(static_cast<int>(rng() % 3));
+		if (with_control)
+			s.control = core::control_hash(control);
+		const std::string_view control_view(control);
+		std::vector<UserRow> rows;
+		const std::size_t users = 1 + rng() % 12;
+		for (std::size_t u = 0; u < users; u++)
+			for (const auto &e : random_rows(rng, s, rng() % 8, 12))
+				rows.push_back(UserRow{static_cast<std::int64_t>(u), e.ts, e.payload,
+				                       rng() % 4 == 0 ? -1 : static_cast<int>(rng() % 3)});
+		std::shuffle(rows.begin(), rows.end(), rng);
+		// The state, split in two and merged, through serialization.
+		const std::size_t cut = rows.empty() ? 0 : rng() % rows.size();
+		FunnelSpecReportState a(s, false, true, with_control ? &control_view : nullptr, nullptr, {},
+		                        core::UserKeyKind::Integer, heap());
+		FunnelSpecReportState b(s, false, true, with_control ? &control_view : nullptr, nullptr, {},
+		                        core::UserKeyKind::Integer, heap());
+		add_rows(a, s, {rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(cut)});
+		add_rows(b, s, {rows.begin() + static_cast<std::ptrdiff_t>(cut), rows.end()});
+		const auto bytes_b = serialize(b);
+		a.merge(FunnelSpecReportState::deserialize(bytes_b.data(), bytes_b.size()));
+		const auto bytes = serialize(a);
+		FunnelSpecReportState state = FunnelSpecReportState::deserialize(bytes.data(), bytes.size());
+
+		// Reference: each user's level and chain (the brute force), the attributed value, the counts.
+		std::map<int, std::vector<std::int64_t>> reached; // value (-1 NULL) -> users reaching step k
+		std::vector<std::int64_t> all(s.steps + 1, 0);
+		std::int64_t excluded = 0;
+		for (std::size_t u = 0; u < users; u++) {
+			std::vector<LogEntry> mine;
+			std::vector<std::pair<LogEntry, int>> valued;
+			for (const auto &r : rows)
+				if (r.user == static_cast<std::int64_t>(u)) {
+					mine.push_back(LogEntry{r.ts, r.mask});
+					valued.push_back({LogEntry{r.ts, r.mask}, r.value});
+				}
+			const Result want = reference(kept(s, mine), s);
+			if (want.level < 0) {
+				excluded++;
+				continue;
+			}
+			for (int k = 1; k <= want.level; k++)
+				all[static_cast<std::size_t>(k)]++;
+			if (want.level == 0)
+				continue; // not in any breakdown value
+			// Attribution among rows matching a step (and, for a step, that step on its timestamp).
+			std::optional<int> value; // nullopt: left out
+			std::vector<std::pair<std::int64_t, int>> candidates;
+			for (const auto &[e, v] : valued) {
+				if (v < 0)
+					continue;
+				if (s.attribution == core::Attribution::Step) {
+					const std::size_t k = s.attribution_step;
+					if (want.level >= static_cast<int>(k) && e.ts == want.chain[k - 1] && has_step(e, k))
+						candidates.push_back({e.ts, v});
+				} else if ((e.payload & s.step_bits()) != 0) {
+					candidates.push_back({e.ts, v});
+				}
+			}
+			if (s.attribution == core::Attribution::Step) {
+				if (!candidates.empty())
+					value = std::min_element(candidates.begin(), candidates.end(), [](auto x, auto y) {
+						        return value_name(x.second) < value_name(y.second);
+					        })->second;
+			} else if (candidates.empty()) {
+				value = -1;
+			} else {
+				const bool first = s.attribution == core::Attribution::FirstTouch;
+				std::int64_t t = candidates[0].first;
+				for (auto c : candidates)
+					t = first ? std::min(t, c.first) : std::max(t, c.first);
+				std::string best;
+				for (auto c : candidates)
+					if (c.first == t && (best.empty() || value_name(c.second) < best)) {
+						best = value_name(c.second);
+						value = c.second;
+					}
+			}
+			if (!value)
+				continue;
+			auto &counts = reached[*value];
+			counts.resize(s.steps + 1, 0);
+			counts[0]++;
+			for (int k = 1; k <= want.level; k++)
+				counts[static_cast<std::size_t>(k)]++;
+		}
+		// The plain report.
+		core::FunnelSpecReportBuilder report(state, heap());
+		while (!report.step(1 + rng() % 7)) {
+		}
+		const auto report_rows = report.tally().rows();
+		ASSERT_EQ(report.tally().excluded(), excluded) << trial;
+		for (std::size_t k = 1; k <= s.steps; k++)
+			ASSERT_EQ(report_rows[k - 1].users, all[k]) << trial << " step " << k << " " << describe(s, {});
+		// The breakdown: values in byte order, NULL last; counts and the comparison with the control.
+		core::FunnelBreakdownBuilder breakdown(state, heap());
+		while (!breakdown.step(1 + rng() % 7)) {
+		}
+		const auto got = breakdown.result();
+		std::vector<int> order;
+		for (const auto &[v, c] : reached)
+			if (v >= 0)
+				order.push_back(v);
+		std::sort(order.begin(), order.end(), [](int x, int y) { return value_name(x) < value_name(y); });
+		if (reached.count(-1))
+			order.push_back(-1);
+		ASSERT_EQ(got.size(), order.size() * s.steps) << trial;
+		const bool control_present = with_control && reached.count(std::stoi(control.substr(1))) > 0;
+		for (std::size_t i = 0; i < order.size(); i++)
+			for (std::size_t k = 1; k <= s.steps; k++) {
+				const auto &row = got[i * s.steps + k - 1];
+				const int v = order[i];
+				ASSERT_EQ(row.has_value, v >= 0);
+				if (v >= 0) {
+					ASSERT_EQ(std::string(row.value), value_name(v));
+				}
+				ASSERT_EQ(row.row.step, k);
+				ASSERT_EQ(row.row.users, reached[v][k]) << trial << " value " << v << " step " << k;
+				const bool is_control = v >= 0 && value_name(v) == control;
+				ASSERT_EQ(row.compared, control_present && !is_control);
+				if (row.compared) {
+					const auto &c = reached[std::stoi(control.substr(1))];
+					const auto want = core::compare_conversions(c[1], c[k], reached[v][1], reached[v][k]);
+					ASSERT_TRUE(std::isnan(want.p_value) ? std::isnan(row.vs_control.p_value)
+					                                     : want.p_value == row.vs_control.p_value);
+				}
+			}
+	}
+}
+
+TEST(FunnelOptionsReport, CorruptBytesAreRejectedAndLimitsChecked)
+{
+	FunnelSpec s = spec(3, 10);
+	s.exclusions = 1;
+	s.exclude_from[0] = 1;
+	s.exclude_to[0] = 3;
+	s.control = core::control_hash("b");
+	const std::string_view control("b");
+	const core::CalendarKey trend{core::PeriodUnit::Week, 42};
+	FunnelSpecReportState state(s, false, true, &control, &trend, "Europe/Berlin", core::UserKeyKind::Integer, heap());
+	add_rows(state, s, {{1, 5, 1, 0}, {2, 1, 8, -1}, {1, 3, 2, 1}, {2, 9, 4, 0}});
+	check_corruption_rejected<FunnelSpecReportState>(
+	    serialize(state), [](const FunnelSpecReportState &st) { return st.values().size() <= 2; });
+	// A breakdown keeps the value beside the mask: 32 steps and exclusions at most.
+	FunnelSpec wide = spec(33);
+	expect_error(core::ErrorKind::LimitExceeded, [&] {
+		FunnelSpecReportState(wide, false, true, nullptr, nullptr, {}, core::UserKeyKind::Integer, heap());
+	});
+	FunnelSpecReportState plain(wide, false, false, nullptr, nullptr, {}, core::UserKeyKind::Integer, heap());
+	// Attribution at a step past the last, or with any order.
+	FunnelSpec at = spec(2);
+	at.attribution = core::Attribution::Step;
+	at.attribution_step = 3;
+	expect_error(core::ErrorKind::InvalidArgument, [&] { core::check_funnel_spec(at); });
+	at.attribution_step = 1;
+	at.order = StepOrder::Any;
+	expect_error(core::ErrorKind::InvalidArgument, [&] { core::check_funnel_spec(at); });
 }
 
 // ---- conversion_significance ----
