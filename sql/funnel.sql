@@ -499,7 +499,137 @@ SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options("window" => interv
 SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(window_units => 5), now(), 'view', ARRAY['view'])$$);
 SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options(exclude => array_fill('x'::text, ARRAY[10])), ts, event, array_fill('y'::text, ARRAY[60])) FROM clicks$$);
 SELECT pg_temp.error_of($$SELECT window_funnel(funnel_options("window" => make_interval(mins => uid)), ts, event, ARRAY['view']) FROM clicks$$);
-SELECT pg_temp.error_of($$SELECT window_funnel(ROW(NULL, NULL, 'ordered', NULL, NULL, NULL, 'exclude_user', 'allow_reentry', NULL, NULL)::funnel_options, ts, event, ARRAY['view']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT window_funnel(ROW(NULL, NULL, 'ordered', NULL, NULL, NULL, 'exclude_user', 'allow_reentry', NULL, NULL, 'first_touch', NULL)::funnel_options, ts, event, ARRAY['view']) FROM clicks$$);
+
+-- The reports with funnel options (docs/funnel.md, "Reports with funnel options").
+SELECT (unnest(funnel_report(uid, funnel_options("window" => interval '1 hour', exclude => ARRAY['help']),
+                             ts, event, ARRAY['view', 'cart', 'buy']))).*
+FROM clicks;
+
+-- An experiment: users in a control and a treatment variant, the treatment converting better.
+SELECT setseed(0.5);
+CREATE TABLE experiment AS
+SELECT u AS uid,
+       CASE WHEN u % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant,
+       timestamptz '2024-05-06 09:00' + (u % 14) * interval '1 day' + s * interval '10 minutes' AS ts,
+       (ARRAY['view', 'cart', 'buy'])[s + 1] AS event
+FROM generate_series(1, 2000) u, generate_series(0, 2) s
+WHERE s = 0 OR random() < CASE WHEN u % 2 = 0 THEN 0.55 ELSE 0.65 END;
+
+SELECT breakdown AS variant, step, users, round(conversion_from_first::numeric, 3) AS conversion,
+       round(difference::numeric, 3) AS difference, round(ci_low::numeric, 3) AS ci_low,
+       round(ci_high::numeric, 3) AS ci_high, round(p_value::numeric, 4) AS p_value,
+       round(probability_better::numeric, 3) AS probability_better
+FROM unnest((SELECT funnel_breakdown(uid, funnel_options("window" => interval '1 day', control => 'control'),
+                                     ts, variant, event, ARRAY['view', 'cart', 'buy'])
+             FROM experiment))
+ORDER BY variant, step;
+
+SELECT period_start, entered, converted, round(conversion::numeric, 3) AS conversion
+FROM unnest((SELECT funnel_trend(uid, funnel_options("window" => interval '1 day'), 'week', 'UTC',
+                                 ts, event, ARRAY['view', 'cart', 'buy'])
+             FROM experiment));
+
+-- The report forms against the per-user function and plain SQL, cell by cell, on random data
+-- with ties, NULL events and exclusions.
+ALTER TABLE names_random ADD COLUMN country text;
+UPDATE names_random SET country = (ARRAY['de', 'fr', 'us', NULL])[1 + (uid + ts) % 4];
+CREATE TABLE options_per_user AS
+SELECT uid,
+       window_funnel(funnel_options(window_units => 100, step_window_units => '{40,NULL}', exclude => '{help}',
+                                    exclude_from => '{2}', exclude_to => '{3}'),
+                     ts, event, ARRAY['view', 'cart', 'buy']) AS level,
+       window_funnel_events(funnel_options(window_units => 100, step_window_units => '{40,NULL}', exclude => '{help}',
+                                           exclude_from => '{2}', exclude_to => '{3}'),
+                            ts, event, ARRAY['view', 'cart', 'buy']) AS chain,
+       (array_agg(country ORDER BY ts, country) FILTER (WHERE event IN ('view', 'cart', 'buy') AND country IS NOT NULL))[1]
+           AS first_country,
+       (array_agg(country ORDER BY ts DESC, country) FILTER (WHERE event IN ('view', 'cart', 'buy') AND country IS NOT NULL))[1]
+           AS last_country
+FROM names_random
+GROUP BY uid;
+-- The value on the chain's step 2: the smallest country among the user's cart rows at that time.
+ALTER TABLE options_per_user ADD COLUMN step2_country text;
+UPDATE options_per_user o SET step2_country = (
+    SELECT min(country) FROM names_random r
+    WHERE r.uid = o.uid AND r.event = 'cart' AND r.ts = o.chain[2]);
+CREATE FUNCTION pg_temp.plain_breakdown(attribution text) RETURNS TABLE (value text, step int, users bigint)
+LANGUAGE sql AS $$
+    SELECT v, k, count(*) FILTER (WHERE level >= k)
+    FROM (SELECT level, CASE $1 WHEN 'first_touch' THEN first_country WHEN 'last_touch' THEN last_country
+                                ELSE step2_country END AS v
+          FROM options_per_user
+          WHERE level >= 1 AND ($1 <> 'step_2' OR (level >= 2 AND step2_country IS NOT NULL))) u,
+         generate_series(1, 3) k
+    GROUP BY v, k
+$$;
+CREATE FUNCTION pg_temp.native_breakdown(attribution text) RETURNS TABLE (value text, step int, users bigint)
+LANGUAGE sql AS $$
+    SELECT breakdown, step, users
+    FROM unnest((SELECT funnel_breakdown(uid, funnel_options(window_units => 100, step_window_units => '{40,NULL}',
+                                                             exclude => '{help}', exclude_from => '{2}', exclude_to => '{3}',
+                                                             breakdown_attribution => $1),
+                                         ts, country, event, ARRAY['view', 'cart', 'buy'])
+                 FROM names_random))
+$$;
+SELECT a AS attribution,
+       (SELECT count(*) FROM pg_temp.plain_breakdown(a)) AS cells,
+       (SELECT count(*) FROM (SELECT * FROM pg_temp.plain_breakdown(a) EXCEPT SELECT * FROM pg_temp.native_breakdown(a)) d) AS missing,
+       (SELECT count(*) FROM (SELECT * FROM pg_temp.native_breakdown(a) EXCEPT SELECT * FROM pg_temp.plain_breakdown(a)) d) AS extra
+FROM unnest(ARRAY['first_touch', 'last_touch', 'step_2']) a;
+-- The plain report: users per step from the per-user levels (excluded users at no step).
+SELECT count(*) AS steps, count(*) FILTER (WHERE r.users = p.users) AS equal
+FROM unnest((SELECT funnel_report(uid, funnel_options(window_units => 100, step_window_units => '{40,NULL}',
+                                                      exclude => '{help}', exclude_from => '{2}', exclude_to => '{3}'),
+                                  ts, event, ARRAY['view', 'cart', 'buy'])
+             FROM names_random)) r
+JOIN (SELECT k AS step, count(*) FILTER (WHERE level >= k) AS users FROM options_per_user, generate_series(1, 3) k GROUP BY k) p
+USING (step);
+-- The comparison with the control equals conversion_significance on the same counts.
+SELECT count(*) AS compared,
+       count(*) FILTER (WHERE round(b.p_value::numeric, 12) IS NOT DISTINCT FROM round((s).p_value::numeric, 12)
+                          AND round(b.difference::numeric, 12) = round((s).difference::numeric, 12)
+                          AND round(b.probability_better::numeric, 9) = round((s).probability_b_better::numeric, 9)) AS equal
+FROM unnest((SELECT funnel_breakdown(uid, funnel_options(window_units => 100, control => 'de'), ts, country, event,
+                                     ARRAY['view', 'cart', 'buy']) FROM names_random)) b
+JOIN unnest((SELECT funnel_breakdown(uid, funnel_options(window_units => 100, control => 'de'), ts, country, event,
+                                     ARRAY['view', 'cart', 'buy']) FROM names_random)) c
+  ON c.breakdown = 'de' AND c.step = b.step
+JOIN unnest((SELECT funnel_breakdown(uid, funnel_options(window_units => 100, control => 'de'), ts, country, event,
+                                     ARRAY['view', 'cart', 'buy']) FROM names_random)) c1
+  ON c1.breakdown = 'de' AND c1.step = 1
+JOIN unnest((SELECT funnel_breakdown(uid, funnel_options(window_units => 100, control => 'de'), ts, country, event,
+                                     ARRAY['view', 'cart', 'buy']) FROM names_random)) b1
+  ON b1.breakdown IS NOT DISTINCT FROM b.breakdown AND b1.step = 1,
+LATERAL (SELECT conversion_significance(c1.users, c.users, b1.users, b.users) AS s) x
+WHERE b.breakdown IS DISTINCT FROM 'de';
+-- The trend: entries per week of the counted chain's first step, from the per-user chains.
+SELECT count(*) AS periods, count(*) FILTER (WHERE t.entered = p.entered AND t.converted = p.converted) AS equal
+FROM unnest((SELECT funnel_trend(uid, funnel_options("window" => interval '1 day'), 'week', 'America/New_York',
+                                 ts, event, ARRAY['view', 'cart', 'buy']) FROM experiment)) t
+JOIN (SELECT date_trunc('week', chain[1], 'America/New_York') AS period_start, count(*) AS entered,
+             count(*) FILTER (WHERE cardinality(chain) = 3) AS converted
+      FROM (SELECT uid, window_funnel_events(funnel_options("window" => interval '1 day'), ts, event,
+                                             ARRAY['view', 'cart', 'buy']) AS chain
+            FROM experiment GROUP BY uid) u
+      WHERE cardinality(chain) >= 1
+      GROUP BY 1) p USING (period_start);
+
+-- Empty input, NULL user ids and bad arguments.
+SELECT cardinality(funnel_breakdown(uid, funnel_options(), ts, event, event, ARRAY['view'])) AS no_rows,
+       cardinality(funnel_trend(uid, funnel_options(), 'day', 'UTC', ts, event, ARRAY['view'])) AS no_periods
+FROM clicks WHERE false;
+SELECT (unnest(funnel_report(NULL::int, funnel_options(), ts, event, ARRAY['view']))).users AS null_ids FROM clicks;
+SELECT pg_temp.error_of($$SELECT funnel_options(breakdown_attribution => 'middle_touch')$$);
+SELECT pg_temp.error_of($$SELECT funnel_options(breakdown_attribution => 'step_0')$$);
+SELECT pg_temp.error_of($$SELECT funnel_breakdown(uid, funnel_options(breakdown_attribution => 'step_4'), ts, event, event, ARRAY['view', 'cart', 'buy']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_breakdown(uid, funnel_options(step_order => 'any', breakdown_attribution => 'step_1'), ts, event, event, ARRAY['view', 'cart']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_breakdown(uid, funnel_options(), ts, event, event, array_fill('x'::text, ARRAY[33])) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_trend(uid, funnel_options(), NULL, 'UTC', ts, event, ARRAY['view']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_trend(uid, funnel_options(), 'fortnight', 'UTC', ts, event, ARRAY['view']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_trend(uid, funnel_options(), 'week', 'Mars/Olympus', ts, event, ARRAY['view']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_trend(uid, funnel_options(step_order => 'any'), 'week', 'UTC', ts, event, ARRAY['view']) FROM clicks$$);
+SELECT pg_temp.error_of($$SELECT funnel_report(uid, NULL::funnel_options, ts, event, ARRAY['view']) FROM clicks$$);
 
 -- conversion_significance (docs/funnel.md, "Comparing variants").
 SELECT round(rate_a::numeric, 4) AS rate_a, round(rate_b::numeric, 4) AS rate_b,
@@ -521,4 +651,4 @@ SELECT conversion_significance(NULL, 1, 2, 1) IS NULL AS strict;
 SELECT pg_temp.error_of($$SELECT conversion_significance(-1, 0, 5, 1)$$);
 SELECT pg_temp.error_of($$SELECT conversion_significance(5, 6, 5, 1)$$);
 
-DROP TABLE clicks, funnel_random, funnel_tie, report_random, report_native, names_random;
+DROP TABLE clicks, funnel_random, funnel_tie, report_random, report_native, names_random, experiment, options_per_user;

@@ -244,6 +244,49 @@ window_funnel_events_finalfn(PG_FUNCTION_ARGS)
 // ---------------------------------------------------------------------------------------------
 // funnel_report
 
+namespace {
+
+// The median and 90th percentile of a report row as Datums: an interval, or a bigint for integer
+// time; `nulls` says which are undefined.
+void
+report_times(const core::FunnelReportRow &r, bool interval_times, Datum *values, bool *nulls)
+{
+	nulls[0] = nulls[1] = !r.have_times;
+	values[0] = values[1] = Int64GetDatum(0);
+	if (r.have_times) {
+		values[0] = interval_times ? IntervalPGetDatum(pg::micros_interval(r.median)) : Int64GetDatum(r.median);
+		values[1] = interval_times ? IntervalPGetDatum(pg::micros_interval(r.p90)) : Int64GetDatum(r.p90);
+	}
+}
+
+// The result array of funnel_report (either form): one funnel_report_step (or _int) per row.
+Datum
+report_array(FunctionCallInfo fcinfo, const core::FunnelReportRow *rows, std::size_t count)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(element))
+		elog(ERROR, "funnel_report_finalfn called with a non-array result type");
+	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	if (desc->natts != 6)
+		elog(ERROR, "funnel_report_finalfn called with an unexpected result type");
+	const bool interval_times = TupleDescAttr(desc, 4)->atttypid == INTERVALOID;
+	Datum elements[core::kMaxConditions];
+	for (std::size_t i = 0; i < count; i++) {
+		const core::FunnelReportRow &r = rows[i];
+		Datum values[6];
+		bool nulls[6] = {false, false, std::isnan(r.from_first), std::isnan(r.from_previous), false, false};
+		values[0] = Int32GetDatum(static_cast<int32>(r.step));
+		values[1] = Int64GetDatum(r.users);
+		values[2] = Float8GetDatum(nulls[2] ? 0.0 : r.from_first);
+		values[3] = Float8GetDatum(nulls[3] ? 0.0 : r.from_previous);
+		report_times(r, interval_times, values + 4, nulls + 4);
+		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(count), element, -1, false, TYPALIGN_DOUBLE));
+}
+
+} // namespace
+
 PPA_STATE_SUPPORT_FUNCTIONS(funnel_report, FunnelReportState, "funnel report")
 
 /*
@@ -292,15 +335,8 @@ funnel_report_names_int_transfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 funnel_report_finalfn(PG_FUNCTION_ARGS)
 {
-	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
-	if (!OidIsValid(element))
-		elog(ERROR, "funnel_report_finalfn called with a non-array result type");
-	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
-	if (desc->natts != 6)
-		elog(ERROR, "funnel_report_finalfn called with an unexpected result type");
-	const bool interval_times = TupleDescAttr(desc, 4)->atttypid == INTERVALOID;
 	if (PG_ARGISNULL(0))
-		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
+		return report_array(fcinfo, nullptr, 0);
 	auto *state = reinterpret_cast<FunnelReportState *>(PG_GETARG_POINTER(0));
 	core::FunnelReportBuilder *builder = nullptr;
 	pg::guard([&] {
@@ -316,24 +352,7 @@ funnel_report_finalfn(PG_FUNCTION_ARGS)
 		count = result.size();
 		std::copy(result.begin(), result.end(), rows);
 	});
-	Datum elements[core::kMaxConditions];
-	for (std::size_t i = 0; i < count; i++) {
-		const core::FunnelReportRow &r = rows[i];
-		Datum values[6];
-		bool nulls[6] = {false,         false,        std::isnan(r.from_first), std::isnan(r.from_previous),
-		                 !r.have_times, !r.have_times};
-		values[0] = Int32GetDatum(static_cast<int32>(r.step));
-		values[1] = Int64GetDatum(r.users);
-		values[2] = Float8GetDatum(nulls[2] ? 0.0 : r.from_first);
-		values[3] = Float8GetDatum(nulls[3] ? 0.0 : r.from_previous);
-		values[4] = values[5] = Int64GetDatum(0);
-		if (r.have_times) {
-			values[4] = interval_times ? IntervalPGetDatum(pg::micros_interval(r.median)) : Int64GetDatum(r.median);
-			values[5] = interval_times ? IntervalPGetDatum(pg::micros_interval(r.p90)) : Int64GetDatum(r.p90);
-		}
-		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
-	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(count), element, -1, false, TYPALIGN_DOUBLE));
+	return report_array(fcinfo, rows, count);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,6 +391,8 @@ enum OptionField : int {
 	kMode,
 	kWindowUnits,
 	kStepWindowUnits,
+	kBreakdownAttribution,
+	kControl,
 	kOptionFields
 };
 
@@ -385,6 +406,8 @@ struct OptionValues {
 struct ParsedOptions {
 	FunnelSpec spec;
 	pg::StepNames exclude;
+	const char *control; ///< the breakdown's control value (spec.control != 0), in the parse's context
+	int control_length;
 };
 
 bool
@@ -393,6 +416,30 @@ text_is(Datum d, const char *word)
 	text *t = DatumGetTextPP(d);
 	const std::size_t n = VARSIZE_ANY_EXHDR(t);
 	return n == std::strlen(word) && std::memcmp(VARDATA_ANY(t), word, n) == 0;
+}
+
+// The step of a breakdown_attribution 'step_N' (0 for first_touch / last_touch); ERROR 22023 for
+// anything else.
+int
+attribution_step(Datum d)
+{
+	if (text_is(d, "first_touch") || text_is(d, "last_touch"))
+		return 0;
+	text *t = DatumGetTextPP(d);
+	const char *p = VARDATA_ANY(t);
+	const int n = VARSIZE_ANY_EXHDR(t);
+	int step = 0;
+	bool ok = n > 5 && n <= 7 && std::memcmp(p, "step_", 5) == 0 && p[5] != '0';
+	for (int i = 5; ok && i < n; i++) {
+		ok = p[i] >= '0' && p[i] <= '9';
+		step = step * 10 + (p[i] - '0');
+	}
+	if (!ok)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		         errmsg("unknown funnel breakdown_attribution \"%s\"", text_to_cstring(t)),
+		         errhint("Valid attributions: first_touch, last_touch, step_N (N a step number, e.g. step_2).")));
+	return step;
 }
 
 // A one-dimensional array's elements (an empty array has none); `what` names it in errors.
@@ -440,11 +487,13 @@ step_numbers(const OptionValues &f, OptionField field, const char *what, int *ou
 void
 check_option_values(const OptionValues &f)
 {
-	if (f.null[kStepOrder] || f.null[kExclusionRule] || f.null[kMode])
+	if (f.null[kStepOrder] || f.null[kExclusionRule] || f.null[kMode] || f.null[kBreakdownAttribution])
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 		                errmsg("funnel option %s must not be null", f.null[kStepOrder]       ? "step_order"
 		                                                            : f.null[kExclusionRule] ? "exclusion_rule"
-		                                                                                     : "mode")));
+		                                                            : f.null[kMode]          ? "mode"
+		                                                                            : "breakdown_attribution")));
+	attribution_step(f.value[kBreakdownAttribution]);
 	if (!text_is(f.value[kStepOrder], "ordered") && !text_is(f.value[kStepOrder], "strict") &&
 	    !text_is(f.value[kStepOrder], "any"))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -606,6 +655,21 @@ parse_options(HeapTupleHeader options, bool names_form, int given, bool integer_
 		if (from[x] != spec.exclude_from[x] || to[x] != spec.exclude_to[x])
 			spec.exclude_from[x] = spec.exclude_to[x] = 0; // out of range: the core names it
 	}
+	const int step = attribution_step(f.value[kBreakdownAttribution]);
+	spec.attribution = step > 0                                                ? core::Attribution::Step
+	                   : text_is(f.value[kBreakdownAttribution], "last_touch") ? core::Attribution::LastTouch
+	                                                                           : core::Attribution::FirstTouch;
+	spec.attribution_step = static_cast<std::uint8_t>(step > 255 ? 255 : step);
+	out->control = nullptr;
+	out->control_length = 0;
+	if (!f.null[kControl]) {
+		text *control = DatumGetTextPP(f.value[kControl]);
+		out->control_length = static_cast<int>(VARSIZE_ANY_EXHDR(control));
+		char *copy = static_cast<char *>(MemoryContextAlloc(memory, static_cast<Size>(out->control_length) + 1));
+		std::memcpy(copy, VARDATA_ANY(control), static_cast<std::size_t>(out->control_length));
+		out->control = copy;
+		spec.control = core::control_hash(std::string_view(copy, static_cast<std::size_t>(out->control_length)));
+	}
 	pg::guard([&] { core::check_funnel_spec(spec); });
 	out->spec = spec;
 	out->exclude.count = 0;
@@ -614,8 +678,8 @@ parse_options(HeapTupleHeader options, bool names_form, int given, bool integer_
 		pg::parse_step_names(DatumGetArrayTypeP(f.value[kExclude]), memory, &out->exclude, "exclude names");
 }
 
-// A row of the options form: (options, ts, event, steps text[]) or (options, ts, VARIADIC conds);
-// `first` is the options' argument number (1, or 2 after a report's user id).
+// A row of the options form: the options (argument `options_arg`), ts (`ts_arg`) and the steps
+// from `steps_arg`: (event, steps text[]) or VARIADIC conds.
 struct SpecRow {
 	const ParsedOptions *options;
 	bool stable; // kept by the call site: states point to its spec
@@ -625,16 +689,15 @@ struct SpecRow {
 };
 
 SpecRow
-spec_row(FunctionCallInfo fcinfo, int first, bool integer_time, bool names)
+spec_row(FunctionCallInfo fcinfo, int options_arg, int ts_arg, int steps_arg, bool integer_time, bool names)
 {
-	if (PG_ARGISNULL(first))
+	if (PG_ARGISNULL(options_arg))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("funnel options must not be null")));
-	const int ts_arg = first + 1;
-	if (!names && PG_ARGISNULL(ts_arg + 1))
+	if (!names && PG_ARGISNULL(steps_arg))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("steps array must not be null")));
-	const pg::ConditionMask steps = names ? pg::match_step_names(fcinfo, ts_arg + 1, ts_arg + 2)
-	                                      : pg::read_conditions(PG_GETARG_ARRAYTYPE_P(ts_arg + 1));
-	HeapTupleHeader options = PG_GETARG_HEAPTUPLEHEADER(first);
+	const pg::ConditionMask steps = names ? pg::match_step_names(fcinfo, steps_arg, steps_arg + 1)
+	                                      : pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
+	HeapTupleHeader options = PG_GETARG_HEAPTUPLEHEADER(options_arg);
 	const auto given = static_cast<int>(steps.count);
 	auto parse = [&](ParsedOptions *out, MemoryContext memory) {
 		parse_options(options, names, given, integer_time, out, memory);
@@ -652,15 +715,15 @@ spec_row(FunctionCallInfo fcinfo, int first, bool integer_time, bool names)
 	SpecRow row{kept.value, kept.stable, PG_ARGISNULL(ts_arg), 0, steps.mask};
 	if (!row.skip)
 		row.ts = PG_GETARG_INT64(ts_arg);
-	if (names && kept.value->exclude.count > 0 && !PG_ARGISNULL(ts_arg + 1))
-		row.mask |= pg::name_mask(kept.value->exclude, PG_GETARG_TEXT_PP(ts_arg + 1)) << kept_spec.steps;
+	if (names && kept.value->exclude.count > 0 && !PG_ARGISNULL(steps_arg))
+		row.mask |= pg::name_mask(kept.value->exclude, PG_GETARG_TEXT_PP(steps_arg)) << kept_spec.steps;
 	return row;
 }
 
 Datum
 accumulate_spec(FunctionCallInfo fcinfo, bool integer_time, bool names)
 {
-	const SpecRow row = spec_row(fcinfo, 1, integer_time, names);
+	const SpecRow row = spec_row(fcinfo, 1, 2, 3, integer_time, names);
 	PG_RETURN_POINTER(pg::transition<FunnelSpecState>(
 	    fcinfo, [&](std::pmr::memory_resource *r) { return FunnelSpecState(row.options->spec, row.stable, r); },
 	    [&](FunnelSpecState &state) {
@@ -835,6 +898,8 @@ window_funnel_options_deserialfn(PG_FUNCTION_ARGS)
 		ParsedOptions read;
 		read.spec = state->spec();
 		read.exclude.count = read.exclude.distinct = 0;
+		read.control = nullptr; // not needed after a transition: states keep their own copy
+		read.control_length = 0;
 		pg::keep_read_value(fcinfo, read);
 	}
 	PG_RETURN_POINTER(state);
@@ -884,4 +949,324 @@ conversion_significance(PG_FUNCTION_ARGS)
 	});
 	const double values[7] = {c.rate_a, c.rate_b, c.difference, c.ci_low, c.ci_high, c.p_value, c.probability_b_better};
 	PG_RETURN_DATUM(doubles_tuple(desc, values, 7));
+}
+
+// ---------------------------------------------------------------------------------------------
+// funnel_report, funnel_breakdown and funnel_trend with funnel options
+
+extern "C" {
+PG_FUNCTION_INFO_V1(funnel_report_options_transfn);
+PG_FUNCTION_INFO_V1(funnel_breakdown_transfn);
+PG_FUNCTION_INFO_V1(funnel_trend_transfn);
+PG_FUNCTION_INFO_V1(funnel_report_options_finalfn);
+PG_FUNCTION_INFO_V1(funnel_breakdown_finalfn);
+PG_FUNCTION_INFO_V1(funnel_trend_finalfn);
+PG_FUNCTION_INFO_V1(funnel_report_options_combinefn);
+PG_FUNCTION_INFO_V1(funnel_report_options_serialfn);
+PG_FUNCTION_INFO_V1(funnel_report_options_deserialfn);
+}
+
+using core::FunnelSpecReportState;
+
+namespace {
+
+enum class ReportForm : std::uint8_t { Report, Breakdown, Trend };
+
+// The layout of a report aggregate's arguments, from its form and argument types:
+//   funnel_report    (user_id, options, ts, steps...)
+//   funnel_breakdown (user_id, options, ts, breakdown text, steps...)
+//   funnel_trend     (user_id, options, period text, [time_zone text,] ts, steps...)
+// steps... = VARIADIC conds boolean[] | event text, steps text[].
+struct ReportArgs {
+	ReportForm form;
+	bool integer_time;
+	bool names;
+	bool zone; // funnel_trend over timestamptz: a time_zone argument
+	int ts_arg;
+	int steps_arg;
+};
+
+ReportArgs
+report_args(FunctionCallInfo fcinfo, ReportForm form)
+{
+	ReportArgs a{form, false, false, false, 3, 4};
+	const Oid last = get_fn_expr_argtype(fcinfo->flinfo, PG_NARGS() - 1);
+	a.names = last == TEXTARRAYOID;
+	if (form == ReportForm::Trend) {
+		a.zone = get_fn_expr_argtype(fcinfo->flinfo, 5) == TIMESTAMPTZOID;
+		a.ts_arg = a.zone ? 5 : 4;
+	}
+	a.steps_arg = a.ts_arg + (form == ReportForm::Breakdown ? 2 : 1);
+	const Oid ts_type = get_fn_expr_argtype(fcinfo->flinfo, a.ts_arg);
+	if (ts_type != TIMESTAMPTZOID && ts_type != TIMESTAMPOID && ts_type != INT8OID)
+		elog(ERROR, "funnel report called with an unexpected ts type");
+	a.integer_time = ts_type == INT8OID;
+	return a;
+}
+
+Datum
+accumulate_spec_report(FunctionCallInfo fcinfo, ReportForm form)
+{
+	const ReportArgs a = report_args(fcinfo, form);
+	const SpecRow row = spec_row(fcinfo, 2, a.ts_arg, a.steps_arg, a.integer_time, a.names);
+	const pg::UserArg user = pg::user_arg(fcinfo, 1);
+	pg::CalendarArgs calendar{};
+	if (form == ReportForm::Trend)
+		calendar = pg::calendar_args(fcinfo, 3, a.zone ? 4 : -1);
+	std::string_view value;
+	const bool has_value = form == ReportForm::Breakdown && !PG_ARGISNULL(a.ts_arg + 1);
+	if (has_value) {
+		text *t = PG_GETARG_TEXT_PP(a.ts_arg + 1);
+		value = std::string_view(VARDATA_ANY(t), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(t)));
+	}
+	const char *zone_name =
+	    form == ReportForm::Trend && calendar.tz != nullptr ? pg_get_timezone_name(calendar.tz) : "";
+	const ParsedOptions &options = *row.options;
+	const std::string_view control(options.control != nullptr ? options.control : "",
+	                               static_cast<std::size_t>(options.control_length));
+	PG_RETURN_POINTER(pg::transition<FunnelSpecReportState>(
+	    fcinfo,
+	    [&](std::pmr::memory_resource *r) {
+		    return FunnelSpecReportState(options.spec, row.stable, form == ReportForm::Breakdown,
+		                                 options.spec.control != 0 ? &control : nullptr,
+		                                 form == ReportForm::Trend ? &calendar.key : nullptr, zone_name, user.kind, r);
+	    },
+	    [&](FunnelSpecReportState &state) {
+		    if (form == ReportForm::Trend)
+			    state.check_trend(calendar.key);
+		    if (!row.skip && !user.isnull)
+			    pg::with_user_key(user, [&](auto key) {
+				    state.add(options.spec, key, row.ts, row.mask, has_value ? &value : nullptr);
+			    });
+	    }));
+}
+
+// The state of a report's final function, flushed.
+FunnelSpecReportState *
+final_state(FunctionCallInfo fcinfo)
+{
+	auto *state = reinterpret_cast<FunnelSpecReportState *>(PG_GETARG_POINTER(0));
+	pg::guard([&] { state->flush(); });
+	return state;
+}
+
+} // namespace
+
+/*
+ * funnel_report_options_transfn, funnel_breakdown_transfn, funnel_trend_transfn(state internal,
+ * user_id anyelement, options funnel_options, ...): the transition functions of funnel_report,
+ * funnel_breakdown and funnel_trend with funnel options (the layouts in report_args). Not strict: state NULL on a
+ * group's first row. A NULL user id or ts skips the row; NULL options, steps array or period is ERROR 22004; a NULL
+ * breakdown value is the NULL value.
+ */
+extern "C" Datum
+funnel_report_options_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_spec_report(fcinfo, ReportForm::Report);
+}
+
+extern "C" Datum
+funnel_breakdown_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_spec_report(fcinfo, ReportForm::Breakdown);
+}
+
+extern "C" Datum
+funnel_trend_transfn(PG_FUNCTION_ARGS)
+{
+	return accumulate_spec_report(fcinfo, ReportForm::Trend);
+}
+
+/*
+ * funnel_report_options_finalfn(state internal) -> funnel_report_step[] | funnel_report_step_int[]:
+ * as funnel_report's; users the exclusion rule excludes are counted at no step.
+ */
+extern "C" Datum
+funnel_report_options_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		return report_array(fcinfo, nullptr, 0);
+	FunnelSpecReportState *state = final_state(fcinfo);
+	core::FunnelSpecReportBuilder *builder = nullptr;
+	pg::guard([&] {
+		builder = pg::make_in_context_with<core::FunnelSpecReportBuilder>(
+		    CurrentMemoryContext,
+		    [&](std::pmr::memory_resource *r) { return core::FunnelSpecReportBuilder(*state, r); });
+	});
+	pg::build_in_slices(builder);
+	std::size_t count = 0;
+	core::FunnelReportRow rows[core::kMaxConditions];
+	pg::guard([&] {
+		auto result = builder->tally().rows();
+		count = result.size();
+		std::copy(result.begin(), result.end(), rows);
+	});
+	return report_array(fcinfo, rows, count);
+}
+
+/*
+ * funnel_breakdown_finalfn(state internal) -> funnel_breakdown_step[] | funnel_breakdown_step_int[]:
+ * per breakdown value (byte order, NULL last) and step, the report's columns and the comparison
+ * of the conversion from step 1 with the control value's (NULL for the control itself, without a
+ * control, or where undefined).
+ */
+extern "C" Datum
+funnel_breakdown_finalfn(PG_FUNCTION_ARGS)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(element))
+		elog(ERROR, "funnel_breakdown_finalfn called with a non-array result type");
+	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	if (desc->natts != 12)
+		elog(ERROR, "funnel_breakdown_finalfn called with an unexpected result type");
+	const bool interval_times = TupleDescAttr(desc, 5)->atttypid == INTERVALOID;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
+	FunnelSpecReportState *state = final_state(fcinfo);
+	core::FunnelBreakdownBuilder *builder = nullptr;
+	pg::guard([&] {
+		builder = pg::make_in_context_with<core::FunnelBreakdownBuilder>(
+		    CurrentMemoryContext,
+		    [&](std::pmr::memory_resource *r) { return core::FunnelBreakdownBuilder(*state, r); });
+	});
+	pg::build_in_slices(builder);
+	// At most one row per step of each value and of NULL.
+	const std::size_t most = (state->values().size() + 1) * state->options().steps;
+	auto *rows = static_cast<core::FunnelBreakdownRow *>(
+	    MemoryContextAllocHuge(CurrentMemoryContext, sizeof(core::FunnelBreakdownRow) * (most > 0 ? most : 1)));
+	std::size_t count = 0;
+	pg::guard([&] {
+		auto result = builder->result();
+		count = std::min(result.size(), most);
+		std::copy(result.begin(), result.begin() + static_cast<std::ptrdiff_t>(count), rows);
+	});
+	Datum *elements =
+	    static_cast<Datum *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Datum) * (count > 0 ? count : 1)));
+	for (std::size_t i = 0; i < count; i++) {
+		const core::FunnelBreakdownRow &b = rows[i];
+		const core::FunnelReportRow &r = b.row;
+		Datum values[12];
+		bool nulls[12] = {!b.has_value, false, false, std::isnan(r.from_first), std::isnan(r.from_previous)};
+		values[0] = b.has_value
+		                ? PointerGetDatum(cstring_to_text_with_len(b.value.data(), static_cast<int>(b.value.size())))
+		                : Datum(0);
+		values[1] = Int32GetDatum(static_cast<int32>(r.step));
+		values[2] = Int64GetDatum(r.users);
+		values[3] = Float8GetDatum(nulls[3] ? 0.0 : r.from_first);
+		values[4] = Float8GetDatum(nulls[4] ? 0.0 : r.from_previous);
+		report_times(r, interval_times, values + 5, nulls + 5);
+		const double compared[5] = {b.vs_control.difference, b.vs_control.ci_low, b.vs_control.ci_high,
+		                            b.vs_control.p_value, b.vs_control.probability_b_better};
+		for (int k = 0; k < 5; k++) {
+			nulls[7 + k] = !b.compared || std::isnan(compared[k]);
+			values[7 + k] = Float8GetDatum(nulls[7 + k] ? 0.0 : compared[k]);
+		}
+		elements[i] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, static_cast<int>(count), element, -1, false, TYPALIGN_DOUBLE));
+}
+
+/*
+ * funnel_trend_finalfn(state internal) -> funnel_trend_period[] | funnel_trend_period_local[]:
+ * per calendar period (in the state's time zone) of the counted chains' first steps, the users
+ * who entered, those who reached the last step, and the ratio; periods in order, only those with
+ * entries. ERROR 22008 for a chain that starts at ±infinity.
+ */
+extern "C" Datum
+funnel_trend_finalfn(PG_FUNCTION_ARGS)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (!OidIsValid(element))
+		elog(ERROR, "funnel_trend_finalfn called with a non-array result type");
+	TupleDesc desc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(element, -1));
+	if (desc->natts != 4)
+		elog(ERROR, "funnel_trend_finalfn called with an unexpected result type");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(element));
+	FunnelSpecReportState *state = final_state(fcinfo);
+	pg_tz *zone = state->trend().zone != 0 ? pg::zone_of_state(state->zone_name()) : nullptr;
+	const core::PeriodUnit unit = state->trend().unit;
+	core::FunnelTrendBuilder *builder = nullptr;
+	pg::guard([&] {
+		builder = pg::make_in_context_with<core::FunnelTrendBuilder>(
+		    CurrentMemoryContext, [&](std::pmr::memory_resource *r) { return core::FunnelTrendBuilder(*state, r); });
+	});
+	pg::build_in_slices(builder);
+	const auto &entries = builder->entries();
+	const std::size_t n = entries.size();
+	struct Entry {
+		Timestamp period;
+		bool converted;
+	};
+	auto *periods = static_cast<Entry *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Entry) * (n > 0 ? n : 1)));
+	for (std::size_t i = 0; i < n; i++) {
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		periods[i] = Entry{pg::period_start(unit, entries[i].entered, zone), entries[i].converted};
+	}
+	std::sort(periods, periods + n, [](const Entry &a, const Entry &b) { return a.period < b.period; });
+	Datum *elements =
+	    static_cast<Datum *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Datum) * (n > 0 ? n : 1)));
+	int count = 0;
+	for (std::size_t i = 0; i < n;) {
+		std::size_t j = i;
+		std::int64_t converted = 0;
+		for (; j < n && periods[j].period == periods[i].period; j++)
+			converted += periods[j].converted ? 1 : 0;
+		const auto entered = static_cast<std::int64_t>(j - i);
+		Datum values[4] = {TimestampGetDatum(periods[i].period), Int64GetDatum(entered), Int64GetDatum(converted),
+		                   Float8GetDatum(static_cast<double>(converted) / static_cast<double>(entered))};
+		bool nulls[4] = {false, false, false, false};
+		elements[count++] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+		i = j;
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elements, count, element, -1, false, TYPALIGN_DOUBLE));
+}
+
+extern "C" Datum
+funnel_report_options_combinefn(PG_FUNCTION_ARGS)
+{
+	return pg::combine<FunnelSpecReportState>(fcinfo);
+}
+
+extern "C" Datum
+funnel_report_options_serialfn(PG_FUNCTION_ARGS)
+{
+	return pg::serialize<FunnelSpecReportState>(fcinfo, "funnel report");
+}
+
+/*
+ * funnel_report_options_deserialfn(bytes bytea, internal) -> internal: strict; in the current memory
+ * context, sharing the options the call site keeps (as window_funnel_options_deserialfn).
+ */
+extern "C" Datum
+funnel_report_options_deserialfn(PG_FUNCTION_ARGS)
+{
+	bytea *in = PG_GETARG_BYTEA_PP(0);
+	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
+	const std::size_t size = VARSIZE_ANY_EXHDR(in);
+	const ParsedOptions *kept[pg::CallSite::kKept];
+	const int kept_count = pg::kept_values(fcinfo, kept);
+	const FunnelSpec *specs[pg::CallSite::kKept];
+	for (int i = 0; i < kept_count; i++)
+		specs[i] = &kept[i]->spec;
+	FunnelSpecReportState *state = nullptr;
+	pg::guard([&] {
+		state =
+		    pg::make_in_context_with<FunnelSpecReportState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
+			    return FunnelSpecReportState::deserialize(data, size, r, specs, static_cast<std::size_t>(kept_count));
+		    });
+	});
+	bool known = false;
+	for (int i = 0; i < kept_count; i++)
+		known = known || specs[i] == &state->options();
+	if (!known) {
+		ParsedOptions read;
+		read.spec = state->options();
+		read.exclude.count = read.exclude.distinct = 0;
+		read.control = nullptr;
+		read.control_length = 0;
+		pg::keep_read_value(fcinfo, read);
+	}
+	PG_RETURN_POINTER(state);
 }

@@ -180,7 +180,9 @@ CREATE TYPE funnel_options AS (
     exclusion_rule text,
     mode text,
     window_units bigint,
-    step_window_units bigint[]
+    step_window_units bigint[],
+    breakdown_attribution text,
+    control text
 );
 COMMENT ON TYPE funnel_options IS 'the options of a funnel: windows, step order, exclusions (make it with funnel_options())';
 
@@ -194,10 +196,12 @@ CREATE FUNCTION funnel_options(
     exclusion_rule text DEFAULT 'exclude_user',
     mode text DEFAULT '',
     window_units bigint DEFAULT NULL,
-    step_window_units bigint[] DEFAULT NULL)
+    step_window_units bigint[] DEFAULT NULL,
+    breakdown_attribution text DEFAULT 'first_touch',
+    control text DEFAULT NULL)
 RETURNS funnel_options AS 'MODULE_PATHNAME', 'funnel_options'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION funnel_options(interval, interval[], text, text[], integer[], integer[], text, text, bigint, bigint[]) IS
+COMMENT ON FUNCTION funnel_options(interval, interval[], text, text[], integer[], integer[], text, text, bigint, bigint[], text, text) IS
     'funnel options for window_funnel, window_funnel_events and funnel_report: window, per-step windows, step order, exclusions';
 
 -- @for agg in ["window_funnel_options"]
@@ -278,3 +282,120 @@ RETURNS conversion_comparison AS 'MODULE_PATHNAME', 'conversion_significance'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION conversion_significance(bigint, bigint, bigint, bigint) IS
     'compares the conversion of variant b with control a: difference, 95% interval, p-value, probability b is better';
+
+-- funnel_report, funnel_breakdown and funnel_trend with funnel options (docs/funnel.md).
+-- @for agg in ["funnel_report_options"]
+CREATE FUNCTION {{agg}}_combinefn(state1 internal, state2 internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_combinefn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_combinefn(internal, internal) IS 'combine function of the funnel reports with options';
+CREATE FUNCTION {{agg}}_serialfn(state internal)
+RETURNS bytea AS 'MODULE_PATHNAME', '{{agg}}_serialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_serialfn(internal) IS 'serialization function of the funnel reports with options';
+CREATE FUNCTION {{agg}}_deserialfn(bytes bytea, unused internal)
+RETURNS internal AS 'MODULE_PATHNAME', '{{agg}}_deserialfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{agg}}_deserialfn(bytea, internal) IS 'deserialization function of the funnel reports with options';
+-- @end
+
+CREATE TYPE funnel_breakdown_step AS (
+    breakdown text,
+    step integer,
+    users bigint,
+    conversion_from_first double precision,
+    conversion_from_previous double precision,
+    median_time_from_previous interval,
+    p90_time_from_previous interval,
+    difference double precision,
+    ci_low double precision,
+    ci_high double precision,
+    p_value double precision,
+    probability_better double precision
+);
+COMMENT ON TYPE funnel_breakdown_step IS
+    'one step of one breakdown value of funnel_breakdown, with its conversion compared to the control value';
+CREATE TYPE funnel_breakdown_step_int AS (
+    breakdown text,
+    step integer,
+    users bigint,
+    conversion_from_first double precision,
+    conversion_from_previous double precision,
+    median_time_from_previous bigint,
+    p90_time_from_previous bigint,
+    difference double precision,
+    ci_low double precision,
+    ci_high double precision,
+    p_value double precision,
+    probability_better double precision
+);
+COMMENT ON TYPE funnel_breakdown_step_int IS 'one step of funnel_breakdown over integer time (times in the unit of ts)';
+CREATE TYPE funnel_trend_period AS (
+    period_start timestamptz,
+    entered bigint,
+    converted bigint,
+    conversion double precision
+);
+COMMENT ON TYPE funnel_trend_period IS 'users entering the funnel in a period and those of them who converted';
+CREATE TYPE funnel_trend_period_local AS (
+    period_start timestamp,
+    entered bigint,
+    converted bigint,
+    conversion double precision
+);
+COMMENT ON TYPE funnel_trend_period_local IS 'funnel_trend over timestamp without time zone';
+
+-- @for name, rettype in [("funnel_report_options_finalfn", "funnel_report_step"), ("funnel_report_options_int_finalfn", "funnel_report_step_int"), ("funnel_breakdown_finalfn", "funnel_breakdown_step"), ("funnel_breakdown_int_finalfn", "funnel_breakdown_step_int"), ("funnel_trend_finalfn", "funnel_trend_period"), ("funnel_trend_local_finalfn", "funnel_trend_period_local")]
+-- @let symbol = name.replace("_int_", "_").replace("_local_", "_")
+CREATE FUNCTION {{name}}(state internal)
+RETURNS {{rettype}}[] AS 'MODULE_PATHNAME', '{{symbol}}'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{name}}(internal) IS 'final function of a funnel report with options ({{rettype}})';
+-- @end
+
+-- funnel_report and funnel_breakdown: {timestamptz, timestamp, bigint} x {conditions, event names}.
+-- @for ts_type, int in [("timestamptz", ""), ("timestamp", ""), ("bigint", "int_")]
+-- @for steps, transfn_steps, named in [("VARIADIC steps boolean[]", "steps boolean[]", ""), ("event text, steps text[]", "event text, steps text[]", ", steps named by event")]
+-- @for agg, transfn, finalfn, extra, what in [("funnel_report", "funnel_report_options_transfn", "funnel_report_options_", "", "the funnel of every user with funnel options (excluded users at no step)"), ("funnel_breakdown", "funnel_breakdown_transfn", "funnel_breakdown_", "breakdown text, ", "the funnel per breakdown value attributed to each user, compared with a control value")]
+-- @let params = f'user_id anyelement, options funnel_options, ts {ts_type}, {extra}'
+CREATE FUNCTION {{transfn}}(state internal, {{params}}{{transfn_steps}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{transfn}}'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{transfn}}(state internal, {{params}}{{transfn_steps}}) IS 'transition function of {{agg}} with funnel options';
+CREATE AGGREGATE {{agg}}({{params}}{{steps}}) (
+    SFUNC = {{transfn}},
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = {{finalfn}}{{int}}finalfn,
+    COMBINEFUNC = funnel_report_options_combinefn,
+    SERIALFUNC = funnel_report_options_serialfn,
+    DESERIALFUNC = funnel_report_options_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE {{agg}}({{params}}{{steps}}) IS '{{what}}{{named}}';
+-- @end
+-- @end
+-- @end
+
+-- funnel_trend: timestamptz (periods in a time zone) and timestamp (local periods).
+-- @for zone, ts_type, finalfn in [("time_zone text, ", "timestamptz", "funnel_trend_finalfn"), ("", "timestamp", "funnel_trend_local_finalfn")]
+-- @for steps, transfn_steps, named in [("VARIADIC steps boolean[]", "steps boolean[]", ""), ("event text, steps text[]", "event text, steps text[]", ", steps named by event")]
+-- @let params = f'user_id anyelement, options funnel_options, period text, {zone}ts {ts_type}, '
+CREATE FUNCTION funnel_trend_transfn(state internal, {{params}}{{transfn_steps}})
+RETURNS internal AS 'MODULE_PATHNAME', 'funnel_trend_transfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION funnel_trend_transfn(state internal, {{params}}{{transfn_steps}}) IS 'transition function of funnel_trend';
+CREATE AGGREGATE funnel_trend({{params}}{{steps}}) (
+    SFUNC = funnel_trend_transfn,
+    STYPE = internal,
+    SSPACE = 1048576,
+    FINALFUNC = {{finalfn}},
+    COMBINEFUNC = funnel_report_options_combinefn,
+    SERIALFUNC = funnel_report_options_serialfn,
+    DESERIALFUNC = funnel_report_options_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE funnel_trend({{params}}{{steps}}) IS
+    'users entering the funnel per calendar period of their first step, and how many converted{{named}}';
+-- @end
+-- @end
