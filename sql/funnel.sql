@@ -615,6 +615,16 @@ JOIN (SELECT date_trunc('week', chain[1], 'America/New_York') AS period_start, c
       WHERE cardinality(chain) >= 1
       GROUP BY 1) p USING (period_start);
 
+-- As window aggregates: the reports so far, by hour (the final functions leave the state as it was).
+SELECT DISTINCT date_trunc('hour', ts) AS hour,
+       (funnel_report(uid, funnel_options("window" => interval '1 hour'), ts, event, ARRAY['view', 'cart', 'buy'])
+            OVER w)[3].users AS bought,
+       cardinality(funnel_breakdown(uid, funnel_options(), ts, event, event, ARRAY['view', 'cart']) OVER w) AS cells,
+       (funnel_trend(uid, funnel_options(), 'day', 'UTC', ts, event, ARRAY['view', 'cart']) OVER w)[1].entered AS entered
+FROM clicks
+WINDOW w AS (ORDER BY date_trunc('hour', ts) RANGE UNBOUNDED PRECEDING)
+ORDER BY 1, 2, 3, 4;
+
 -- Empty input, NULL user ids and bad arguments.
 SELECT cardinality(funnel_breakdown(uid, funnel_options(), ts, event, event, ARRAY['view'])) AS no_rows,
        cardinality(funnel_trend(uid, funnel_options(), 'day', 'UTC', ts, event, ARRAY['view'])) AS no_periods

@@ -88,5 +88,44 @@ SELECT retention(day < 7) FROM parallel_events WHERE day > 1000;
 -- The parallel answer is not trivially all-ones or all-zeros.
 SELECT r, count(*) FROM parallel_by_user GROUP BY r ORDER BY r;
 
+-- Funnel options (per user and the three reports): partial states share the call site's options;
+-- the parallel answers equal the serial ones.
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial_options AS
+SELECT uid, window_funnel_events(funnel_options(window_units => 9, step_window_units => '{4,NULL}', exclude_from => '{1}',
+                                                exclude_to => '{3}', exclusion_rule => 'end_chain'),
+                                 day::bigint, day % 7 = 0, day % 7 = 1, day % 7 = 3, day % 7 = 2) AS chain
+FROM parallel_events GROUP BY uid;
+CREATE TEMP TABLE serial_option_reports AS
+SELECT funnel_report(uid, funnel_options(window_units => 9, exclude_from => '{1}', exclude_to => '{3}'),
+                     day::bigint, day % 7 = 0, day % 7 = 1, day % 7 = 3, day % 7 = 2)::text AS report,
+       funnel_breakdown(uid, funnel_options(window_units => 9, control => 'v0'), day::bigint, 'v' || (uid % 3),
+                        day % 7 = 0, day % 7 = 1, day % 7 = 3)::text AS breakdown,
+       funnel_trend(uid, funnel_options(step_windows => '{4 days, 4 days}'), 'month',
+                    timestamp '2024-01-01' + day * interval '1 day', day % 7 = 0, day % 7 = 1, day % 7 = 3)::text AS trend
+FROM parallel_events;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT funnel_report(uid, funnel_options(window_units => 9), day::bigint, day % 7 = 0, day % 7 = 1) FROM parallel_events;
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE p.chain = s.chain) AS equal,
+       count(*) FILTER (WHERE cardinality(p.chain) = 3) AS complete
+FROM (SELECT uid, window_funnel_events(funnel_options(window_units => 9, step_window_units => '{4,NULL}',
+                                                      exclude_from => '{1}', exclude_to => '{3}',
+                                                      exclusion_rule => 'end_chain'),
+                                       day::bigint, day % 7 = 0, day % 7 = 1, day % 7 = 3, day % 7 = 2) AS chain
+      FROM parallel_events GROUP BY uid) p
+JOIN serial_options s USING (uid);
+SELECT s.report = p.report AS same_report, s.breakdown = p.breakdown AS same_breakdown, s.trend = p.trend AS same_trend,
+       length(p.breakdown) > 100 AS breakdown_not_empty
+FROM serial_option_reports s, (
+    SELECT funnel_report(uid, funnel_options(window_units => 9, exclude_from => '{1}', exclude_to => '{3}'),
+                         day::bigint, day % 7 = 0, day % 7 = 1, day % 7 = 3, day % 7 = 2)::text AS report,
+           funnel_breakdown(uid, funnel_options(window_units => 9, control => 'v0'), day::bigint, 'v' || (uid % 3),
+                            day % 7 = 0, day % 7 = 1, day % 7 = 3)::text AS breakdown,
+           funnel_trend(uid, funnel_options(step_windows => '{4 days, 4 days}'), 'month',
+                        timestamp '2024-01-01' + day * interval '1 day', day % 7 = 0, day % 7 = 1, day % 7 = 3)::text AS trend
+    FROM parallel_events) p;
+
 RESET ALL;
 DROP TABLE parallel_events;
