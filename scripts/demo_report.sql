@@ -83,6 +83,27 @@ FROM unnest((SELECT funnel_report(user_id, interval '7 days', ts, event,
 ORDER BY r.step;
 
 \echo
+\echo '== Experiment (funnel_breakdown, one statement): new_checkout against control, signup -> add_to_cart -> purchase, 7 days =='
+SELECT breakdown AS variant, step, (ARRAY['signup', 'add_to_cart', 'purchase'])[step] AS name, users,
+       round(100 * conversion_from_first::numeric, 2) AS "% of signups",
+       round(100 * difference::numeric, 2) AS "difference (points)",
+       '[' || round(100 * ci_low::numeric, 2) || ', ' || round(100 * ci_high::numeric, 2) || ']' AS "95% interval",
+       round(p_value::numeric, 4) AS "p-value",
+       round(100 * probability_better::numeric, 1) AS "% chance better"
+FROM unnest((SELECT funnel_breakdown(user_id, funnel_options("window" => interval '7 days', control => 'control'),
+                                     ts, variant, event, ARRAY['signup', 'add_to_cart', 'purchase'])
+             FROM events))
+ORDER BY variant, step;
+
+\echo
+\echo '== Funnel trend (funnel_trend): users entering signup -> purchase per week (UTC), and how many bought within 7 days =='
+SELECT period_start::date AS week, entered, converted, round(100 * conversion::numeric, 1) AS "% converted"
+FROM unnest((SELECT funnel_trend(user_id, funnel_options("window" => interval '7 days'), 'week', 'UTC',
+                                 ts, event, ARRAY['signup', 'purchase'])
+             FROM events))
+ORDER BY 1 LIMIT 6;
+
+\echo
 \echo '== Active users (active_users_report, one statement): DAU, WAU, MAU and stickiness (DAU / MAU), last 7 days, UTC =='
 SELECT period_start::date AS day,
        max(users) FILTER (WHERE window_periods = 1) AS dau,
