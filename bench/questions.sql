@@ -1,4 +1,4 @@
--- Benchmark questions over events(user_id, ts, event, device, country), read by bench_driver.
+-- Benchmark questions over events(user_id, ts, event, device, country, variant), read by bench_driver.
 -- Each question: the native function first, then the best plain-SQL formulations we could write.
 -- Every variant of a question must return the same rows (the driver checks).
 
@@ -127,6 +127,113 @@ FROM (
     ) f
     GROUP BY user_id
 ) s;
+
+-- @question funnel_4_options | Funnel, 4 steps, 7-day window, funnel options (window_funnel)
+-- funnel_4 in the options form: one row fills one step, so it equals the ClickHouse form with
+-- strict_once. The baseline of funnel_4_exclusion.
+-- @variant native window_funnel(funnel_options) event names
+SELECT count(*) FILTER (WHERE level >= 1), count(*) FILTER (WHERE level >= 2),
+       count(*) FILTER (WHERE level >= 3), count(*) FILTER (WHERE level >= 4)
+FROM (
+    SELECT user_id, window_funnel(funnel_options("window" => interval '7 days'), ts, event,
+                                  ARRAY['page_view', 'signup', 'activate', 'purchase']) AS level
+    FROM events
+    GROUP BY user_id
+) s;
+-- @variant native window_funnel() strict_once event names
+SELECT count(*) FILTER (WHERE level >= 1), count(*) FILTER (WHERE level >= 2),
+       count(*) FILTER (WHERE level >= 3), count(*) FILTER (WHERE level >= 4)
+FROM (
+    SELECT user_id, window_funnel(interval '7 days', 'strict_once', ts, event,
+                                  ARRAY['page_view', 'signup', 'activate', 'purchase']) AS level
+    FROM events
+    GROUP BY user_id
+) s;
+
+-- @question funnel_4_exclusion | Funnel, 4 steps, per-step windows and one exclusion (window_funnel)
+-- funnel_4_options with each step within 1 day / 3 days / 7 days of the previous and users who
+-- added to cart between signup and activate excluded. Compare with funnel_4_options (the target:
+-- at most 1.2 times its cost).
+-- @variant native window_funnel(funnel_options) event names
+SELECT count(*) FILTER (WHERE level >= 1), count(*) FILTER (WHERE level >= 2),
+       count(*) FILTER (WHERE level >= 3), count(*) FILTER (WHERE level >= 4),
+       count(*) FILTER (WHERE level = -1)
+FROM (
+    SELECT user_id, window_funnel(funnel_options("window" => interval '7 days',
+                                                 step_windows => '{1 day, 3 days, 7 days}',
+                                                 exclude => '{add_to_cart}', exclude_from => '{2}', exclude_to => '{3}'),
+                                  ts, event, ARRAY['page_view', 'signup', 'activate', 'purchase']) AS level
+    FROM events
+    GROUP BY user_id
+) s;
+
+-- @question funnel_4_exclusion_frequent | The same with a frequent exclusion event (search, a quarter of all rows)
+-- @variant native window_funnel(funnel_options) event names
+SELECT count(*) FILTER (WHERE level >= 1), count(*) FILTER (WHERE level >= 2),
+       count(*) FILTER (WHERE level >= 3), count(*) FILTER (WHERE level >= 4),
+       count(*) FILTER (WHERE level = -1)
+FROM (
+    SELECT user_id, window_funnel(funnel_options("window" => interval '7 days',
+                                                 step_windows => '{1 day, 3 days, 7 days}',
+                                                 exclude => '{search}', exclude_from => '{2}', exclude_to => '{3}'),
+                                  ts, event, ARRAY['page_view', 'signup', 'activate', 'purchase']) AS level
+    FROM events
+    GROUP BY user_id
+) s;
+
+-- @question report_funnel_4_options | Funnel report with funnel options, 4 steps (funnel_report)
+-- @variant native funnel_report(funnel_options) event names
+SELECT r.step, r.users
+FROM unnest((SELECT funnel_report(user_id, funnel_options("window" => interval '7 days'), ts, event,
+                                  ARRAY['page_view', 'signup', 'activate', 'purchase']) FROM events)) r
+ORDER BY r.step;
+
+-- @question report_funnel_4_exclusion | Funnel report, per-step windows and one exclusion (funnel_report)
+-- Compare with report_funnel_4_options (the target: at most 1.2 times its cost).
+-- @variant native funnel_report(funnel_options) event names
+SELECT r.step, r.users
+FROM unnest((SELECT funnel_report(user_id, funnel_options("window" => interval '7 days',
+                                                          step_windows => '{1 day, 3 days, 7 days}',
+                                                          exclude => '{add_to_cart}', exclude_from => '{2}',
+                                                          exclude_to => '{3}'),
+                                  ts, event, ARRAY['page_view', 'signup', 'activate', 'purchase']) FROM events)) r
+ORDER BY r.step;
+-- @variant native window_funnel(funnel_options) per user + outer query
+SELECT k, count(*) FILTER (WHERE level >= k)
+FROM (
+    SELECT user_id, window_funnel(funnel_options("window" => interval '7 days',
+                                                 step_windows => '{1 day, 3 days, 7 days}',
+                                                 exclude => '{add_to_cart}', exclude_from => '{2}', exclude_to => '{3}'),
+                                  ts, event, ARRAY['page_view', 'signup', 'activate', 'purchase']) AS level
+    FROM events
+    GROUP BY user_id
+) s, generate_series(1, 4) k
+GROUP BY k ORDER BY k;
+
+-- @question report_funnel_4_variant | Funnel by experiment variant against control, with significance
+-- signup -> add_to_cart -> purchase, 7 days: per variant and step the users, and the p-value of the
+-- conversion from signup against control's. funnel_breakdown computes it in the aggregate; the
+-- other form is funnel_report per variant and conversion_significance in SQL.
+-- @variant native funnel_breakdown(control)
+SELECT breakdown, step, users, round(p_value::numeric, 9)
+FROM unnest((SELECT funnel_breakdown(user_id, funnel_options("window" => interval '7 days', control => 'control'),
+                                     ts, variant, event, ARRAY['signup', 'add_to_cart', 'purchase'])
+             FROM events))
+ORDER BY 1, 2;
+-- @variant native funnel_report() GROUP BY variant + conversion_significance()
+WITH r AS (
+    SELECT variant, (unnest(funnel_report(user_id, funnel_options("window" => interval '7 days'), ts, event,
+                                          ARRAY['signup', 'add_to_cart', 'purchase']))).*
+    FROM events GROUP BY variant
+)
+SELECT v.variant, v.step, v.users,
+       CASE WHEN v.variant <> 'control'
+            THEN round((conversion_significance(c1.users, c.users, v1.users, v.users)).p_value::numeric, 9) END
+FROM r v
+JOIN r v1 ON v1.variant = v.variant AND v1.step = 1
+JOIN r c ON c.variant = 'control' AND c.step = v.step
+JOIN r c1 ON c1.variant = 'control' AND c1.step = 1
+ORDER BY 1, 2;
 
 -- @question report_funnel_4 | Funnel report, 4 steps, 7-day window, one statement (funnel_report)
 -- The same funnel as funnel_4 as a report: users reaching at least each step, one row per step.

@@ -16,7 +16,8 @@ targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
     targets=(retention funnel session_stats period_retention lifecycle active_periods cohort min_max_by
              funnel_report active_users lifecycle_report session_report
-             retention_report sequence next_node funnel_modes period_unit sequence_pattern)
+             retention_report sequence next_node funnel_modes period_unit sequence_pattern funnel_options
+             funnel_options_report)
 fi
 
 out=${PPA_FUZZ_DIR:-build-fuzz}

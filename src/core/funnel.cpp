@@ -904,11 +904,10 @@ FunnelPathEvaluator::Ladder::Ladder(bool kills_, std::size_t steps, std::pmr::me
 void
 FunnelPathEvaluator::Ladder::reset() noexcept
 {
-	for (auto &q : queues) {
-		q.items.clear();
-		q.head = 0;
-	}
-	for (std::size_t k = 0; k < kLevels; k++) {
+	// Only the levels in use (queues has steps + 1): a report resets once per user.
+	for (std::size_t k = 0; k < queues.size(); k++) {
+		queues[k].items.clear();
+		queues[k].head = 0;
 		reached[k] = open[k] = deadline_pending[k] = escaped[k] = false;
 		first_reached[k] = open_node[k] = escaped_node[k] = kNoNode;
 		open_deadline[k] = 0;

@@ -102,6 +102,9 @@ struct CallSite {
 	const char *kept_keys[kKept];
 	int kept_key_lengths[kKept];
 	int kept_count;
+	bool kept_constant;                    ///< kept[0] came from a constant or bound parameter: every row has it
+	bool layout_known;                     ///< argument positions a function derived from its argument types
+	std::int32_t layout[6];                ///< (fixed for the call site: looked up on the first row)
 	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 };
@@ -126,10 +129,12 @@ struct Kept {
 /// bytes are those of one it parsed (a constant or a bound parameter: every row after the first),
 /// else parse(T *out, MemoryContext memory) fills a new one (anything it points to allocated in
 /// `memory`), kept while the call site has room (kKept), else in the per-row context. T is plain
-/// data; parse() reports errors itself (ereport, or guard()).
+/// data; parse() reports errors itself (ereport, or guard()). When the bytes are argument `argno`
+/// and it is a constant or bound parameter of the aggregate call, kept_constant_value gives later
+/// rows the kept value without reading the argument.
 template <class T, class Parse>
 Kept<T>
-kept_value(FunctionCallInfo fcinfo, const char *key, int length, Parse parse)
+kept_value(FunctionCallInfo fcinfo, const char *key, int length, Parse parse, int argno = -1)
 {
 	static_assert(std::is_trivially_copyable_v<T>, "kept values are plain data");
 	CallSite &site = call_site(fcinfo);
@@ -148,8 +153,18 @@ kept_value(FunctionCallInfo fcinfo, const char *key, int length, Parse parse)
 		site.kept[i] = value;
 		site.kept_keys[i] = copy;
 		site.kept_key_lengths[i] = length;
+		site.kept_constant = i == 0 && argno >= 0 && argument_is_constant(fcinfo, argno);
 	}
 	return Kept<T>{value, keep};
+}
+
+/// The call site's value of a constant argument kept by kept_value(..., argno), or nullptr.
+template <class T>
+const T *
+kept_constant_value(FunctionCallInfo fcinfo)
+{
+	CallSite &site = call_site(fcinfo);
+	return site.kept_constant ? static_cast<const T *>(site.kept[0]) : nullptr;
 }
 
 /// The values the call site keeps, for a deserialization function to share (`list` has room for

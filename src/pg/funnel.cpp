@@ -697,26 +697,32 @@ spec_row(FunctionCallInfo fcinfo, int options_arg, int ts_arg, int steps_arg, bo
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("steps array must not be null")));
 	const pg::ConditionMask steps = names ? pg::match_step_names(fcinfo, steps_arg, steps_arg + 1)
 	                                      : pg::read_conditions(PG_GETARG_ARRAYTYPE_P(steps_arg));
-	HeapTupleHeader options = PG_GETARG_HEAPTUPLEHEADER(options_arg);
 	const auto given = static_cast<int>(steps.count);
-	auto parse = [&](ParsedOptions *out, MemoryContext memory) {
-		parse_options(options, names, given, integer_time, out, memory);
-	};
-	pg::Kept<ParsedOptions> kept =
-	    pg::kept_value<ParsedOptions>(fcinfo, reinterpret_cast<const char *>(options),
-	                                  static_cast<int>(HeapTupleHeaderGetDatumLength(options)), parse);
-	const FunnelSpec &kept_spec = kept.value->spec;
-	if (static_cast<int>(names ? kept_spec.steps : kept_spec.steps + kept_spec.exclusions) != given) {
-		// The same options with another number of steps on this row: read for this row only.
-		auto *row = static_cast<ParsedOptions *>(palloc(sizeof(ParsedOptions)));
-		parse(row, CurrentMemoryContext);
-		kept = pg::Kept<ParsedOptions>{row, false};
+	pg::Kept<ParsedOptions> kept{pg::kept_constant_value<ParsedOptions>(fcinfo), true};
+	const FunnelSpec *kept_spec = kept.value != nullptr ? &kept.value->spec : nullptr;
+	if (kept_spec == nullptr ||
+	    static_cast<int>(names ? kept_spec->steps : kept_spec->steps + kept_spec->exclusions) != given) {
+		HeapTupleHeader options = PG_GETARG_HEAPTUPLEHEADER(options_arg);
+		auto parse = [&](ParsedOptions *out, MemoryContext memory) {
+			parse_options(options, names, given, integer_time, out, memory);
+		};
+		kept =
+		    pg::kept_value<ParsedOptions>(fcinfo, reinterpret_cast<const char *>(options),
+		                                  static_cast<int>(HeapTupleHeaderGetDatumLength(options)), parse, options_arg);
+		kept_spec = &kept.value->spec;
+		if (static_cast<int>(names ? kept_spec->steps : kept_spec->steps + kept_spec->exclusions) != given) {
+			// The same options with another number of steps on this row: read for this row only.
+			auto *row = static_cast<ParsedOptions *>(palloc(sizeof(ParsedOptions)));
+			parse(row, CurrentMemoryContext);
+			kept = pg::Kept<ParsedOptions>{row, false};
+			kept_spec = &row->spec;
+		}
 	}
 	SpecRow row{kept.value, kept.stable, PG_ARGISNULL(ts_arg), 0, steps.mask};
 	if (!row.skip)
 		row.ts = PG_GETARG_INT64(ts_arg);
 	if (names && kept.value->exclude.count > 0 && !PG_ARGISNULL(steps_arg))
-		row.mask |= pg::name_mask(kept.value->exclude, PG_GETARG_TEXT_PP(steps_arg)) << kept_spec.steps;
+		row.mask |= pg::name_mask(kept.value->exclude, PG_GETARG_TEXT_PP(steps_arg)) << kept_spec->steps;
 	return row;
 }
 
@@ -989,6 +995,10 @@ struct ReportArgs {
 ReportArgs
 report_args(FunctionCallInfo fcinfo, ReportForm form)
 {
+	pg::CallSite &site = pg::call_site(fcinfo);
+	if (site.layout_known)
+		return ReportArgs{form,           site.layout[0] != 0, site.layout[1] != 0, site.layout[2] != 0,
+		                  site.layout[3], site.layout[4]};
 	ReportArgs a{form, false, false, false, 3, 4};
 	const Oid last = get_fn_expr_argtype(fcinfo->flinfo, PG_NARGS() - 1);
 	a.names = last == TEXTARRAYOID;
@@ -1001,6 +1011,12 @@ report_args(FunctionCallInfo fcinfo, ReportForm form)
 	if (ts_type != TIMESTAMPTZOID && ts_type != TIMESTAMPOID && ts_type != INT8OID)
 		elog(ERROR, "funnel report called with an unexpected ts type");
 	a.integer_time = ts_type == INT8OID;
+	site.layout[0] = a.integer_time;
+	site.layout[1] = a.names;
+	site.layout[2] = a.zone;
+	site.layout[3] = a.ts_arg;
+	site.layout[4] = a.steps_arg;
+	site.layout_known = true;
 	return a;
 }
 

@@ -346,6 +346,55 @@ fuzz_sequence(const std::uint8_t *data, std::size_t size)
 }
 
 void
+fuzz_funnel_options(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::FunnelSpecState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		while (!s.sort_step(64)) {
+		}
+		const auto &e = s.events();
+		const bool track = s.spec().order != core::StepOrder::Any;
+		core::FunnelPathEvaluator ev(s.spec(), track, heap());
+		std::size_t pos = 0;
+		while (!ev.done())
+			pos = ev.process(e.data(), e.size(), pos, 1 + size % 97);
+		std::int64_t chain[core::kMaxConditions];
+		const std::size_t n = ev.chain(chain);
+		require(ev.level() >= -1 && ev.level() <= static_cast<int>(s.spec().steps), "level beyond the steps");
+		require(n == 0 || static_cast<int>(n) == ev.level(), "chain of another length");
+		for (std::size_t i = 1; i < n; i++)
+			require(chain[i - 1] <= chain[i], "chain out of order");
+		core::FunnelSpecState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
+fuzz_funnel_options_report(const std::uint8_t *data, std::size_t size)
+{
+	expect_only(core::ErrorKind::CorruptState, [&] {
+		auto s = core::FunnelSpecReportState::deserialize(data, size, heap());
+		require_round_trip(bytes_of(s), data, size);
+		core::FunnelSpecReportBuilder report(s, heap());
+		while (!report.step(1 + size % 61)) {
+		}
+		require(report.tally().rows().size() == s.options().steps, "one row per step");
+		core::FunnelBreakdownBuilder breakdown(s, heap());
+		while (!breakdown.step(1 + size % 53)) {
+		}
+		breakdown.result();
+		if (s.options().order != core::StepOrder::Any) {
+			core::FunnelTrendBuilder trend(s, heap());
+			while (!trend.step(1 + size % 47)) {
+			}
+		}
+		core::FunnelSpecReportState copy(s, heap());
+		copy.merge(s);
+	});
+}
+
+void
 fuzz_next_node(const std::uint8_t *data, std::size_t size)
 {
 	expect_only(core::ErrorKind::CorruptState, [&] {
@@ -532,6 +581,40 @@ seeds(const std::string &target)
 			for (std::int64_t t : {5, 1, 2, 2, 9, 7, 3})
 				s.add(o, t, t % 2 ? "signup" : "view", t % 3 != 0, static_cast<std::uint64_t>(t % 4));
 			out.push_back(bytes_of(s));
+		}
+	} else if (target == "funnel_options" || target == "funnel_options_report") {
+		for (int k = 0; k < 3; k++) {
+			core::FunnelSpec spec;
+			spec.steps = 3;
+			spec.window = 50;
+			spec.order = static_cast<core::StepOrder>(k);
+			if (k != 2) {
+				spec.step_window[0] = 10;
+				spec.exclusions = 1;
+				spec.exclude_from[0] = 1;
+				spec.exclude_to[0] = 3;
+				spec.rule = static_cast<core::ExclusionRule>(k);
+			}
+			if (target == "funnel_options") {
+				core::FunnelSpecState st(spec, false, heap());
+				for (std::int64_t t : {5, 1, 2, 2, 9, 30, 3})
+					st.add(spec, t, static_cast<std::uint64_t>(t % 9));
+				out.push_back(bytes_of(st));
+			} else {
+				if (k == 1) {
+					spec.control = core::control_hash("b");
+					spec.attribution = core::Attribution::Step;
+					spec.attribution_step = 2;
+				}
+				const std::string_view control("b"), a("a"), b("b");
+				const core::CalendarKey trend{core::PeriodUnit::Week, 7};
+				core::FunnelSpecReportState st(spec, false, k != 2, k == 1 ? &control : nullptr, &trend, "UTC",
+				                               core::UserKeyKind::Integer, heap());
+				for (std::int64_t t : {5, 1, 2, 2, 9, 30, 3})
+					st.add(spec, t % 3, t, static_cast<std::uint64_t>(t % 9), t % 2 ? &a : &b);
+				st.flush();
+				out.push_back(bytes_of(st));
+			}
 		}
 	} else if (target == "sequence_pattern") {
 		text("(?1).*(?t<=600)(?2)");

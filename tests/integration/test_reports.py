@@ -9,6 +9,7 @@ Prints one line per check and a last line "N passed, N failed".
 import os
 import sys
 
+import datetime
 import psycopg2
 
 conn = psycopg2.connect(os.environ["TEST_PG_CONNINFO"])
@@ -179,6 +180,53 @@ try:
     check("bad pattern through a bound parameter", False, "no error")
 except psycopg2.Error as e:
     check("bad pattern through a bound parameter", e.pgcode == "22023" and "position 9" in str(e), str(e))
+
+# Funnel options through psycopg: every option bound (str -> interval, list -> text[] / interval[] /
+# integer[]); the levels equal the per-user condition form; the reports' types.
+options = """funnel_options("window" => %s::interval, step_windows => %s::interval[], exclude => %s::text[],
+                            exclude_from => %s::int[], exclude_to => %s::int[], exclusion_rule => %s)"""
+option_params = ("3 days", ["1 day", None], ["buy"], [1], [2], "exclude_user")
+cur.execute(f"""
+    SELECT user_id, window_funnel({options}, ts, event, %s) FROM report_events GROUP BY user_id ORDER BY user_id
+""", option_params + (["view", "signup", "buy"],))
+named = cur.fetchall()
+cur.execute(f"""
+    SELECT user_id, window_funnel({options}, ts, event = 'view', event = 'signup', event = 'buy', event = 'buy')
+    FROM report_events GROUP BY user_id ORDER BY user_id
+""", option_params[:2] + (None,) + option_params[3:])
+check("funnel options: bound names equal the condition form", named == cur.fetchall() and len(named) == 997
+      and any(r[1] == -1 for r in named) and any(r[1] == 3 for r in named), named[:3])
+cur.execute(f"""
+    SELECT breakdown, step, users, conversion_from_first, median_time_from_previous, p_value, probability_better
+    FROM unnest((SELECT funnel_breakdown(user_id, funnel_options("window" => %s::interval, control => %s),
+                                         ts, CASE WHEN user_id % 2 = 0 THEN 'a' ELSE 'b' END, event, %s)
+                 FROM report_events))
+""", ("3 days", "a", ["view", "signup", "buy"]))
+breakdown = cur.fetchall()
+check("funnel_breakdown: rows and types", len(breakdown) == 6 and breakdown[0][0] == "a" and breakdown[3][0] == "b"
+      and isinstance(breakdown[1][2], int) and isinstance(breakdown[1][3], float)
+      and isinstance(breakdown[1][4], datetime.timedelta) and breakdown[1][5] is None
+      and isinstance(breakdown[4][5], float) and 0 <= breakdown[4][6] <= 1, breakdown)
+cur.execute("SELECT * FROM conversion_significance(%s, %s, %s, %s)", (1000, 100, 1000, 130))
+significance = cur.fetchone()
+check("conversion_significance: floats from bound counts", abs(significance[5] - 0.0354884505) < 1e-9
+      and abs(significance[2] - 0.03) < 1e-12, significance)
+cur.execute("""
+    SELECT period_start, entered, converted
+    FROM unnest((SELECT funnel_trend(user_id, funnel_options("window" => %s::interval), %s, %s, ts, event, %s)
+                 FROM report_events))
+""", ("3 days", "month", "Europe/Berlin", ["view", "signup", "buy"]))
+trend = cur.fetchall()
+check("funnel_trend: aware month starts in the zone", len(trend) >= 2 and all(t[0].tzinfo is not None for t in trend)
+      and all(t[0].astimezone(datetime.timezone(datetime.timedelta(hours=1))).day == 1 or
+              t[0].astimezone(datetime.timezone(datetime.timedelta(hours=2))).day == 1 for t in trend)
+      and sum(t[1] for t in trend) > 0, trend)
+try:
+    cur.execute("SELECT window_funnel(funnel_options(step_order => %s), ts, event, %s) FROM report_events",
+                ("sideways", ["view"]))
+    check("bad step_order through a bound parameter", False, "no error")
+except psycopg2.Error as e:
+    check("bad step_order through a bound parameter", e.pgcode == "22023", e.pgcode)
 
 cur.execute("DROP TABLE report_events")
 print(f"{passed} passed, {failed} failed")
