@@ -989,12 +989,19 @@ FunnelPathEvaluator::collect(std::uint64_t mask)
 	present_ |= bits;
 	if ((bits & (bits - 1)) != 0)
 		multi_ = true;
-	const std::uint32_t row = group_rows_++;
+	// A row gets a compact number when it becomes some step's candidate: at most steps x steps.
+	bool numbered = false;
+	std::uint32_t row = 0;
 	for (; bits != 0; bits &= bits - 1) {
 		const std::size_t s = static_cast<std::size_t>(__builtin_ctzll(bits)) + 1;
 		std::uint8_t &n = rows_of_step_[s];
-		if (n < steps)
+		if (n < steps) {
+			if (!numbered) {
+				row = group_rows_++;
+				numbered = true;
+			}
 			candidates_[(s - 1) * steps + n] = row; // a matching of <= steps steps needs no more
+		}
 		if (n <= steps)
 			n++;
 	}
