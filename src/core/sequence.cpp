@@ -268,44 +268,16 @@ check_pattern_conditions(const SequencePattern &pattern, std::size_t conditions)
 
 // ---- SequenceState --------------------------------------------------------------------------
 
-const SequencePattern *
-SequenceState::copy_of(const SequencePattern &pattern, std::pmr::memory_resource *memory)
-{
-	void *p = memory->allocate(sizeof(SequencePattern), alignof(SequencePattern));
-	return new (p) SequencePattern(pattern);
-}
-
 SequenceState::SequenceState(const SequencePattern &pattern, bool shared, std::size_t conditions,
                              std::pmr::memory_resource *memory)
-    : memory_(memory), pattern_(&pattern), owned_(false), conditions_(conditions), log_(memory)
+    : pattern_((check_pattern_conditions(pattern, conditions), pattern), shared, memory), conditions_(conditions),
+      log_(memory)
 {
-	check_pattern_conditions(pattern, conditions);
-	if (!shared) {
-		pattern_ = copy_of(pattern, memory);
-		owned_ = true;
-	}
 }
 
 SequenceState::SequenceState(const SequenceState &other, std::pmr::memory_resource *memory)
-    : memory_(memory), pattern_(other.pattern_), owned_(false), conditions_(other.conditions_), log_(other.log_, memory)
+    : pattern_(other.pattern_, memory), conditions_(other.conditions_), log_(other.log_, memory)
 {
-	if (other.owned_) {
-		pattern_ = copy_of(*other.pattern_, memory); // a throw here destroys log_
-		owned_ = true;
-	}
-}
-
-SequenceState::SequenceState(SequenceState &&other) noexcept
-    : memory_(other.memory_), pattern_(other.pattern_), owned_(other.owned_), conditions_(other.conditions_),
-      log_(std::move(other.log_))
-{
-	other.owned_ = false;
-}
-
-SequenceState::~SequenceState()
-{
-	if (owned_)
-		memory_->deallocate(const_cast<SequencePattern *>(pattern_), sizeof(SequencePattern), alignof(SequencePattern));
 }
 
 void
@@ -320,7 +292,7 @@ SequenceState::check_same(const SequencePattern &pattern, std::size_t conditions
 void
 SequenceState::merge(const SequenceState &other)
 {
-	if (other.pattern_ != pattern_ || other.conditions_ != conditions_)
+	if (other.pattern_.get() != pattern_.get() || other.conditions_ != conditions_)
 		check_same(*other.pattern_, other.conditions_);
 	log_.merge(other.log_);
 }

@@ -5,6 +5,7 @@
 
 #include "event_log.hpp"
 #include "limits.hpp"
+#include "shared_value.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -64,18 +65,13 @@ public:
 	SequenceState(const SequencePattern &pattern, bool shared, std::size_t conditions,
 	              std::pmr::memory_resource *memory);
 	SequenceState(const SequenceState &other, std::pmr::memory_resource *memory);
-	SequenceState(SequenceState &&other) noexcept;
-	SequenceState(const SequenceState &) = delete;
-	SequenceState &operator=(const SequenceState &) = delete;
-	SequenceState &operator=(SequenceState &&) = delete;
-	~SequenceState();
 
 	/// Adds one row. Throws InvalidArgument when the pattern or the number of conditions differs
 	/// from the group's.
 	void
 	add(const SequencePattern &pattern, std::size_t conditions, std::int64_t ts, std::uint64_t mask)
 	{
-		if (&pattern != pattern_ || conditions != conditions_)
+		if (&pattern != pattern_.get() || conditions != conditions_)
 			check_same(pattern, conditions);
 		if (mask != 0)
 			log_.push(LogEntry{ts, mask});
@@ -116,11 +112,8 @@ public:
 
 private:
 	void check_same(const SequencePattern &pattern, std::size_t conditions) const;
-	static const SequencePattern *copy_of(const SequencePattern &pattern, std::pmr::memory_resource *memory);
 
-	std::pmr::memory_resource *memory_;
-	const SequencePattern *pattern_;
-	bool owned_; ///< pattern_ is this state's copy, in memory_
+	SharedValue<SequencePattern> pattern_;
 	std::size_t conditions_;
 	EventLog log_;
 };
