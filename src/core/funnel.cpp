@@ -1733,7 +1733,7 @@ FunnelSpecReportState::deserialize(const std::uint8_t *in, std::size_t size, std
 // ---- funnel_breakdown ----
 
 FunnelBreakdownBuilder::FunnelBreakdownBuilder(const FunnelSpecReportState &state, std::pmr::memory_resource *memory)
-    : state_(state), memory_(memory), scan_(state, state.options().order != StepOrder::Any, memory),
+    : state_(state), memory_(memory), scan_(state, reports_chains(state.options()), memory),
       tally_of_(state.values().size() + 1, -1, memory), tallies_(memory)
 {
 }

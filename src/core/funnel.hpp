@@ -301,7 +301,7 @@ public:
 	void merge(const FunnelSpecState &other);
 
 	const FunnelSpec &
-	spec() const noexcept
+	options() const noexcept
 	{
 		return *spec_;
 	}
@@ -798,35 +798,25 @@ private:
 	std::size_t pos_ = 0;
 };
 
-/// Folds every user of a FunnelReportState into the report (FunnelScan into a FunnelTally).
-class FunnelReportBuilder {
-public:
-	FunnelReportBuilder(const FunnelReportState &state, std::pmr::memory_resource *memory)
-	    : scan_(state, true, memory), tally_(state.options().steps, memory)
-	{
-	}
-	bool
-	step(std::size_t budget)
-	{
-		return scan_.step(budget, [&](const FunnelUserResult &u) { tally_.add(u.level, u.chain, u.chain_length); });
-	}
-	/// The rows for steps 1..steps; call once step() returned true.
-	std::pmr::vector<FunnelReportRow>
-	result() const
-	{
-		return tally_.rows();
-	}
+/// Whether a report's users need their chains (the times between steps): not with step_order any.
+inline bool
+reports_chains(const FunnelOptions &) noexcept
+{
+	return true;
+}
+inline bool
+reports_chains(const FunnelSpec &spec) noexcept
+{
+	return spec.order != StepOrder::Any;
+}
 
-private:
-	FunnelScan<FunnelReportState, FunnelEvaluator> scan_;
-	FunnelTally tally_;
-};
-
-/// funnel_report with funnel options: every user folded into the report; excluded users counted apart.
-class FunnelSpecReportBuilder {
+/// Folds every user of a report state into the report: FunnelScan into a FunnelTally. For
+/// funnel_report in both forms (FunnelReportBuilder, FunnelSpecReportBuilder).
+template <class State, class Evaluator>
+class FunnelTallyBuilder {
 public:
-	FunnelSpecReportBuilder(const FunnelSpecReportState &state, std::pmr::memory_resource *memory)
-	    : scan_(state, state.options().order != StepOrder::Any, memory), tally_(state.options().steps, memory)
+	FunnelTallyBuilder(const State &state, std::pmr::memory_resource *memory)
+	    : scan_(state, reports_chains(state.options()), memory), tally_(state.options().steps, memory)
 	{
 	}
 	bool
@@ -839,11 +829,22 @@ public:
 	{
 		return tally_;
 	}
+	/// The rows for steps 1..steps; call once step() returned true.
+	std::pmr::vector<FunnelReportRow>
+	result() const
+	{
+		return tally_.rows();
+	}
 
 private:
-	FunnelScan<FunnelSpecReportState, FunnelPathEvaluator> scan_;
+	FunnelScan<State, Evaluator> scan_;
 	FunnelTally tally_;
 };
+
+using FunnelReportBuilder = FunnelTallyBuilder<FunnelReportState, FunnelEvaluator>;
+
+/// funnel_report with funnel options: excluded users are counted apart (FunnelTally::excluded).
+using FunnelSpecReportBuilder = FunnelTallyBuilder<FunnelSpecReportState, FunnelPathEvaluator>;
 
 /// One row of funnel_breakdown: a breakdown value (or NULL), one step of its report, and that
 /// step's conversion from step 1 compared with the control value's (when there is one and this

@@ -136,15 +136,17 @@ accumulate_report(FunctionCallInfo fcinfo, bool integer_time, bool names = false
 
 // Sorts the state and runs the evaluator in slices, checking for interrupts between slices (no
 // C++ object with a destructor is alive there: the evaluator lives in the current memory context,
-// which destroys it on reset, also after an error).
-FunnelEvaluator *
-evaluate(FunnelState *state, bool track_steps)
+// which destroys it on reset, also after an error). Either form: FunnelState with FunnelEvaluator,
+// FunnelSpecState with FunnelPathEvaluator.
+template <class Evaluator, class State>
+Evaluator *
+evaluate(State *state, bool track_steps)
 {
 	pg::sort_in_slices(*state);
-	FunnelEvaluator *evaluator = nullptr;
+	Evaluator *evaluator = nullptr;
 	pg::guard([&] {
-		evaluator = pg::make_in_context_with<FunnelEvaluator>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			return FunnelEvaluator(state->options(), track_steps, r);
+		evaluator = pg::make_in_context_with<Evaluator>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
+			return Evaluator(state->options(), track_steps, r);
 		});
 	});
 	const auto &events = state->events();
@@ -159,6 +161,36 @@ evaluate(FunnelState *state, bool track_steps)
 			CHECK_FOR_INTERRUPTS();
 	}
 	return evaluator;
+}
+
+// The final functions of window_funnel and window_funnel_events, in either form.
+template <class Evaluator, class State>
+Datum
+level_result(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_INT32(0);
+	Evaluator *evaluator = evaluate<Evaluator>(reinterpret_cast<State *>(PG_GETARG_POINTER(0)), false);
+	PG_RETURN_INT32(static_cast<int32>(core::user_level(*evaluator)));
+}
+
+template <class Evaluator, class State>
+Datum
+chain_result(FunctionCallInfo fcinfo)
+{
+	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
+	if (element != TIMESTAMPTZOID && element != TIMESTAMPOID && element != INT8OID)
+		elog(ERROR, "window_funnel_events final function called with an unexpected result type");
+	Datum values[core::kMaxConditions];
+	int count = 0;
+	if (!PG_ARGISNULL(0)) {
+		Evaluator *evaluator = evaluate<Evaluator>(reinterpret_cast<State *>(PG_GETARG_POINTER(0)), true);
+		std::int64_t chain[core::kMaxConditions];
+		count = static_cast<int>(evaluator->chain(chain));
+		for (int i = 0; i < count; i++)
+			values[i] = Int64GetDatum(chain[i]);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(values, count, element, sizeof(int64), true, TYPALIGN_DOUBLE));
 }
 
 } // namespace
@@ -212,10 +244,7 @@ window_funnel_names_int_transfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 window_funnel_finalfn(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0))
-		PG_RETURN_INT32(0);
-	FunnelEvaluator *evaluator = evaluate(reinterpret_cast<FunnelState *>(PG_GETARG_POINTER(0)), false);
-	PG_RETURN_INT32(static_cast<int32>(evaluator->level()));
+	return level_result<FunnelEvaluator, FunnelState>(fcinfo);
 }
 
 /*
@@ -226,19 +255,7 @@ window_funnel_finalfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 window_funnel_events_finalfn(PG_FUNCTION_ARGS)
 {
-	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
-	if (element != TIMESTAMPTZOID && element != TIMESTAMPOID && element != INT8OID)
-		elog(ERROR, "window_funnel_events_finalfn called with an unexpected result type");
-	Datum values[core::kMaxConditions];
-	int count = 0;
-	if (!PG_ARGISNULL(0)) {
-		FunnelEvaluator *evaluator = evaluate(reinterpret_cast<FunnelState *>(PG_GETARG_POINTER(0)), true);
-		std::int64_t chain[core::kMaxConditions];
-		count = static_cast<int>(evaluator->chain(chain));
-		for (int i = 0; i < count; i++)
-			values[i] = Int64GetDatum(chain[i]);
-	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(values, count, element, sizeof(int64), true, TYPALIGN_DOUBLE));
+	return chain_result<FunnelEvaluator, FunnelState>(fcinfo);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -738,29 +755,44 @@ accumulate_spec(FunctionCallInfo fcinfo, bool integer_time, bool names)
 	    }));
 }
 
-FunnelPathEvaluator *
-evaluate_spec(FunnelSpecState *state, bool track_steps)
+} // namespace
+
+namespace {
+
+// The deserialization function of a funnel options state (FunnelSpecState, FunnelSpecReportState):
+// states whose options equal ones the call site keeps point to them, and the first options read
+// that it does not keep yet are kept (a copy, matched by value), so the leader does not copy the
+// options per partial state. Corrupt bytes are ERROR XX001.
+template <class State>
+Datum
+deserialize_sharing_options(FunctionCallInfo fcinfo)
 {
-	pg::sort_in_slices(*state);
-	FunnelPathEvaluator *evaluator = nullptr;
+	bytea *in = PG_GETARG_BYTEA_PP(0);
+	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
+	const std::size_t size = VARSIZE_ANY_EXHDR(in);
+	const ParsedOptions *kept[pg::CallSite::kKept];
+	const int kept_count = pg::kept_values(fcinfo, kept);
+	const FunnelSpec *specs[pg::CallSite::kKept];
+	for (int i = 0; i < kept_count; i++)
+		specs[i] = &kept[i]->spec;
+	State *state = nullptr;
 	pg::guard([&] {
-		evaluator =
-		    pg::make_in_context_with<FunnelPathEvaluator>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			    return FunnelPathEvaluator(state->spec(), track_steps, r);
-		    });
-	});
-	const auto &events = state->events();
-	std::size_t pos = 0;
-	bool done = false;
-	while (!done) {
-		pg::guard([&] {
-			pos = evaluator->process(events.data(), events.size(), pos, pg::kInterruptBudget);
-			done = evaluator->done();
+		state = pg::make_in_context_with<State>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
+			return State::deserialize(data, size, r, specs, static_cast<std::size_t>(kept_count));
 		});
-		if (!done)
-			CHECK_FOR_INTERRUPTS();
+	});
+	bool known = false;
+	for (int i = 0; i < kept_count; i++)
+		known = known || specs[i] == &state->options();
+	if (!known) {
+		ParsedOptions read;
+		read.spec = state->options();
+		read.exclude.count = read.exclude.distinct = 0;
+		read.control = nullptr; // not needed after a transition: states keep their own copy
+		read.control_length = 0;
+		pg::keep_read_value(fcinfo, read);
 	}
-	return evaluator;
+	PG_RETURN_POINTER(state);
 }
 
 } // namespace
@@ -828,10 +860,7 @@ window_funnel_options_names_int_transfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 window_funnel_options_finalfn(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0))
-		PG_RETURN_INT32(0);
-	FunnelPathEvaluator *evaluator = evaluate_spec(reinterpret_cast<FunnelSpecState *>(PG_GETARG_POINTER(0)), false);
-	PG_RETURN_INT32(static_cast<int32>(evaluator->level()));
+	return level_result<FunnelPathEvaluator, FunnelSpecState>(fcinfo);
 }
 
 /*
@@ -842,19 +871,7 @@ window_funnel_options_finalfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 window_funnel_options_events_finalfn(PG_FUNCTION_ARGS)
 {
-	Oid element = get_element_type(get_fn_expr_rettype(fcinfo->flinfo));
-	if (element != TIMESTAMPTZOID && element != TIMESTAMPOID && element != INT8OID)
-		elog(ERROR, "window_funnel_options_events_finalfn called with an unexpected result type");
-	Datum values[core::kMaxConditions];
-	int count = 0;
-	if (!PG_ARGISNULL(0)) {
-		FunnelPathEvaluator *evaluator = evaluate_spec(reinterpret_cast<FunnelSpecState *>(PG_GETARG_POINTER(0)), true);
-		std::int64_t chain[core::kMaxConditions];
-		count = static_cast<int>(evaluator->chain(chain));
-		for (int i = 0; i < count; i++)
-			values[i] = Int64GetDatum(chain[i]);
-	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(values, count, element, sizeof(int64), true, TYPALIGN_DOUBLE));
+	return chain_result<FunnelPathEvaluator, FunnelSpecState>(fcinfo);
 }
 
 extern "C" {
@@ -883,32 +900,7 @@ window_funnel_options_serialfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 window_funnel_options_deserialfn(PG_FUNCTION_ARGS)
 {
-	bytea *in = PG_GETARG_BYTEA_PP(0);
-	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
-	const std::size_t size = VARSIZE_ANY_EXHDR(in);
-	const ParsedOptions *kept[pg::CallSite::kKept];
-	const int kept_count = pg::kept_values(fcinfo, kept);
-	const FunnelSpec *specs[pg::CallSite::kKept];
-	bool known = false;
-	for (int i = 0; i < kept_count; i++)
-		specs[i] = &kept[i]->spec;
-	FunnelSpecState *state = nullptr;
-	pg::guard([&] {
-		state = pg::make_in_context_with<FunnelSpecState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			return FunnelSpecState::deserialize(data, size, r, specs, static_cast<std::size_t>(kept_count));
-		});
-	});
-	for (int i = 0; i < kept_count; i++)
-		known = known || specs[i] == &state->spec();
-	if (!known) {
-		ParsedOptions read;
-		read.spec = state->spec();
-		read.exclude.count = read.exclude.distinct = 0;
-		read.control = nullptr; // not needed after a transition: states keep their own copy
-		read.control_length = 0;
-		pg::keep_read_value(fcinfo, read);
-	}
-	PG_RETURN_POINTER(state);
+	return deserialize_sharing_options<FunnelSpecState>(fcinfo);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1258,31 +1250,5 @@ funnel_report_options_serialfn(PG_FUNCTION_ARGS)
 extern "C" Datum
 funnel_report_options_deserialfn(PG_FUNCTION_ARGS)
 {
-	bytea *in = PG_GETARG_BYTEA_PP(0);
-	const auto *data = reinterpret_cast<const std::uint8_t *>(VARDATA_ANY(in));
-	const std::size_t size = VARSIZE_ANY_EXHDR(in);
-	const ParsedOptions *kept[pg::CallSite::kKept];
-	const int kept_count = pg::kept_values(fcinfo, kept);
-	const FunnelSpec *specs[pg::CallSite::kKept];
-	for (int i = 0; i < kept_count; i++)
-		specs[i] = &kept[i]->spec;
-	FunnelSpecReportState *state = nullptr;
-	pg::guard([&] {
-		state =
-		    pg::make_in_context_with<FunnelSpecReportState>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			    return FunnelSpecReportState::deserialize(data, size, r, specs, static_cast<std::size_t>(kept_count));
-		    });
-	});
-	bool known = false;
-	for (int i = 0; i < kept_count; i++)
-		known = known || specs[i] == &state->options();
-	if (!known) {
-		ParsedOptions read;
-		read.spec = state->options();
-		read.exclude.count = read.exclude.distinct = 0;
-		read.control = nullptr;
-		read.control_length = 0;
-		pg::keep_read_value(fcinfo, read);
-	}
-	PG_RETURN_POINTER(state);
+	return deserialize_sharing_options<FunnelSpecReportState>(fcinfo);
 }

@@ -354,14 +354,14 @@ fuzz_funnel_options(const std::uint8_t *data, std::size_t size)
 		while (!s.sort_step(64)) {
 		}
 		const auto &e = s.events();
-		const bool track = s.spec().order != core::StepOrder::Any;
-		core::FunnelPathEvaluator ev(s.spec(), track, heap());
+		const bool track = s.options().order != core::StepOrder::Any;
+		core::FunnelPathEvaluator ev(s.options(), track, heap());
 		std::size_t pos = 0;
 		while (!ev.done())
 			pos = ev.process(e.data(), e.size(), pos, 1 + size % 97);
 		std::int64_t chain[core::kMaxConditions];
 		const std::size_t n = ev.chain(chain);
-		require(ev.level() >= -1 && ev.level() <= static_cast<int>(s.spec().steps), "level beyond the steps");
+		require(ev.level() >= -1 && ev.level() <= static_cast<int>(s.options().steps), "level beyond the steps");
 		require(n == 0 || static_cast<int>(n) == ev.level(), "chain of another length");
 		for (std::size_t i = 1; i < n; i++)
 			require(chain[i - 1] <= chain[i], "chain out of order");

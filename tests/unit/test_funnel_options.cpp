@@ -250,7 +250,7 @@ evaluate(FunnelSpecState &state, std::size_t budget = 3)
 {
 	while (!state.sort_step(budget)) {
 	}
-	const FunnelSpec &s = state.spec();
+	const FunnelSpec &s = state.options();
 	const bool track = s.order != StepOrder::Any;
 	FunnelPathEvaluator ev(s, track, heap());
 	const auto &events = state.events();
@@ -503,18 +503,18 @@ TEST(FunnelOptions, SharedOptionsArePointedToAndCopiesAreOwned)
 {
 	const FunnelSpec kept_spec = spec(3, 10);
 	FunnelSpecState shared(kept_spec, true, heap());
-	EXPECT_EQ(&shared.spec(), &kept_spec);
+	EXPECT_EQ(&shared.options(), &kept_spec);
 	FunnelSpecState owned(kept_spec, false, heap());
-	EXPECT_NE(&owned.spec(), &kept_spec);
+	EXPECT_NE(&owned.options(), &kept_spec);
 	FunnelSpecState copy(shared, heap());
-	EXPECT_EQ(&copy.spec(), &kept_spec);
+	EXPECT_EQ(&copy.options(), &kept_spec);
 	const auto bytes = serialize(shared);
 	const FunnelSpec *list[] = {&kept_spec};
 	FunnelSpecState back = FunnelSpecState::deserialize(bytes.data(), bytes.size(), heap(), list, 1);
-	EXPECT_EQ(&back.spec(), &kept_spec);
+	EXPECT_EQ(&back.options(), &kept_spec);
 	FunnelSpecState alone = FunnelSpecState::deserialize(bytes.data(), bytes.size(), heap());
-	EXPECT_NE(&alone.spec(), &kept_spec);
-	EXPECT_TRUE(alone.spec() == kept_spec);
+	EXPECT_NE(&alone.options(), &kept_spec);
+	EXPECT_TRUE(alone.options() == kept_spec);
 }
 
 TEST(FunnelOptions, CorruptBytesAreRejected)
@@ -527,7 +527,7 @@ TEST(FunnelOptions, CorruptBytesAreRejected)
 	s.order = StepOrder::Strict;
 	FunnelSpecState state = state_of(s, {{5, 1}, {1, 8}, {3, 0}, {9, 4}});
 	check_corruption_rejected<FunnelSpecState>(serialize(state), [](const FunnelSpecState &st) {
-		const std::uint64_t valid = st.spec().valid_bits();
+		const std::uint64_t valid = st.options().valid_bits();
 		for (const auto &e : st.events())
 			if ((e.payload & ~valid) != 0)
 				return false;
