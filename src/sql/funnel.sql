@@ -200,7 +200,11 @@ CREATE FUNCTION funnel_options(
     breakdown_attribution text DEFAULT 'first_touch',
     control text DEFAULT NULL)
 RETURNS funnel_options AS 'MODULE_PATHNAME', 'funnel_options'
-LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE
+-- Costly on purpose: with bound parameters ($1) in a prepared statement, a generic plan would
+-- evaluate it on every row; the cost makes the plan cache keep custom plans, where it is folded
+-- into one constant.
+COST 10000;
 COMMENT ON FUNCTION funnel_options(interval, interval[], text, text[], integer[], integer[], text, text, bigint, bigint[], text, text) IS
     'funnel options for window_funnel, window_funnel_events and funnel_report: window, per-step windows, step order, exclusions';
 
