@@ -474,6 +474,18 @@ FROM (
     CROSS JOIN generate_series(0, 8) k
     GROUP BY cohort, k
 ) t;
+-- @variant native cohort_retention() (one aggregate)
+SELECT count(*), sum(users), sum(retained)
+FROM (
+    SELECT (c).cohort, k, count(*) AS users, sum((c).retained[k + 1]) AS retained
+    FROM (
+        SELECT user_id, cohort_retention(ts, 'week', 8, 'on', true, true, 'UTC') AS c
+        FROM events
+        GROUP BY user_id
+    ) u
+    CROSS JOIN generate_series(0, 8) k
+    GROUP BY 1, k
+) t;
 -- @variant plain bit mask of active weeks per user
 -- Week index from a Monday at 00:00 UTC before all data; bit w set when active in week w.
 SELECT count(*), sum(users), sum(retained)

@@ -236,6 +236,65 @@ SELECT count(*) AS users, count(*) FILTER (WHERE n.on_k = p.on_k AND n.after_k =
        (SELECT count(*) FROM native WHERE on_k IS NULL) AS without_start
 FROM native n JOIN plain p USING (uid);
 
+-- cohort_retention (docs/retention.md): the cohort and the array from one aggregate.
+SELECT uid, (c).cohort, (c).retained
+FROM (SELECT uid, cohort_retention(ts, 'week', 3, 'on', event, ARRAY['signup'], ARRAY['open', 'purchase'], 'UTC') AS c
+      FROM app_events GROUP BY uid) u
+ORDER BY uid;
+-- The triangle in one aggregate per user.
+SELECT (c).cohort::date AS cohort, k AS week, count(*) AS users, sum((c).retained[k + 1]) AS retained
+FROM (SELECT uid, cohort_retention(ts, 'week', 3, 'on', event = 'signup', true, 'UTC') AS c
+      FROM app_events GROUP BY uid) per_user
+CROSS JOIN generate_series(0, 3) k
+WHERE c IS NOT NULL
+GROUP BY 1, 2
+ORDER BY 1, 2;
+-- Equal to cohort_period + period_retention on random data, for every form: calendar in a zone,
+-- with as_of, rolling, local times, event names; serial and forced parallel.
+CREATE FUNCTION pg_temp.cohort_check() RETURNS TABLE (users bigint, equal bigint, in_cohort bigint)
+LANGUAGE sql AS $$
+    WITH t AS (
+        SELECT uid,
+               cohort_retention(ts, 'week', 6, 'on', s, r, 'Europe/Berlin') AS a,
+               ROW(cohort_period(ts, 'week', s, 'Europe/Berlin'),
+                   period_retention(ts, 'week', 6, 'on', s, r, 'Europe/Berlin'))::cohort_retention AS a_plain,
+               cohort_retention(ts, 'month', 2, 'on_or_after', s, r, 'UTC', '2024-03-01') AS b,
+               ROW(cohort_period(ts, 'month', s, 'UTC'),
+                   period_retention(ts, 'month', 2, 'on_or_after', s, r, 'UTC', '2024-03-01'))::cohort_retention AS b_plain,
+               cohort_retention(ts, interval '5 days', 4, 'on', s, r) AS c,
+               ROW(min(ts) FILTER (WHERE s), period_retention(ts, interval '5 days', 4, 'on', s, r))::cohort_retention AS c_plain,
+               cohort_retention(ts AT TIME ZONE 'UTC', 'day', 3, 'on', s, r) AS d,
+               ROW(cohort_period(ts AT TIME ZONE 'UTC', 'day', s),
+                   period_retention(ts AT TIME ZONE 'UTC', 'day', 3, 'on', s, r))::cohort_retention_local AS d_plain,
+               cohort_retention(ts, 'week', 2, 'on', CASE WHEN s THEN 'start' ELSE 'other' END, '{start}', '{other,start}', 'UTC') AS e,
+               cohort_retention(ts, 'week', 2, 'on', s, true, 'UTC') AS e_plain
+        FROM period_random GROUP BY uid
+    )
+    SELECT count(*),
+           count(*) FILTER (WHERE a IS NOT DISTINCT FROM (CASE WHEN (a_plain).retained IS NULL THEN NULL ELSE a_plain END)
+                              AND b IS NOT DISTINCT FROM (CASE WHEN (b_plain).retained IS NULL THEN NULL ELSE b_plain END)
+                              AND c IS NOT DISTINCT FROM (CASE WHEN (c_plain).retained IS NULL THEN NULL ELSE c_plain END)
+                              AND d IS NOT DISTINCT FROM (CASE WHEN (d_plain).retained IS NULL THEN NULL ELSE d_plain END)
+                              AND e IS NOT DISTINCT FROM e_plain),
+           count(a)
+    FROM t
+$$;
+SELECT * FROM pg_temp.cohort_check();
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT * FROM pg_temp.cohort_check();
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT cohort_retention(ts, 'week', 2) IS NULL AS no_rows FROM app_events WHERE false;
+SELECT ts, (cohort_retention(ts, 'week', 2, 'on', event = 'signup', true, 'UTC') OVER (ORDER BY ts)).cohort AS so_far
+FROM app_events WHERE uid = 3 ORDER BY ts;
+
 -- Forced parallel plan equals the serial answer.
 SET max_parallel_workers_per_gather = 0;
 CREATE TEMP TABLE pr_serial AS

@@ -86,8 +86,8 @@ PeriodRetentionState::PeriodRetentionState(const PeriodRetentionOptions &options
 
 PeriodRetentionState::PeriodRetentionState(const PeriodRetentionState &other, std::pmr::memory_resource *memory)
     : options_(other.options_), have_start_(other.have_start_), start_ts_(other.start_ts_),
-      start_period_(other.start_period_), beyond_(other.beyond_), base_(other.base_), mask_(other.mask_),
-      returns_(other.returns_, memory), compacted_(other.compacted_)
+      start_period_(other.start_period_), cohort_start_(other.cohort_start_), beyond_(other.beyond_),
+      base_(other.base_), mask_(other.mask_), returns_(other.returns_, memory), compacted_(other.compacted_)
 {
 }
 
@@ -136,6 +136,7 @@ PeriodRetentionState::merge(const PeriodRetentionState &other)
 		have_start_ = true;
 		start_ts_ = other.start_ts_;
 		start_period_ = other.start_period_;
+		cohort_start_ = other.cohort_start_;
 	}
 	beyond_ = beyond_ || other.beyond_;
 	returns_.insert(returns_.end(), other.returns_.begin(), other.returns_.end());
@@ -263,7 +264,7 @@ PeriodRetentionState::result_into(std::int8_t *values) const
 }
 
 namespace {
-constexpr std::size_t kFixedSize = kHeaderSize + 1 + 8 + 2 + 1 + 1 + 8 + kCalendarKeySize + 1 + 8 + 8 + 1 + 8;
+constexpr std::size_t kFixedSize = kHeaderSize + 1 + 8 + 2 + 1 + 1 + 8 + kCalendarKeySize + 1 + 8 + 8 + 8 + 1 + 8;
 }
 
 std::size_t
@@ -288,6 +289,7 @@ PeriodRetentionState::serialize(std::uint8_t *out, std::size_t size) const
 	w.u8(have_start_ ? 1 : 0);
 	w.u64(static_cast<std::uint64_t>(start_ts_));
 	w.u64(static_cast<std::uint64_t>(start_period_));
+	w.u64(static_cast<std::uint64_t>(cohort_start_));
 	w.u8(beyond_ ? 1 : 0);
 	// Masked periods as listed returns whose latest time is after any start.
 	w.u64(returns_.size() + static_cast<std::size_t>(__builtin_popcountll(mask_)));
@@ -333,6 +335,7 @@ PeriodRetentionState::deserialize(const std::uint8_t *in, std::size_t size, std:
 	state.have_start_ = flags[3] == 1;
 	state.start_ts_ = static_cast<std::int64_t>(r.u64());
 	state.start_period_ = static_cast<std::int64_t>(r.u64());
+	state.cohort_start_ = static_cast<std::int64_t>(r.u64());
 	std::uint8_t beyond = r.u8();
 	if (beyond > 1 || (beyond == 1 && flags[3] == 0))
 		throw_corrupt("bad beyond flag");

@@ -160,6 +160,25 @@ public:
 	{
 		return start_ts_;
 	}
+	/// Whether a start has been seen.
+	bool
+	has_start() const noexcept
+	{
+		return have_start_;
+	}
+	/// cohort_retention: the start of the first start's calendar period, which the caller computes
+	/// (it needs the time zone's rules) and sets after a row that made the first start earlier; it
+	/// follows the first start through merges. 0 until set.
+	void
+	set_cohort_start(std::int64_t start) noexcept
+	{
+		cohort_start_ = start;
+	}
+	std::int64_t
+	cohort_start() const noexcept
+	{
+		return cohort_start_;
+	}
 
 	std::size_t serialized_size() const noexcept;
 	void serialize(std::uint8_t *out, std::size_t size) const;
@@ -190,7 +209,8 @@ private:
 	bool have_start_ = false;
 	std::int64_t start_ts_ = 0;
 	std::int64_t start_period_ = 0;
-	bool beyond_ = false; ///< a return after period N of the current start
+	std::int64_t cohort_start_ = 0; ///< see set_cohort_start
+	bool beyond_ = false;           ///< a return after period N of the current start
 	/// Calendar periods with a return at or after the first start known then (so after the first
 	/// start ever: it only moves earlier): bit i is period base_ + i. Time-ordered rows fill
 	/// only this; other returns are listed in returns_ (serialized as list entries too).

@@ -30,6 +30,13 @@ PG_FUNCTION_INFO_V1(period_retention_names_transfn);
 PG_FUNCTION_INFO_V1(period_retention_names_rolling_transfn);
 PG_FUNCTION_INFO_V1(period_retention_names_local_transfn);
 PG_FUNCTION_INFO_V1(period_retention_finalfn);
+PG_FUNCTION_INFO_V1(cohort_retention_finalfn);
+PG_FUNCTION_INFO_V1(cohort_retention_transfn);
+PG_FUNCTION_INFO_V1(cohort_retention_rolling_transfn);
+PG_FUNCTION_INFO_V1(cohort_retention_local_transfn);
+PG_FUNCTION_INFO_V1(cohort_retention_names_transfn);
+PG_FUNCTION_INFO_V1(cohort_retention_names_rolling_transfn);
+PG_FUNCTION_INFO_V1(cohort_retention_names_local_transfn);
 PG_FUNCTION_INFO_V1(lifecycle_transfn);
 PG_FUNCTION_INFO_V1(lifecycle_finalfn);
 PG_FUNCTION_INFO_V1(active_periods_transfn);
@@ -206,8 +213,12 @@ start_return(FunctionCallInfo fcinfo, int first, bool names)
 // return_events, [time_zone,] [as_of]]]); calendar periods of timestamptz have a time_zone
 // argument before as_of; rolling periods and calendar periods of timestamp (local times, no
 // zone) do not. The event-name forms have one argument more before the zone.
+// With `cohort` (cohort_retention), a row that makes the first start earlier also gives the state
+// the start of its period (the cohort), computed here before the barrier: once per user for rows in
+// time order.
 Datum
-period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false, bool names = false)
+period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = false, bool names = false,
+                            bool cohort = false)
 {
 	const bool zoned = !rolling && !local;
 	const int zone_arg = names ? 8 : 7;
@@ -223,11 +234,22 @@ period_retention_accumulate(FunctionCallInfo fcinfo, bool rolling, bool local = 
 	if (!skip && rolling)
 		pg::require_finite(ts, "rolling period");
 	const std::int64_t period = (skip || rolling) ? 0 : pg::calendar_period_of(options.calendar.unit, ts, zone);
+	bool new_cohort = false;
+	std::int64_t cohort_start = 0;
+	if (cohort && !skip && is_start) {
+		const auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
+		if (state == nullptr || !state->has_start() || ts < state->start_time()) {
+			new_cohort = true;
+			cohort_start = rolling ? ts : pg::period_start(options.calendar.unit, ts, zone);
+		}
+	}
 	PG_RETURN_POINTER(pg::transition<PeriodRetentionState>(
 	    fcinfo, [&](std::pmr::memory_resource *r) { return PeriodRetentionState(options, r); },
 	    [&](PeriodRetentionState &state) {
 		    if (!skip)
 			    state.add(options, ts, period, is_start, is_return);
+		    if (new_cohort)
+			    state.set_cohort_start(cohort_start);
 	    }));
 }
 
@@ -294,6 +316,46 @@ period_retention_names_local_transfn(PG_FUNCTION_ARGS)
 	return period_retention_accumulate(fcinfo, false, true, true);
 }
 
+/*
+ * cohort_retention_transfn and its _rolling, _local, _names, _names_rolling, _names_local forms:
+ * period_retention's, also keeping the cohort (the start of the first start's period).
+ */
+extern "C" Datum
+cohort_retention_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false, false, false, true);
+}
+
+extern "C" Datum
+cohort_retention_rolling_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, true, false, false, true);
+}
+
+extern "C" Datum
+cohort_retention_local_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false, true, false, true);
+}
+
+extern "C" Datum
+cohort_retention_names_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false, false, true, true);
+}
+
+extern "C" Datum
+cohort_retention_names_rolling_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, true, false, true, true);
+}
+
+extern "C" Datum
+cohort_retention_names_local_transfn(PG_FUNCTION_ARGS)
+{
+	return period_retention_accumulate(fcinfo, false, true, true, true);
+}
+
 PPA_STATE_SUPPORT_FUNCTIONS(period_retention, PeriodRetentionState, "retention")
 
 /*
@@ -301,30 +363,64 @@ PPA_STATE_SUPPORT_FUNCTIONS(period_retention, PeriodRetentionState, "retention")
  * Not strict: NULL for an empty group or a user without a start event; otherwise periods + 1
  * elements of 1, 0, or NULL for a period not complete at as_of. Read-only on the state.
  */
+namespace {
+
+// period_retention's array for a state in the cohort (periods + 1 elements of 1, 0, or NULL for a
+// period not complete at as_of), or nullptr for a user without a start event.
+ArrayType *
+retention_array(const PeriodRetentionState *state)
+{
+	Datum values[core::kMaxRetentionPeriods + 1];
+	bool nulls[core::kMaxRetentionPeriods + 1];
+	bool in_cohort = false;
+	std::int8_t result[core::kMaxRetentionPeriods + 1];
+	pg::guard([&] { in_cohort = state->result_into(result); });
+	if (!in_cohort)
+		return nullptr;
+	const int count = static_cast<int>(state->options().periods) + 1;
+	for (int i = 0; i < count; i++) {
+		nulls[i] = result[i] < 0;
+		values[i] = Int32GetDatum(result[i] < 0 ? 0 : result[i]);
+	}
+	int dims[1] = {count};
+	int lbs[1] = {1};
+	return construct_md_array(values, nulls, 1, dims, lbs, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+}
+
+} // namespace
+
 extern "C" Datum
 period_retention_finalfn(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	auto *state = reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
-	Datum values[core::kMaxRetentionPeriods + 1];
-	bool nulls[core::kMaxRetentionPeriods + 1];
-	int count = 0;
-	bool in_cohort = false;
-	std::int8_t result[core::kMaxRetentionPeriods + 1];
-	pg::guard([&] { in_cohort = state->result_into(result); });
-	if (in_cohort) {
-		count = static_cast<int>(state->options().periods) + 1;
-		for (int i = 0; i < count; i++) {
-			nulls[i] = result[i] < 0;
-			values[i] = Int32GetDatum(result[i] < 0 ? 0 : result[i]);
-		}
-	}
-	if (!in_cohort)
+	ArrayType *array = retention_array(reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0)));
+	if (array == nullptr)
 		PG_RETURN_NULL();
-	int dims[1] = {count};
-	int lbs[1] = {1};
-	PG_RETURN_ARRAYTYPE_P(construct_md_array(values, nulls, 1, dims, lbs, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(array);
+}
+
+/*
+ * cohort_retention_finalfn(state internal) -> cohort_retention | cohort_retention_local
+ * Not strict: NULL for an empty group or a user without a start event; otherwise the cohort (the
+ * start of the first start's calendar period in the zone, or the first start itself for rolling
+ * periods) and period_retention's array.
+ */
+extern "C" Datum
+cohort_retention_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 2)
+		elog(ERROR, "cohort_retention_finalfn called with an unexpected result type");
+	const auto *state = reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
+	ArrayType *array = retention_array(state);
+	if (array == nullptr)
+		PG_RETURN_NULL();
+	Datum values[2] = {Int64GetDatum(state->cohort_start()), PointerGetDatum(array)}; // both timestamp types are int64
+	bool nulls[2] = {false, false};
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -73,6 +73,19 @@ RETURNS integer[] AS 'MODULE_PATHNAME', 'period_retention_finalfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION period_retention_finalfn(internal) IS 'final function of period_retention';
 
+-- cohort_retention: period_retention and the cohort from one state (the cohort triangle's
+-- building block in one aggregate). Its result type: the cohort, then period_retention's array.
+CREATE TYPE cohort_retention AS (cohort timestamptz, retained integer[]);
+COMMENT ON TYPE cohort_retention IS 'a user''s cohort (the start of the first start''s period) and retention array';
+CREATE TYPE cohort_retention_local AS (cohort timestamp, retained integer[]);
+COMMENT ON TYPE cohort_retention_local IS 'cohort_retention over timestamp without time zone';
+-- @for suffix, type in [("", "cohort_retention"), ("_local", "cohort_retention_local")]
+CREATE FUNCTION cohort_retention{{suffix}}_finalfn(state internal)
+RETURNS {{type}} AS 'MODULE_PATHNAME', 'cohort_retention_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cohort_retention{{suffix}}_finalfn(internal) IS 'final function of cohort_retention ({{type}})';
+-- @end
+
 -- Overloads by the optional arguments given (aggregates take no DEFAULT arguments):
 -- calendar periods (period text) ... [, time_zone text [, as_of timestamptz]], rolling periods
 -- (period interval) ... [, as_of timestamptz]; for timestamp (local times) neither has a zone. The
@@ -97,6 +110,24 @@ CREATE AGGREGATE period_retention({{params}}) (
 );
 COMMENT ON AGGREGATE period_retention({{params}}) IS
     'per user: for periods 0..periods after the first start event''s period, whether a return event happened there{{how}}';
+-- @let cohort_transfn = transfn.replace("period_retention", "cohort_retention")
+-- @let cohort_final = "cohort_retention_local_finalfn" if args[0] == "ts timestamp" else "cohort_retention_finalfn"
+CREATE FUNCTION {{cohort_transfn}}(state internal, {{params}})
+RETURNS internal AS 'MODULE_PATHNAME', '{{cohort_transfn}}'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION {{cohort_transfn}}(state internal, {{params}}) IS 'transition function of cohort_retention{{how}}';
+CREATE AGGREGATE cohort_retention({{params}}) (
+    SFUNC = {{cohort_transfn}},
+    STYPE = internal,
+    SSPACE = 128,
+    FINALFUNC = {{cohort_final}},
+    COMBINEFUNC = period_retention_combinefn,
+    SERIALFUNC = period_retention_serialfn,
+    DESERIALFUNC = period_retention_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE cohort_retention({{params}}) IS
+    'per user: the cohort (start of the first start event''s period) and period_retention''s array, in one pass{{how}}';
 -- @end
 -- @end
 -- @end
