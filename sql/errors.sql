@@ -108,6 +108,15 @@ SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 3, 'after')$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), interval '1 month', 3)$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), interval '0', 3)$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 3, 'on', true, true, 'Nowhere/Land')$$);
+-- cohort_retention: period_retention's errors through its own transition functions; an infinite
+-- first start has no cohort period (22008).
+SELECT pg_temp.error_of($$SELECT cohort_retention(now(), NULL::text, 3)$$);
+SELECT pg_temp.error_of($$SELECT cohort_retention(now(), 'week', -1)$$);
+SELECT pg_temp.error_of($$SELECT cohort_retention(now(), 'week', 3, 'after')$$);
+SELECT pg_temp.error_of($$SELECT cohort_retention(now(), interval '1 month', 3)$$);
+SELECT pg_temp.error_of($$SELECT cohort_retention(now(), 'week', 3, 'on', true, true, 'Nowhere/Land')$$);
+SELECT pg_temp.error_of($$SELECT cohort_retention('infinity'::timestamptz, 'week', 3, 'on', true, true, 'UTC')$$);
+SELECT pg_temp.error_of($$SELECT cohort_retention(now(), 'week', 4, 'on', 'signup', NULL, ARRAY['buy'])$$);
 -- The event-name forms: NULL array or name 22004, empty or 2-D array 22023, more than 64 names 54000.
 SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 4, 'on', 'signup', NULL, ARRAY['buy'])$$);
 SELECT pg_temp.error_of($$SELECT period_retention(now(), 'week', 4, 'on', 'signup', ARRAY['signup'], ARRAY['buy', NULL])$$);

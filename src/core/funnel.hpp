@@ -588,11 +588,6 @@ public:
 	{
 		return *spec_;
 	}
-	bool
-	breakdown() const noexcept
-	{
-		return breakdown_;
-	}
 	/// The control value: when has_control().
 	bool
 	has_control() const noexcept

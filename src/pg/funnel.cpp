@@ -499,9 +499,15 @@ step_numbers(const OptionValues &f, OptionField field, const char *what, int *ou
 	return n;
 }
 
+// What check_option_values parsed on the way.
+struct CheckedOptions {
+	std::uint32_t modes;  ///< core::FunnelMode flags
+	int attribution_step; ///< 0: first_touch or last_touch
+};
+
 // What does not depend on the steps: names, signs and shapes. Shared by funnel_options() and the
 // aggregates (a funnel_options value may also be written as a row literal).
-void
+CheckedOptions
 check_option_values(const OptionValues &f)
 {
 	if (f.null[kStepOrder] || f.null[kExclusionRule] || f.null[kMode] || f.null[kBreakdownAttribution])
@@ -510,7 +516,7 @@ check_option_values(const OptionValues &f)
 		                                                            : f.null[kExclusionRule] ? "exclusion_rule"
 		                                                            : f.null[kMode]          ? "mode"
 		                                                                            : "breakdown_attribution")));
-	attribution_step(f.value[kBreakdownAttribution]);
+	const int step = attribution_step(f.value[kBreakdownAttribution]);
 	if (!text_is(f.value[kStepOrder], "ordered") && !text_is(f.value[kStepOrder], "strict") &&
 	    !text_is(f.value[kStepOrder], "any"))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -574,6 +580,7 @@ check_option_values(const OptionValues &f)
 			        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("funnel exclusion arrays differ in length"),
 			         errdetail("exclude has %d elements, exclude_from %d, exclude_to %d.", names, from, to)));
 	}
+	return CheckedOptions{modes, step};
 }
 
 OptionValues
@@ -592,7 +599,7 @@ parse_options(HeapTupleHeader options, bool names_form, int given, bool integer_
               MemoryContext memory)
 {
 	const OptionValues f = option_values(options);
-	check_option_values(f);
+	const CheckedOptions checked = check_option_values(f);
 	FunnelSpec spec;
 	int exclusions = 0;
 	if (names_form) {
@@ -618,12 +625,7 @@ parse_options(HeapTupleHeader options, bool names_form, int given, bool integer_
 	                                                    : core::StepOrder::Ordered;
 	spec.rule = text_is(f.value[kExclusionRule], "end_chain") ? core::ExclusionRule::EndChain
 	                                                          : core::ExclusionRule::ExcludeUser;
-	text *mode = DatumGetTextPP(f.value[kMode]);
-	pg::guard([&] {
-		spec.strict_increase = (core::parse_funnel_modes(std::string_view(
-		                            VARDATA_ANY(mode), static_cast<std::size_t>(VARSIZE_ANY_EXHDR(mode)))) &
-		                        core::kStrictIncrease) != 0;
-	});
+	spec.strict_increase = (checked.modes & core::kStrictIncrease) != 0;
 	const OptionField window = integer_time ? kWindowUnits : kWindow;
 	const OptionField other_window = integer_time ? kWindow : kWindowUnits;
 	const OptionField step_windows = integer_time ? kStepWindowUnits : kStepWindows;
@@ -672,7 +674,7 @@ parse_options(HeapTupleHeader options, bool names_form, int given, bool integer_
 		if (from[x] != spec.exclude_from[x] || to[x] != spec.exclude_to[x])
 			spec.exclude_from[x] = spec.exclude_to[x] = 0; // out of range: the core names it
 	}
-	const int step = attribution_step(f.value[kBreakdownAttribution]);
+	const int step = checked.attribution_step;
 	spec.attribution = step > 0                                                ? core::Attribution::Step
 	                   : text_is(f.value[kBreakdownAttribution], "last_touch") ? core::Attribution::LastTouch
 	                                                                           : core::Attribution::FirstTouch;
@@ -1202,27 +1204,34 @@ funnel_trend_finalfn(PG_FUNCTION_ARGS)
 	pg::build_in_slices(builder);
 	const auto &entries = builder->entries();
 	const std::size_t n = entries.size();
-	struct Entry {
-		Timestamp period;
-		bool converted;
-	};
-	auto *periods = static_cast<Entry *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Entry) * (n > 0 ? n : 1)));
+	// Each entry's period start (PostgreSQL's zone rules: outside the barrier), then the entries
+	// sorted by period in slices with interrupt checks (an EventLog: period, converted flag).
+	auto *starts =
+	    static_cast<Timestamp *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Timestamp) * (n > 0 ? n : 1)));
 	for (std::size_t i = 0; i < n; i++) {
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		periods[i] = Entry{pg::period_start(unit, entries[i].entered, zone), entries[i].converted};
+		starts[i] = pg::period_start(unit, entries[i].entered, zone);
 	}
-	std::sort(periods, periods + n, [](const Entry &a, const Entry &b) { return a.period < b.period; });
+	core::EventLog *periods = nullptr;
+	pg::guard([&] {
+		periods = pg::make_in_context_with<core::EventLog>(
+		    CurrentMemoryContext, [&](std::pmr::memory_resource *r) { return core::EventLog(r); });
+		for (std::size_t i = 0; i < n; i++)
+			periods->push(core::LogEntry{starts[i], entries[i].converted ? 1u : 0u});
+	});
+	pg::sort_in_slices(*periods);
+	const core::LogEntry *sorted = periods->entries().data();
 	Datum *elements =
 	    static_cast<Datum *>(MemoryContextAllocHuge(CurrentMemoryContext, sizeof(Datum) * (n > 0 ? n : 1)));
 	int count = 0;
 	for (std::size_t i = 0; i < n;) {
 		std::size_t j = i;
 		std::int64_t converted = 0;
-		for (; j < n && periods[j].period == periods[i].period; j++)
-			converted += periods[j].converted ? 1 : 0;
+		for (; j < n && sorted[j].ts == sorted[i].ts; j++)
+			converted += static_cast<std::int64_t>(sorted[j].payload);
 		const auto entered = static_cast<std::int64_t>(j - i);
-		Datum values[4] = {TimestampGetDatum(periods[i].period), Int64GetDatum(entered), Int64GetDatum(converted),
+		Datum values[4] = {TimestampGetDatum(sorted[i].ts), Int64GetDatum(entered), Int64GetDatum(converted),
 		                   Float8GetDatum(static_cast<double>(converted) / static_cast<double>(entered))};
 		bool nulls[4] = {false, false, false, false};
 		elements[count++] = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
