@@ -155,6 +155,21 @@ SELECT (session_stats(ts, 10::bigint, b)).sessions AS sessions,
        (session_stats(ts, 10::bigint, b ORDER BY ts DESC)).sessions AS reversed
 FROM (VALUES (1::bigint, false), (5, false), (5, true), (7, false)) t(ts, b);
 
+-- With a gap only, session_stats keeps sessions rather than rows; rows out of time order wait
+-- and are folded in. Every order gives what the form that keeps rows (a boundary argument) gives.
+SELECT setseed(0.7);
+CREATE TABLE session_orders AS
+SELECT g % 5 AS uid, (random() * 400000)::bigint AS ts FROM generate_series(1, 15000) g;
+SELECT uid, rows, (k).sessions, k = ordered AND k = reversed AND k = shuffled AS same_in_every_order
+FROM (
+    SELECT uid, count(*) AS rows, session_stats(ts, 300::bigint, false) AS k,
+           session_stats(ts, 300::bigint ORDER BY ts) AS ordered,
+           session_stats(ts, 300::bigint ORDER BY ts DESC) AS reversed,
+           session_stats(ts, 300::bigint ORDER BY md5(ts::text)) AS shuffled
+    FROM session_orders GROUP BY uid
+) s
+ORDER BY uid;
+
 -- NULL timestamps are skipped; an empty group has no sessions.
 SELECT (session_stats(ts, 10::bigint)).* FROM (VALUES (1::bigint), (NULL), (3)) t(ts);
 SELECT (session_stats(ts, interval '1 hour')).* FROM hits WHERE false;
@@ -214,4 +229,4 @@ SELECT pg_temp.report_error($$SELECT session_report(uid, ts, interval '1 month')
 SELECT pg_temp.report_error($$SELECT session_report(uid, ts, interval '30 minutes', false, NULL, 'Mars/Olympus') FROM hits$$);
 SELECT pg_temp.report_error($$SELECT session_report(uid, ts, make_interval(mins => uid)) FROM hits$$);
 
-DROP TABLE hits, session_random, session_lengths, session_plain;
+DROP TABLE hits, session_random, session_orders, session_lengths, session_plain;

@@ -46,13 +46,8 @@ session_advance(SessionCursor &cursor, const SessionOptions &options, std::int64
 
 namespace {
 
-std::uint64_t
-payload_of(bool boundary, std::int32_t day)
-{
-	return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 1) | (boundary ? 0u : 1u);
-}
-
 constexpr std::size_t kSessionHeaderSize = kHeaderSize + 8 + 8 + 1 + 8;
+constexpr std::size_t kSessionSpanSize = 8 + 8 + 8;
 
 // The split rules as both session states serialize them (after the header).
 void
@@ -85,6 +80,29 @@ read_session_options(ByteReader &r)
 	return o;
 }
 
+// Adds one session from `first` to `last` to the statistics (not its events or bounce).
+void
+count_session(SessionStats &stats, std::int64_t first, std::int64_t last)
+{
+	// last >= first: the unsigned difference is exact, but may not fit in 64 signed bits.
+	std::uint64_t span = static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(first);
+	if (span > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+		throw Error(ErrorKind::OutOfRange, "session duration out of range",
+		            "A session lasts more than 2^63 - 1 time units (about 292 000 years in microseconds).");
+	auto duration = static_cast<std::int64_t>(span);
+	if (__builtin_add_overflow(stats.total_duration, duration, &stats.total_duration))
+		throw Error(ErrorKind::OutOfRange, "total session duration out of range",
+		            "The sessions of a group last more than 2^63 - 1 time units together.");
+	stats.longest_duration = std::max(stats.longest_duration, duration);
+}
+
+// Whether the rules let sessions stand for their rows (SessionStatsState's spans).
+bool
+spans_suffice(const SessionOptions &o, bool boundaries)
+{
+	return !boundaries && o.max_length == -1 && !o.split_days;
+}
+
 // A kept row's payload: a day that fits 32 bits (0 without the midnight split) and the boundary bit.
 bool
 valid_row(const SessionOptions &o, const LogEntry &e)
@@ -94,35 +112,111 @@ valid_row(const SessionOptions &o, const LogEntry &e)
 
 } // namespace
 
-SessionStatsState::SessionStatsState(const SessionOptions &options, std::pmr::memory_resource *memory)
-    : options_(options), log_(memory)
+SessionStatsState::SessionStatsState(const SessionOptions &options, bool boundaries, std::pmr::memory_resource *memory)
+    : options_(options), boundaries_(boundaries), spans_(spans_suffice(options, boundaries)), closed_(memory),
+      log_(memory)
 {
 	check_session_options(options);
 }
 
 SessionStatsState::SessionStatsState(const SessionStatsState &other, std::pmr::memory_resource *memory)
-    : options_(other.options_), log_(other.log_, memory)
+    : options_(other.options_), boundaries_(other.boundaries_), spans_(other.spans_), open_(other.open_),
+      closed_(other.closed_, memory), log_(other.log_, memory)
 {
 }
 
 void
-SessionStatsState::add(const SessionOptions &options, std::int64_t ts, bool boundary, std::int32_t day)
+SessionStatsState::open_next(std::int64_t ts)
 {
-	require_same(options_, options, "session parameters");
-	log_.push(LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
+	if (closed_.empty())
+		closed_.reserve(4); // skip the tiny regrowths: most users have a few sessions
+	closed_.push_back(open_);
+	open_ = SessionSpan{ts, ts, 1};
+}
+
+void
+SessionStatsState::add_early(std::int64_t ts, bool boundary)
+{
+	if (boundary)
+		throw Error(ErrorKind::Internal, "a boundary row for a session state without boundaries");
+	if (open_.events == 0 && closed_.empty() && log_.empty()) {
+		open_ = SessionSpan{ts, ts, 1}; // the group's first row
+		return;
+	}
+	// Out of time order: kept until they number half the sessions, so that folding them in (a
+	// sort and one pass over both) is paid for by the rows that grew them.
+	log_.push(LogEntry{ts, payload_of(false, 0)});
+	if (log_.entries().size() > span_count() / 2 + 64)
+		fold_rows();
+}
+
+template <class At>
+void
+SessionStatsState::rebuild(std::size_t count, At at)
+{
+	while (!log_.sort_step(std::size_t{1} << 20)) {
+	}
+	const LogBuffer &rows = log_.entries();
+	std::pmr::vector<SessionSpan> spans(closed_.get_allocator());
+	spans.reserve(count + rows.size());
+	SessionSpanMerger merger(options_.gap);
+	SessionSpan done{};
+	std::size_t i = 0, r = 0;
+	while (i < count || r < rows.size()) {
+		SessionSpan item;
+		if (r == rows.size() || (i < count && at(i).first <= rows[r].ts))
+			item = at(i++);
+		else {
+			item = SessionSpan{rows[r].ts, rows[r].ts, 1};
+			r++;
+		}
+		if (merger.offer(item, done))
+			spans.push_back(done);
+	}
+	open_ = merger.current();
+	closed_.swap(spans);
+	log_.clear();
+}
+
+void
+SessionStatsState::fold_rows()
+{
+	// The sessions are copied out first: rebuild() writes closed_.
+	std::pmr::vector<SessionSpan> mine(closed_, closed_.get_allocator());
+	if (open_.events != 0)
+		mine.push_back(open_);
+	rebuild(mine.size(), [&](std::size_t i) -> const SessionSpan & { return mine[i]; });
 }
 
 void
 SessionStatsState::merge(const SessionStatsState &other)
 {
 	require_same(options_, other.options_, "session parameters");
+	if (boundaries_ != other.boundaries_)
+		throw_changed_within_group("session parameters");
 	log_.merge(other.log_);
+	if (!spans_)
+		return;
+	// Both session lists in order of their first rows, then the rows kept, in one pass.
+	std::pmr::vector<SessionSpan> mine(closed_, closed_.get_allocator());
+	if (open_.events != 0)
+		mine.push_back(open_);
+	std::pmr::vector<SessionSpan> both(closed_.get_allocator());
+	both.reserve(mine.size() + other.span_count());
+	std::size_t a = 0, b = 0;
+	while (a < mine.size() || b < other.span_count()) {
+		if (b == other.span_count() || (a < mine.size() && mine[a].first <= other.span(b).first))
+			both.push_back(mine[a++]);
+		else
+			both.push_back(other.span(b++));
+	}
+	rebuild(both.size(), [&](std::size_t i) -> const SessionSpan & { return both[i]; });
 }
 
 std::size_t
 SessionStatsState::serialized_size() const noexcept
 {
-	return kSessionHeaderSize + log_.serialized_size();
+	return kSessionHeaderSize + 1 + 8 + kSessionSpanSize * span_count() + log_.serialized_size();
 }
 
 void
@@ -131,6 +225,13 @@ SessionStatsState::serialize(std::uint8_t *out, std::size_t size) const
 	ByteWriter w(out, size);
 	w.header(StateTag::SessionStats);
 	write_session_options(w, options_);
+	w.u8(boundaries_ ? 1 : 0);
+	w.u64(span_count());
+	for (std::size_t i = 0; i < span_count(); i++) {
+		w.u64(static_cast<std::uint64_t>(span(i).first));
+		w.u64(static_cast<std::uint64_t>(span(i).last));
+		w.u64(static_cast<std::uint64_t>(span(i).events));
+	}
 	log_.serialize(w);
 	w.finish();
 }
@@ -141,8 +242,34 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 	ByteReader r(in, size);
 	r.header(StateTag::SessionStats);
 	const SessionOptions options = read_session_options(r);
-	SessionStatsState state(options, memory);
-	state.log_.deserialize(r, [&](const LogEntry &e) { return valid_row(options, e); });
+	std::uint8_t boundaries = r.u8();
+	if (boundaries > 1)
+		throw_corrupt("bad boundaries flag");
+	SessionStatsState state(options, boundaries == 1, memory);
+	std::uint64_t spans = r.u64();
+	if (spans != 0 && !state.spans_)
+		throw_corrupt("sessions in a state that keeps rows");
+	if (spans > r.remaining() / kSessionSpanSize)
+		throw_corrupt("session count does not match the size");
+	for (std::uint64_t i = 0; i < spans; i++) {
+		SessionSpan span{static_cast<std::int64_t>(r.u64()), static_cast<std::int64_t>(r.u64()),
+		                 static_cast<std::int64_t>(r.u64())};
+		// No group has 2^48 rows: the bound keeps sums of corrupt counts from overflowing.
+		if (span.events < 1 || span.events > (std::int64_t{1} << 48) || span.last < span.first)
+			throw_corrupt("invalid session");
+		// Sessions are apart by more than the gap (else they would be one).
+		const SessionSpan *before = i == 0 ? nullptr : &state.open_;
+		if (before != nullptr && (span.first <= before->last ||
+		                          static_cast<std::uint64_t>(span.first) - static_cast<std::uint64_t>(before->last) <=
+		                              static_cast<std::uint64_t>(options.gap)))
+			throw_corrupt("sessions out of order");
+		if (i > 0)
+			state.closed_.push_back(state.open_);
+		state.open_ = span;
+	}
+	state.log_.deserialize(r, [&](const LogEntry &e) {
+		return valid_row(options, e) && ((e.payload & 1u) == 1 || boundaries == 1) && (!state.spans_ || e.payload == 1);
+	});
 	r.finish();
 	return state;
 }
@@ -150,18 +277,10 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 void
 SessionStatsScan::close_session(std::int64_t start, std::int64_t last, SessionStats &stats) const
 {
-	// last >= start: the unsigned difference is exact, but may not fit in 64 signed bits.
-	std::uint64_t span = static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(start);
-	if (span > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-		throw Error(ErrorKind::OutOfRange, "session duration out of range",
-		            "A session lasts more than 2^63 - 1 time units (about 292 000 years in microseconds).");
-	auto duration = static_cast<std::int64_t>(span);
-	if (__builtin_add_overflow(stats.total_duration, duration, &stats.total_duration))
-		throw Error(ErrorKind::OutOfRange, "total session duration out of range",
-		            "The sessions of a group last more than 2^63 - 1 time units together.");
-	stats.longest_duration = std::max(stats.longest_duration, duration);
+	count_session(stats, start, last);
 	if (lengths_ != nullptr)
-		lengths_->push_back(duration);
+		lengths_->push_back(
+		    static_cast<std::int64_t>(static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(start)));
 }
 
 std::size_t
@@ -199,6 +318,51 @@ SessionStatsScan::result() const
 	return s;
 }
 
+bool
+SessionStatsReader::step(std::size_t budget)
+{
+	const LogBuffer &rows = state_->rows();
+	if (!state_->spans()) {
+		row_ = scan_.process(rows.data(), rows.size(), row_, budget);
+		return row_ >= rows.size();
+	}
+	// The sessions and the rows not yet folded in, joined in time order.
+	const std::size_t spans = state_->span_count();
+	SessionSpan done{};
+	for (std::size_t work = 0; work < budget && (span_ < spans || row_ < rows.size()); work++) {
+		SessionSpan item;
+		if (row_ == rows.size() || (span_ < spans && state_->span(span_).first <= rows[row_].ts))
+			item = state_->span(span_++);
+		else {
+			item = SessionSpan{rows[row_].ts, rows[row_].ts, 1};
+			row_++;
+		}
+		if (merger_.offer(item, done)) {
+			count_session(stats_, done.first, done.last);
+			stats_.sessions++;
+			stats_.events += done.events;
+			stats_.bounces += done.events == 1;
+		}
+	}
+	return span_ >= spans && row_ >= rows.size();
+}
+
+SessionStats
+SessionStatsReader::result() const
+{
+	if (!state_->spans())
+		return scan_.result();
+	SessionStats s = stats_;
+	const SessionSpan &last = merger_.current();
+	if (last.events != 0) {
+		count_session(s, last.first, last.last);
+		s.sessions++;
+		s.events += last.events;
+		s.bounces += last.events == 1;
+	}
+	return s;
+}
+
 // ---------------------------------------------------------------------------------------------
 // session_report
 
@@ -218,7 +382,7 @@ SessionReportState::SessionReportState(const SessionReportState &other, std::pmr
 LogEntry
 SessionReportState::row_of(std::int64_t ts, bool boundary, std::int32_t day) const
 {
-	return LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)};
+	return LogEntry{ts, SessionStatsState::payload_of(boundary, options_.split_days ? day : 0)};
 }
 
 void

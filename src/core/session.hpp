@@ -3,12 +3,15 @@
 // in a given time zone (docs/session.md). Also conditional_true_event's counter.
 #pragma once
 
+#include "error.hpp"
 #include "event_log.hpp"
 #include "user_map.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
+#include <vector>
 
 namespace pg_product_analytics::core {
 
@@ -55,16 +58,56 @@ struct SessionStats {
 	std::int64_t longest_duration = 0;
 };
 
-/// The aggregate state of session_stats: the rules and the rows (timestamp; payload = the row's
-/// day << 1 | not-boundary, so that on equal timestamps a boundary row sorts first and starts the
-/// session the others join).
+/// One session as session_stats summarizes it: the times of its first and last rows and how many
+/// rows it has.
+struct SessionSpan {
+	std::int64_t first;
+	std::int64_t last;
+	std::int64_t events;
+};
+
+/// The aggregate state of session_stats. Two representations, fixed by the rules:
+///
+/// - **Spans** (a gap only: no boundary rows, no maximum length, no midnight split): the group's
+///   sessions, not its rows. Whether two rows are in one session then depends only on the gap
+///   between them, so sessions are an exact summary: a row inside a session's time range joins
+///   it, sessions whose ranges overlap or lie at most `gap` apart are one session, whatever the
+///   order the rows came in or the parts a parallel plan split them into. A row at or after the
+///   last session's last row (time order, as an append-only table's scan delivers) extends that
+///   session or opens the next: O(1), and nothing kept per row. Rows before it wait in a log and
+///   are folded in once they number half the sessions (and by the final step): memory bounded
+///   by the sessions (in random order: the pieces of sessions the rows so far make), not the rows.
+/// - **Rows** (any other rule, where a session's extent depends on rows a summary would drop: the
+///   maximum length counts from the session's first row; a boundary row splits a session at an
+///   exact position; day changes need each row's day): every row (timestamp; payload = the row's
+///   day << 1 | not-boundary, so that on equal timestamps a boundary row sorts first and starts
+///   the session the others join), scanned in time order at the end.
 class SessionStatsState {
 public:
-	SessionStatsState(const SessionOptions &options, std::pmr::memory_resource *memory);
+	/// `boundaries`: rows may be boundary rows (the aggregate's form has the argument).
+	SessionStatsState(const SessionOptions &options, bool boundaries, std::pmr::memory_resource *memory);
 	SessionStatsState(const SessionStatsState &other, std::pmr::memory_resource *memory);
 
 	/// Throws InvalidArgument if `options` differ from the group's.
-	void add(const SessionOptions &options, std::int64_t ts, bool boundary, std::int32_t day);
+	void
+	add(const SessionOptions &options, std::int64_t ts, bool boundary, std::int32_t day)
+	{
+		require_same(options_, options, "session parameters");
+		if (!spans_)
+			log_.push(LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
+		else if (open_.events != 0 && ts >= open_.last) {
+			// In time order: extend the last session or open the next one.
+			if (static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(open_.last) <=
+			    static_cast<std::uint64_t>(options_.gap)) {
+				open_.last = ts;
+				open_.events++;
+			} else
+				open_next(ts);
+		} else if (open_.events != 0 && ts >= open_.first)
+			open_.events++; // inside the last session
+		else
+			add_early(ts, boundary);
+	}
 	void merge(const SessionStatsState &other);
 
 	const SessionOptions &
@@ -72,12 +115,36 @@ public:
 	{
 		return options_;
 	}
+	bool
+	boundaries() const noexcept
+	{
+		return boundaries_;
+	}
+	/// Whether the state keeps sessions (spans) rather than rows.
+	bool
+	spans() const noexcept
+	{
+		return spans_;
+	}
+	/// Rows kept: every row (rows), or the rows not yet folded into the sessions (spans).
 	const LogBuffer &
 	rows() const noexcept
 	{
 		return log_.entries();
 	}
-	/// See EventLog::sort_step.
+	/// Sessions kept (spans; 0 otherwise).
+	std::size_t
+	span_count() const noexcept
+	{
+		return closed_.size() + (open_.events != 0 ? 1 : 0);
+	}
+	/// The i-th session in time order, i < span_count().
+	const SessionSpan &
+	span(std::size_t i) const noexcept
+	{
+		return i < closed_.size() ? closed_[i] : open_;
+	}
+	/// Sorts the rows kept in slices (see EventLog::sort_step); SessionStatsReader needs them sorted.
 	bool
 	sort_step(std::size_t budget)
 	{
@@ -89,9 +156,65 @@ public:
 	static SessionStatsState deserialize(const std::uint8_t *in, std::size_t size,
 	                                     std::pmr::memory_resource *memory = std::pmr::new_delete_resource());
 
+	/// A kept row's payload (rows): the day and the not-boundary bit.
+	static std::uint64_t
+	payload_of(bool boundary, std::int32_t day) noexcept
+	{
+		return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 1) | (boundary ? 0u : 1u);
+	}
+
 private:
+	void open_next(std::int64_t ts);
+	void add_early(std::int64_t ts, bool boundary);
+	/// Folds the rows kept into the sessions (spans).
+	void fold_rows();
+	/// Replaces the sessions by the coalesced union of `count` sessions from `at(i)` (by first
+	/// row) and the sorted rows kept, which it empties.
+	template <class At>
+	void rebuild(std::size_t count, At at);
+
 	SessionOptions options_;
-	EventLog log_;
+	bool boundaries_;
+	bool spans_;
+	SessionSpan open_{0, 0, 0};            ///< the last session (spans; events 0: none yet)
+	std::pmr::vector<SessionSpan> closed_; ///< the sessions before it, in time order
+	EventLog log_;                         ///< rows: every row; spans: rows not yet folded
+};
+
+/// Joins sessions and rows of a spans SessionStatsState in time order: the next item joins the
+/// current session when it starts at most `gap` after the session's last row (or before it).
+/// Plain data.
+class SessionSpanMerger {
+public:
+	explicit SessionSpanMerger(std::int64_t gap) noexcept : gap_(gap) {}
+
+	/// Offers the next item (items by ascending first row); returns true and the finished session
+	/// in `done` when the item starts a new one.
+	bool
+	offer(const SessionSpan &item, SessionSpan &done) noexcept
+	{
+		if (current_.events != 0 && (item.first <= current_.last || static_cast<std::uint64_t>(item.first) -
+		                                                                    static_cast<std::uint64_t>(current_.last) <=
+		                                                                static_cast<std::uint64_t>(gap_))) {
+			current_.last = std::max(current_.last, item.last);
+			current_.events += item.events;
+			return false;
+		}
+		done = current_;
+		bool finished = current_.events != 0;
+		current_ = item;
+		return finished;
+	}
+	/// The session still open (events 0: none).
+	const SessionSpan &
+	current() const noexcept
+	{
+		return current_;
+	}
+
+private:
+	std::int64_t gap_;
+	SessionSpan current_{0, 0, 0};
 };
 
 /// Scans sorted rows of a SessionStatsState in slices (so the caller can check for interrupts).
@@ -122,6 +245,30 @@ private:
 	std::int64_t current_events_ = 0; ///< rows in the current (last) session
 
 	void close_session(std::int64_t start, std::int64_t last, SessionStats &stats) const;
+};
+
+/// Computes a SessionStatsState's statistics in slices (so the caller can check for interrupts),
+/// once its rows are sorted (sort_step returned true). Plain data: may live on the caller's stack
+/// across the checks.
+class SessionStatsReader {
+public:
+	explicit SessionStatsReader(const SessionStatsState &state) noexcept
+	    : state_(&state), scan_(state.options()), merger_(state.options().gap)
+	{
+	}
+
+	/// Processes at most `budget` rows or sessions; returns true when all are.
+	bool step(std::size_t budget);
+	/// The statistics, after step() returned true. Throws OutOfRange as SessionStatsScan::result.
+	SessionStats result() const;
+
+private:
+	const SessionStatsState *state_;
+	SessionStatsScan scan_;    ///< rows
+	std::size_t row_ = 0;      ///< the next row
+	std::size_t span_ = 0;     ///< spans: the next session
+	SessionSpanMerger merger_; ///< spans
+	SessionStats stats_;       ///< spans: the sessions finished
 };
 
 /// session_report: the rows of every user (as SessionStatsState keeps them) by user id.

@@ -263,14 +263,14 @@ session_stats_accumulate(FunctionCallInfo fcinfo, TimeKind kind)
 	const bool is_boundary = !boundary.isnull && DatumGetBool(boundary.value);
 	const auto day = static_cast<std::int32_t>(skip ? 0 : day_of(p, ts));
 	PG_RETURN_POINTER(pg::transition<SessionStatsState>(
-	    fcinfo, [&](std::pmr::memory_resource *r) { return SessionStatsState(p.options, r); },
+	    fcinfo, [&](std::pmr::memory_resource *r) { return SessionStatsState(p.options, PG_NARGS() > 3, r); },
 	    [&](SessionStatsState &state) {
 		    if (!skip)
 			    state.add(p.options, ts, is_boundary, day);
 	    }));
 }
 
-// Sorts and scans in slices, checking for interrupts between them. The scan is plain data on
+// Sorts and reads in slices, checking for interrupts between them. The reader is plain data on
 // this stack frame: nothing with a destructor is alive at the checks.
 core::SessionStats
 session_stats_of(FunctionCallInfo fcinfo)
@@ -279,15 +279,16 @@ session_stats_of(FunctionCallInfo fcinfo)
 		return core::SessionStats{};
 	auto *state = reinterpret_cast<SessionStatsState *>(PG_GETARG_POINTER(0));
 	pg::sort_in_slices(*state);
-	core::SessionStatsScan scan(state->options());
-	const auto &rows = state->rows();
-	std::size_t pos = 0;
-	while (pos < rows.size()) {
-		pg::guard([&] { pos = scan.process(rows.data(), rows.size(), pos, pg::kInterruptBudget); });
+	core::SessionStatsReader reader(*state);
+	bool done = false;
+	while (true) {
+		pg::guard([&] { done = reader.step(pg::kInterruptBudget); });
+		if (done)
+			break;
 		CHECK_FOR_INTERRUPTS();
 	}
 	core::SessionStats stats;
-	pg::guard([&] { stats = scan.result(); }); // a duration out of range throws
+	pg::guard([&] { stats = reader.result(); }); // a duration out of range throws
 	return stats;
 }
 

@@ -119,12 +119,13 @@ fuzz_session_stats(const std::uint8_t *data, std::size_t size)
 		require_round_trip(bytes_of(s), data, size);
 		while (!s.sort_step(64)) {
 		}
-		core::SessionStatsScan scan(s.options());
-		std::size_t pos = 0;
-		while (pos < s.rows().size())
-			pos = scan.process(s.rows().data(), s.rows().size(), pos, 50);
+		core::SessionStatsState copy(s, heap());
+		copy.merge(s); // every session and row twice
+		core::SessionStatsReader reader(s);
+		while (!reader.step(50)) {
+		}
 		try {
-			scan.result();
+			reader.result();
 		} catch (const core::Error &e) {
 			require(e.kind() == core::ErrorKind::OutOfRange, "session result failed other than out of range");
 		}
@@ -458,10 +459,16 @@ seeds(const std::string &target)
 		o.gap = 5;
 		o.split_days = true;
 		o.day_zone = 77;
-		core::SessionStatsState s(o, heap());
+		core::SessionStatsState s(o, true, heap());
 		for (std::int64_t t : {1, 3, 20, 21, 40})
 			s.add(o, t, t == 21, static_cast<std::int32_t>(t / 10));
 		out.push_back(bytes_of(s));
+		core::SessionOptions gap_only;
+		gap_only.gap = 5;
+		core::SessionStatsState spans(gap_only, false, heap());
+		for (std::int64_t t : {10, 12, 30, 31, 50, 4, 1})
+			spans.add(gap_only, t, false, 0);
+		out.push_back(bytes_of(spans));
 	} else if (target == "period_retention") {
 		for (bool rolling : {false, true}) {
 			core::PeriodRetentionOptions o;

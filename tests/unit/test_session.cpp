@@ -178,11 +178,10 @@ stats_of(SessionStatsState &state)
 {
 	while (!state.sort_step(3)) {
 	}
-	core::SessionStatsScan scan(state.options());
-	std::size_t pos = 0;
-	while (pos < state.rows().size())
-		pos = scan.process(state.rows().data(), state.rows().size(), pos, 7);
-	return scan.result();
+	core::SessionStatsReader reader(state);
+	while (!reader.step(7)) {
+	}
+	return reader.result();
 }
 
 bool
@@ -215,21 +214,48 @@ random_options(std::mt19937_64 &rng)
 
 } // namespace
 
+// Half the trials without boundary rows and, half of those, with a gap only: the states that keep
+// sessions instead of rows.
 TEST(SessionStats, MatchesReferenceOnRandomInputInAnyOrderAndSplit)
 {
 	std::mt19937_64 rng(22);
-	for (int trial = 0; trial < 5000; trial++) {
+	int spans = 0;
+	for (int trial = 0; trial < 8000; trial++) {
 		auto o = random_options(rng);
+		const bool boundaries = rng() % 2;
+		if (!boundaries && rng() % 2) {
+			o.max_length = -1;
+			o.split_days = false;
+		}
 		auto rows = random_session_rows(rng);
+		for (auto &r : rows)
+			r.boundary = r.boundary && boundaries;
 		SessionStats expected = reference_stats(rows, o);
-		std::shuffle(rows.begin(), rows.end(), rng);
+		switch (rng() % 3) {
+		case 0:
+			std::shuffle(rows.begin(), rows.end(), rng);
+			break;
+		case 1: // time order (an append-only table), with ties in any order
+			std::stable_sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) { return a.ts < b.ts; });
+			break;
+		default: // mostly in time order, a few rows late
+			std::stable_sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) { return a.ts < b.ts; });
+			for (std::size_t i = 0; i + 1 < rows.size(); i++)
+				if (rng() % 6 == 0)
+					std::swap(rows[i], rows[i + 1 + rng() % (rows.size() - i - 1)]);
+		}
 		// Split into parts, merge them through serialization in random order.
 		std::size_t cut = rows.empty() ? 0 : rng() % (rows.size() + 1);
-		SessionStatsState a(o, std::pmr::new_delete_resource()), b(o, std::pmr::new_delete_resource());
+		SessionStatsState a(o, boundaries, std::pmr::new_delete_resource()),
+		    b(o, boundaries, std::pmr::new_delete_resource());
 		for (std::size_t i = 0; i < rows.size(); i++)
 			(i < cut ? a : b).add(o, rows[i].ts, rows[i].boundary, static_cast<std::int32_t>(rows[i].day));
+		spans += a.spans();
+		ASSERT_EQ(a.spans(), !boundaries && o.max_length == -1 && !o.split_days);
 		auto bytes = serialize(b);
-		SessionStatsState merged(o, std::pmr::new_delete_resource());
+		EXPECT_EQ(serialize(SessionStatsState::deserialize(bytes.data(), bytes.size())), bytes);
+		ASSERT_TRUE(same(stats_of(b), reference_stats(std::vector<Row>(rows.begin() + cut, rows.end()), o)));
+		SessionStatsState merged(o, boundaries, std::pmr::new_delete_resource());
 		if (rng() % 2) {
 			merged.merge(SessionStatsState::deserialize(bytes.data(), bytes.size()));
 			merged.merge(a);
@@ -238,6 +264,45 @@ TEST(SessionStats, MatchesReferenceOnRandomInputInAnyOrderAndSplit)
 			merged.merge(SessionStatsState::deserialize(bytes.data(), bytes.size()));
 		}
 		ASSERT_TRUE(same(stats_of(merged), expected)) << "trial " << trial;
+		SessionStatsState copy(merged, std::pmr::new_delete_resource());
+		ASSERT_TRUE(same(stats_of(copy), expected)) << "trial " << trial;
+	}
+	EXPECT_GT(spans, 1000);
+}
+
+// Sessions, not rows: rows in time order keep nothing but the sessions; rows in reverse order at
+// most half as many late rows besides; rows in random order the fragments of sessions seen so far.
+TEST(SessionStats, SpansAreBoundedBySessionsNotRows)
+{
+	core::SessionOptions o;
+	o.gap = 10;
+	std::mt19937_64 rng(5);
+	for (int order = 0; order < 3; order++) {
+		SessionStatsState s(o, false, std::pmr::new_delete_resource());
+		std::vector<std::int64_t> ts;
+		for (std::int64_t session = 0; session < 50; session++)
+			for (std::int64_t k = 0; k < 2000; k++)
+				ts.push_back(session * 1000 + k % 500);
+		if (order == 1)
+			std::reverse(ts.begin(), ts.end());
+		if (order == 2)
+			std::shuffle(ts.begin(), ts.end(), rng);
+		std::size_t most = 0, most_bytes = 0;
+		for (auto t : ts) {
+			s.add(o, t, false, 0);
+			most = std::max(most, s.rows().size() + s.span_count());
+			most_bytes = std::max(most_bytes, 16 * s.rows().size() + sizeof(core::SessionSpan) * s.span_count());
+		}
+		if (order == 0) {
+			EXPECT_EQ(most, 50u);
+		} else if (order == 1) {
+			EXPECT_LE(most, 50u + 25u + 66u);
+		}
+		EXPECT_LE(most_bytes, 16u * ts.size() / 20) << "order " << order; // a twentieth of the rows
+		auto r = stats_of(s);
+		EXPECT_EQ(r.sessions, 50);
+		EXPECT_EQ(r.events, 100000);
+		EXPECT_EQ(r.total_duration, 50 * 499);
 	}
 }
 
@@ -245,7 +310,7 @@ TEST(SessionStats, BoundaryRowsStartTheSessionOfTheirTimestamp)
 {
 	core::SessionOptions o;
 	o.gap = 10;
-	SessionStatsState s(o, std::pmr::new_delete_resource());
+	SessionStatsState s(o, true, std::pmr::new_delete_resource());
 	s.add(o, 5, false, 0);
 	s.add(o, 5, true, 0); // arrives second, sorts first: one session of two rows, not two sessions
 	auto r = stats_of(s);
@@ -258,7 +323,7 @@ TEST(SessionStats, OptionsAndCorruptBytes)
 	core::SessionOptions o;
 	o.gap = 10;
 	o.split_days = true;
-	SessionStatsState s(o, std::pmr::new_delete_resource());
+	SessionStatsState s(o, true, std::pmr::new_delete_resource());
 	core::SessionOptions other = o;
 	other.gap = 11;
 	expect_error(core::ErrorKind::InvalidArgument, [&] { s.add(other, 1, false, 0); });
@@ -275,6 +340,23 @@ TEST(SessionStats, OptionsAndCorruptBytes)
 		}
 		return true;
 	});
+	// Sessions and late rows (spans).
+	core::SessionOptions gap_only;
+	gap_only.gap = 10;
+	SessionStatsState spans(gap_only, false, std::pmr::new_delete_resource());
+	for (std::int64_t t : {100, 105, 200, 230, 50, 3})
+		spans.add(gap_only, t, false, 0);
+	ASSERT_TRUE(spans.spans());
+	ASSERT_EQ(spans.span_count(), 3u);
+	ASSERT_EQ(spans.rows().size(), 2u);
+	check_corruption_rejected<SessionStatsState>(serialize(spans), [](const SessionStatsState &x) {
+		for (std::size_t i = 0; i < x.span_count(); i++)
+			if (x.span(i).events < 1 || x.span(i).last < x.span(i).first ||
+			    (i > 0 && x.span(i).first - x.span(i - 1).last <= x.options().gap))
+				return false;
+		return true;
+	});
+	expect_error(core::ErrorKind::Internal, [&] { spans.add(gap_only, 1, true, 0); });
 }
 
 TEST(SessionStats, DurationsBeyond64BitsAreAnErrorNotAWrap)
@@ -283,7 +365,7 @@ TEST(SessionStats, DurationsBeyond64BitsAreAnErrorNotAWrap)
 	core::SessionOptions o;
 	o.gap = hi; // every row joins the session
 	// One session from the smallest to the largest time (gaps of at most 2^63 - 1): 2^64 - 1 units.
-	SessionStatsState one(o, std::pmr::new_delete_resource());
+	SessionStatsState one(o, false, std::pmr::new_delete_resource());
 	for (std::int64_t t : {lo, std::int64_t{-1}, hi - 1, hi})
 		one.add(o, t, false, 0);
 	expect_error(core::ErrorKind::OutOfRange, [&] { stats_of(one); });
@@ -291,12 +373,12 @@ TEST(SessionStats, DurationsBeyond64BitsAreAnErrorNotAWrap)
 	const std::int64_t m = std::int64_t{1} << 62;
 	core::SessionOptions split = o;
 	split.max_length = m;
-	SessionStatsState three(split, std::pmr::new_delete_resource());
+	SessionStatsState three(split, false, std::pmr::new_delete_resource());
 	for (std::int64_t t : {lo, lo + m, lo + m + 1, lo + m + (m + 1), lo + m + (m + 2), lo + m + m + (m + 2)})
 		three.add(split, t, false, 0);
 	expect_error(core::ErrorKind::OutOfRange, [&] { stats_of(three); });
 	// Right at the limit: one session of exactly 2^63 - 1 units is fine.
-	SessionStatsState edge(o, std::pmr::new_delete_resource());
+	SessionStatsState edge(o, false, std::pmr::new_delete_resource());
 	edge.add(o, 0, false, 0);
 	edge.add(o, hi, false, 0);
 	EXPECT_EQ(stats_of(edge).total_duration, hi);
@@ -326,7 +408,7 @@ TEST(SessionReport, MatchesThePerUserStatisticsInAnyOrderAndSplit)
 			want.bounces += s.bounces;
 			want.total_length += s.total_duration;
 			want.users_by_sessions[s.sessions <= 2 ? s.sessions - 1 : s.sessions <= 5 ? 2 : s.sessions <= 10 ? 3 : 4]++;
-			SessionStatsState one(o, std::pmr::new_delete_resource());
+			SessionStatsState one(o, true, std::pmr::new_delete_resource());
 			for (auto &r : rs)
 				one.add(o, r.ts, r.boundary, static_cast<std::int32_t>(r.day));
 			while (!one.sort_step(1 << 16)) {
