@@ -257,7 +257,8 @@ public:
 	{
 	}
 
-	/// Processes at most `budget` rows or sessions; returns true when all are.
+	/// Processes at most `budget` rows or sessions; returns true when all are. Throws OutOfRange
+	/// as result() does (sessions are counted as they finish).
 	bool step(std::size_t budget);
 	/// The statistics, after step() returned true. Throws OutOfRange as SessionStatsScan::result.
 	SessionStats result() const;

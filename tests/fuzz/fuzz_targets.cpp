@@ -122,9 +122,9 @@ fuzz_session_stats(const std::uint8_t *data, std::size_t size)
 		core::SessionStatsState copy(s, heap());
 		copy.merge(s); // every session and row twice
 		core::SessionStatsReader reader(s);
-		while (!reader.step(50)) {
-		}
 		try {
+			while (!reader.step(50)) {
+			}
 			reader.result();
 		} catch (const core::Error &e) {
 			require(e.kind() == core::ErrorKind::OutOfRange, "session result failed other than out of range");
