@@ -57,6 +57,12 @@ SELECT array_length(retention(VARIADIC ARRAY(SELECT i % 2 = 1 FROM generate_seri
 SELECT retention(VARIADIC ARRAY(SELECT i IN (1, 2, 64) FROM generate_series(1, 64) i)) =
        ARRAY(SELECT (i IN (1, 2, 64))::int FROM generate_series(1, 64) i) AS first_second_last;
 
+-- 64 written-out conditions (the largest fixed-arity overload, whose mask uses the bigint's sign
+-- bit): the first, second and last true.
+SELECT format('SELECT retention(%s) = ARRAY(SELECT (i IN (1, 2, 64))::int FROM generate_series(1, 64) i) AS written_out_64',
+              string_agg(CASE WHEN i IN (1, 2, 64) THEN 'true' ELSE 'false' END, ', ' ORDER BY i))
+FROM generate_series(1, 64) i \gexec
+
 -- Empty group: NULL, like sum() or bool_or() over no rows (docs/retention.md says why).
 SELECT retention(x = 1, x = 2) FROM (VALUES (1)) t(x) WHERE false;
 SELECT retention(x = 1, x = 2) IS NULL AS is_null FROM (VALUES (1)) t(x) WHERE false;

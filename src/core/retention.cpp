@@ -34,8 +34,7 @@ RetentionState::merge(const RetentionState &other)
 void
 RetentionState::result(std::int32_t *out) const noexcept
 {
-	for (std::size_t k = 0; k < conditions_; k++)
-		out[k] = retained(k) ? 1 : 0;
+	retention_result(seen_, conditions_, out);
 }
 
 void

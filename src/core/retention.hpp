@@ -20,6 +20,15 @@ namespace pg_product_analytics::core {
 // ---------------------------------------------------------------------------------------------
 // retention(c1, ..., cN): the state is which conditions were true on at least one row of the
 // group; r[1] = any(c1), r[k] = any(c1) AND any(ck) for k > 1.
+
+/// The result from `seen` (bit i: condition i + 1 held on some row): `conditions` elements of 0/1.
+inline void
+retention_result(std::uint64_t seen, std::size_t conditions, std::int32_t *out) noexcept
+{
+	for (std::size_t k = 0; k < conditions; k++)
+		out[k] = (seen & 1u) != 0 && ((seen >> k) & 1u) != 0 ? 1 : 0;
+}
+
 /// Invariant: 1 <= conditions() <= kMaxConditions and no bit at or above conditions() is set.
 /// Merging is a bitwise OR, so the result never depends on row order or on how rows are split.
 class RetentionState {

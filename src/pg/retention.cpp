@@ -21,7 +21,8 @@ extern "C" {
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(retention_transfn);
-PG_FUNCTION_INFO_V1(retention_args_transfn);
+PG_FUNCTION_INFO_V1(retention_mask_transfn);
+PG_FUNCTION_INFO_V1(retention_mask_finalfn);
 PG_FUNCTION_INFO_V1(retention_finalfn);
 PG_FUNCTION_INFO_V1(period_retention_transfn);
 PG_FUNCTION_INFO_V1(period_retention_rolling_transfn);
@@ -68,6 +69,20 @@ accumulate(FunctionCallInfo fcinfo, pg::ConditionMask row)
 
 } // namespace
 
+namespace {
+
+// retention's result: an integer[] of the n values, in the current memory context.
+ArrayType *
+retention_array(const std::int32_t *values, int n)
+{
+	Datum elems[pg_product_analytics::core::kMaxConditions];
+	for (int i = 0; i < n; i++)
+		elems[i] = Int32GetDatum(values[i]);
+	return construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+}
+
+} // namespace
+
 /*
  * retention_transfn(state internal, conds boolean[]) -> internal
  * The VARIADIC form (any count, or an explicit VARIADIC array). Not strict: state is NULL on a
@@ -82,14 +97,34 @@ retention_transfn(PG_FUNCTION_ARGS)
 }
 
 /*
- * retention_transfn(state internal, c1 boolean, ..., cN boolean) -> internal, N = 1..64
+ * retention_mask_transfn(state bigint, c1 boolean, ..., cN boolean) -> bigint, N = 1..64
  * The fixed-arity forms, which the parser prefers over the VARIADIC one when the conditions are
- * written out: no array is built per row. Not strict; NULL conditions are false.
+ * written out: no array is built per row, and the state is the bigint mask of the conditions
+ * seen (bit i: condition i + 1), passed by value. Not strict: state NULL before the group's first
+ * row; NULL conditions are false. Plain C: nothing here can fail.
  */
 extern "C" Datum
-retention_args_transfn(PG_FUNCTION_ARGS)
+retention_mask_transfn(PG_FUNCTION_ARGS)
 {
-	return accumulate(fcinfo, pg::read_condition_args(fcinfo, 1));
+	const std::uint64_t seen = PG_ARGISNULL(0) ? 0 : static_cast<std::uint64_t>(PG_GETARG_INT64(0));
+	PG_RETURN_INT64(static_cast<int64>(seen | pg::read_condition_args(fcinfo, 1).mask));
+}
+
+/*
+ * retention_mask_finalfn(state bigint, c1 boolean, ..., cN boolean) -> integer[]
+ * FINALFUNC_EXTRA: the condition arguments are NULL placeholders that give N. NULL for an empty
+ * group (no state).
+ */
+extern "C" Datum
+retention_mask_finalfn(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	const int n = PG_NARGS() - 1 < 64 ? PG_NARGS() - 1 : 64;
+	std::int32_t values[pg_product_analytics::core::kMaxConditions];
+	pg_product_analytics::core::retention_result(static_cast<std::uint64_t>(PG_GETARG_INT64(0)),
+	                                             static_cast<std::size_t>(n), values);
+	PG_RETURN_ARRAYTYPE_P(retention_array(values, n));
 }
 
 PPA_STATE_SUPPORT_FUNCTIONS(retention, RetentionState, "retention")
@@ -105,11 +140,7 @@ retention_finalfn(PG_FUNCTION_ARGS)
 	auto *state = reinterpret_cast<RetentionState *>(PG_GETARG_POINTER(0));
 	std::int32_t values[pg_product_analytics::core::kMaxConditions];
 	state->result(values);
-	Datum elems[pg_product_analytics::core::kMaxConditions];
-	int n = static_cast<int>(state->conditions());
-	for (int i = 0; i < n; i++)
-		elems[i] = Int32GetDatum(values[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(retention_array(values, static_cast<int>(state->conditions())));
 }
 
 // ---------------------------------------------------------------------------------------------

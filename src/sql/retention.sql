@@ -47,20 +47,27 @@ COMMENT ON AGGREGATE retention(boolean[]) IS
 -- Fixed-arity overloads retention(c1 boolean, ..., cN boolean), N = 1..64. When the conditions are
 -- written out, the parser prefers these over the VARIADIC form, so no boolean[] is built per row
 -- (about a sixth of the query time with nine conditions; docs/benchmarks.md). Same semantics.
+-- The count is the overload's, so the state is only the mask of conditions seen: a bigint,
+-- passed by value and kept in PostgreSQL's own per-group slot (no allocation per group, no
+-- pointer to follow per row; bit_or combines partial states). NULL until the group's first row,
+-- so an empty group still gives NULL; the final function learns N from its extra arguments.
 -- @for n in range(1, 65)
-CREATE FUNCTION retention_transfn(state internal, {{conds(n)}})
-RETURNS internal
-AS 'MODULE_PATHNAME', 'retention_args_transfn'
+CREATE FUNCTION retention_mask_transfn(state bigint, {{conds(n)}})
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'retention_mask_transfn'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION retention_transfn(internal, {{conds(n)}}) IS 'transition function of retention';
+COMMENT ON FUNCTION retention_mask_transfn(bigint, {{conds(n)}}) IS 'transition function of retention';
+CREATE FUNCTION retention_mask_finalfn(state bigint, {{conds(n)}})
+RETURNS integer[]
+AS 'MODULE_PATHNAME', 'retention_mask_finalfn'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_mask_finalfn(bigint, {{conds(n)}}) IS 'final function of retention';
 CREATE AGGREGATE retention({{conds(n)}}) (
-    SFUNC = retention_transfn,
-    STYPE = internal,
-    SSPACE = 32,
-    FINALFUNC = retention_finalfn,
-    COMBINEFUNC = retention_combinefn,
-    SERIALFUNC = retention_serialfn,
-    DESERIALFUNC = retention_deserialfn,
+    SFUNC = retention_mask_transfn,
+    STYPE = bigint,
+    FINALFUNC = retention_mask_finalfn,
+    FINALFUNC_EXTRA,
+    COMBINEFUNC = int8or,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE retention({{conds(n)}}) IS
