@@ -27,22 +27,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-scripts/build.sh
-export PPA_PORT=${PPA_BENCH_PORT:-55434}
-trap 'scripts/pgserver.sh stop' EXIT
-source "$(scripts/pgserver.sh start bench)"
-
-echo "Generating events for $users users ..." >&2
-psql -X -q -c "CREATE EXTENSION pg_product_analytics"
-psql -X -q -v users="$users" -v seed=0.42 -f scripts/generate_events.sql >&2
-# The same rows with indexes, for the plain-SQL variants that probe an index (kept apart so the
-# other questions' plans over events stay as they are).
-psql -X -q -c "CREATE TABLE events_indexed AS TABLE events" \
-    -c "CREATE INDEX ON events_indexed (user_id, ts, event)" \
-    -c "CREATE INDEX ON events_indexed (event, user_id, ts)" -c "VACUUM (ANALYZE) events_indexed"
-# Warm the tables into shared buffers so every variant reads from memory.
-psql -X -q -c "CREATE EXTENSION pg_prewarm" -c "SELECT pg_prewarm('events')" >/dev/null
-psql -X -q -c "SELECT pg_prewarm(c::regclass) FROM unnest(ARRAY['events_indexed', 'events_indexed_user_id_ts_event_idx', 'events_indexed_event_user_id_ts_idx']) c" >/dev/null
+source bench/setup.sh
 
 echo >&2
 echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; $(psql -XAtc 'SELECT version()' | cut -d, -f1)"

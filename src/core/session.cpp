@@ -113,25 +113,45 @@ valid_row(const SessionOptions &o, const LogEntry &e)
 } // namespace
 
 SessionStatsState::SessionStatsState(const SessionOptions &options, bool boundaries, std::pmr::memory_resource *memory)
-    : options_(options), boundaries_(boundaries), spans_(spans_suffice(options, boundaries)), closed_(memory),
-      log_(memory)
+    : options_(options), boundaries_(boundaries), spans_(spans_suffice(options, boundaries)), far_(memory), log_(memory)
 {
 	check_session_options(options);
 }
 
 SessionStatsState::SessionStatsState(const SessionStatsState &other, std::pmr::memory_resource *memory)
     : options_(other.options_), boundaries_(other.boundaries_), spans_(other.spans_), open_(other.open_),
-      closed_(other.closed_, memory), log_(other.log_, memory)
+      near_count_(other.near_count_), far_(other.far_, memory), log_(other.log_, memory)
 {
+	std::copy(other.near_, other.near_ + near_count_, near_);
 }
 
 void
 SessionStatsState::open_next(std::int64_t ts)
 {
-	if (closed_.empty())
-		closed_.reserve(4); // skip the tiny regrowths: most users have a few sessions
-	closed_.push_back(open_);
+	push_closed(open_);
 	open_ = SessionSpan{ts, ts, 1};
+}
+
+void
+SessionStatsState::push_closed(const SessionSpan &span)
+{
+	if (near_count_ < kNear) {
+		near_[near_count_++] = span;
+		return;
+	}
+	if (far_.empty())
+		far_.reserve(4); // skip the tiny regrowths
+	far_.push_back(span);
+}
+
+std::pmr::vector<SessionSpan>
+SessionStatsState::all_spans() const
+{
+	std::pmr::vector<SessionSpan> out(far_.get_allocator());
+	out.reserve(span_count());
+	for (std::size_t i = 0; i < span_count(); i++)
+		out.push_back(span(i));
+	return out;
 }
 
 void
@@ -139,7 +159,7 @@ SessionStatsState::add_early(std::int64_t ts, bool boundary)
 {
 	if (boundary)
 		throw Error(ErrorKind::Internal, "a boundary row for a session state without boundaries");
-	if (open_.events == 0 && closed_.empty() && log_.empty()) {
+	if (open_.events == 0 && closed() == 0 && log_.empty()) {
 		open_ = SessionSpan{ts, ts, 1}; // the group's first row
 		return;
 	}
@@ -157,8 +177,8 @@ SessionStatsState::rebuild(std::size_t count, At at)
 	while (!log_.sort_step(std::size_t{1} << 20)) {
 	}
 	const LogBuffer &rows = log_.entries();
-	std::pmr::vector<SessionSpan> spans(closed_.get_allocator());
-	spans.reserve(count + rows.size());
+	near_count_ = 0;
+	far_.clear();
 	SessionSpanMerger merger(options_.gap);
 	SessionSpan done{};
 	std::size_t i = 0, r = 0;
@@ -171,20 +191,17 @@ SessionStatsState::rebuild(std::size_t count, At at)
 			r++;
 		}
 		if (merger.offer(item, done))
-			spans.push_back(done);
+			push_closed(done);
 	}
 	open_ = merger.current();
-	closed_.swap(spans);
 	log_.clear();
 }
 
 void
 SessionStatsState::fold_rows()
 {
-	// The sessions are copied out first: rebuild() writes closed_.
-	std::pmr::vector<SessionSpan> mine(closed_, closed_.get_allocator());
-	if (open_.events != 0)
-		mine.push_back(open_);
+	// The sessions are copied out first: rebuild() rewrites them.
+	const std::pmr::vector<SessionSpan> mine = all_spans();
 	rebuild(mine.size(), [&](std::size_t i) -> const SessionSpan & { return mine[i]; });
 }
 
@@ -198,10 +215,8 @@ SessionStatsState::merge(const SessionStatsState &other)
 	if (!spans_)
 		return;
 	// Both session lists in order of their first rows, then the rows kept, in one pass.
-	std::pmr::vector<SessionSpan> mine(closed_, closed_.get_allocator());
-	if (open_.events != 0)
-		mine.push_back(open_);
-	std::pmr::vector<SessionSpan> both(closed_.get_allocator());
+	const std::pmr::vector<SessionSpan> mine = all_spans();
+	std::pmr::vector<SessionSpan> both(far_.get_allocator());
 	both.reserve(mine.size() + other.span_count());
 	std::size_t a = 0, b = 0;
 	while (a < mine.size() || b < other.span_count()) {
@@ -264,7 +279,7 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 		                              static_cast<std::uint64_t>(options.gap)))
 			throw_corrupt("sessions out of order");
 		if (i > 0)
-			state.closed_.push_back(state.open_);
+			state.push_closed(state.open_);
 		state.open_ = span;
 	}
 	state.log_.deserialize(r, [&](const LogEntry &e) {

@@ -136,13 +136,13 @@ public:
 	std::size_t
 	span_count() const noexcept
 	{
-		return closed_.size() + (open_.events != 0 ? 1 : 0);
+		return closed() + (open_.events != 0 ? 1 : 0);
 	}
 	/// The i-th session in time order, i < span_count().
 	const SessionSpan &
 	span(std::size_t i) const noexcept
 	{
-		return i < closed_.size() ? closed_[i] : open_;
+		return i < near_count_ ? near_[i] : i < closed() ? far_[i - near_count_] : open_;
 	}
 	/// Sorts the rows kept in slices (see EventLog::sort_step); SessionStatsReader needs them sorted.
 	bool
@@ -164,21 +164,35 @@ public:
 	}
 
 private:
+	std::size_t
+	closed() const noexcept
+	{
+		return near_count_ + far_.size();
+	}
+	/// Appends a session after the closed ones.
+	void push_closed(const SessionSpan &span);
+	/// The sessions in time order (a copy).
+	std::pmr::vector<SessionSpan> all_spans() const;
 	void open_next(std::int64_t ts);
 	void add_early(std::int64_t ts, bool boundary);
 	/// Folds the rows kept into the sessions (spans).
 	void fold_rows();
 	/// Replaces the sessions by the coalesced union of `count` sessions from `at(i)` (by first
-	/// row) and the sorted rows kept, which it empties.
+	/// row; not the state's own: a copy) and the sorted rows kept, which it empties.
 	template <class At>
 	void rebuild(std::size_t count, At at);
 
 	SessionOptions options_;
 	bool boundaries_;
 	bool spans_;
-	SessionSpan open_{0, 0, 0};            ///< the last session (spans; events 0: none yet)
-	std::pmr::vector<SessionSpan> closed_; ///< the sessions before it, in time order
-	EventLog log_;                         ///< rows: every row; spans: rows not yet folded
+	SessionSpan open_{0, 0, 0}; ///< the last session (spans; events 0: none yet)
+	// The sessions before it, in time order: the first kNear in the state itself (most users have
+	// a few sessions: no allocation), the others after them.
+	static constexpr std::size_t kNear = 2;
+	std::uint8_t near_count_ = 0;
+	SessionSpan near_[kNear];
+	std::pmr::vector<SessionSpan> far_;
+	EventLog log_; ///< rows: every row; spans: rows not yet folded
 };
 
 /// Joins sessions and rows of a spans SessionStatsState in time order: the next item joins the

@@ -1,6 +1,7 @@
 #include "call_site.hpp"
 
 extern "C" {
+#include "funcapi.h"
 #include "nodes/pg_list.h"
 #include "nodes/primnodes.h"
 #include "utils/memutils.h"
@@ -20,6 +21,21 @@ call_site(FunctionCallInfo fcinfo)
 		fcinfo->flinfo->fn_extra = site;
 	}
 	return *site;
+}
+
+TupleDesc
+result_desc(FunctionCallInfo fcinfo, int natts)
+{
+	CallSite &site = call_site(fcinfo);
+	if (site.result_desc == nullptr) {
+		TupleDesc desc;
+		if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != natts)
+			elog(ERROR, "function returning a composite of %d attributes called in a different context", natts);
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		site.result_desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		MemoryContextSwitchTo(old);
+	}
+	return site.result_desc;
 }
 
 bool

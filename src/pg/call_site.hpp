@@ -15,6 +15,7 @@
 extern "C" {
 #include "postgres.h"
 #include "fmgr.h"
+#include "access/tupdesc.h"
 #include "pgtime.h"
 }
 
@@ -107,6 +108,7 @@ struct CallSite {
 	std::int32_t layout[6];                ///< (fixed for the call site: looked up on the first row)
 	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
+	TupleDesc result_desc;                 ///< result_desc: the composite result's, blessed (nullptr: not yet)
 };
 
 /// Whether argument `argno` of an aggregate's transition function (argno 0 is the state) is a
@@ -116,6 +118,11 @@ bool argument_is_constant(FunctionCallInfo fcinfo, int argno);
 
 /// The call site's cache, created on first use.
 CallSite &call_site(FunctionCallInfo fcinfo);
+
+/// The blessed descriptor of a function's composite result (a final function's: one per group),
+/// looked up on the first call and kept in fn_mcxt. ERROR (internal) when the result is not a
+/// composite of `natts` attributes.
+TupleDesc result_desc(FunctionCallInfo fcinfo, int natts);
 
 /// A parsed parameter of the current row, and whether the call site keeps it for the query
 /// (`stable`: a state may point to it; otherwise it lives in the per-row context and states copy it).

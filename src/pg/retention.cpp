@@ -73,7 +73,7 @@ namespace {
 
 // retention's result: an integer[] of the n values, in the current memory context.
 ArrayType *
-retention_array(const std::int32_t *values, int n)
+int4_array(const std::int32_t *values, int n)
 {
 	Datum elems[pg_product_analytics::core::kMaxConditions];
 	for (int i = 0; i < n; i++)
@@ -124,7 +124,7 @@ retention_mask_finalfn(PG_FUNCTION_ARGS)
 	std::int32_t values[pg_product_analytics::core::kMaxConditions];
 	pg_product_analytics::core::retention_result(static_cast<std::uint64_t>(PG_GETARG_INT64(0)),
 	                                             static_cast<std::size_t>(n), values);
-	PG_RETURN_ARRAYTYPE_P(retention_array(values, n));
+	PG_RETURN_ARRAYTYPE_P(int4_array(values, n));
 }
 
 PPA_STATE_SUPPORT_FUNCTIONS(retention, RetentionState, "retention")
@@ -140,7 +140,7 @@ retention_finalfn(PG_FUNCTION_ARGS)
 	auto *state = reinterpret_cast<RetentionState *>(PG_GETARG_POINTER(0));
 	std::int32_t values[pg_product_analytics::core::kMaxConditions];
 	state->result(values);
-	PG_RETURN_ARRAYTYPE_P(retention_array(values, static_cast<int>(state->conditions())));
+	PG_RETURN_ARRAYTYPE_P(int4_array(values, static_cast<int>(state->conditions())));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,16 +442,14 @@ cohort_retention_finalfn(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	TupleDesc desc;
-	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 2)
-		elog(ERROR, "cohort_retention_finalfn called with an unexpected result type");
+	TupleDesc desc = pg::result_desc(fcinfo, 2);
 	const auto *state = reinterpret_cast<PeriodRetentionState *>(PG_GETARG_POINTER(0));
 	ArrayType *array = retention_array(state);
 	if (array == nullptr)
 		PG_RETURN_NULL();
 	Datum values[2] = {Int64GetDatum(state->cohort_start()), PointerGetDatum(array)}; // both timestamp types are int64
 	bool nulls[2] = {false, false};
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 // ---------------------------------------------------------------------------------------------

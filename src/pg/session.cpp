@@ -295,10 +295,7 @@ session_stats_of(FunctionCallInfo fcinfo)
 Datum
 session_stats_tuple(FunctionCallInfo fcinfo, const core::SessionStats &s, bool integer_time)
 {
-	TupleDesc desc;
-	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "session_stats final function called with a non-composite result type");
-	desc = BlessTupleDesc(desc);
+	TupleDesc desc = pg::result_desc(fcinfo, 6);
 	Datum values[6];
 	bool nulls[6] = {false, false, false, false, false, false};
 	values[0] = Int64GetDatum(s.sessions);
