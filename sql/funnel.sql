@@ -167,6 +167,23 @@ FROM (
     FROM (SELECT DISTINCT uid FROM funnel_random) u
 ) s;
 
+-- A window that differs per user, in one GROUP BY: a final function reuses its evaluator only for
+-- groups with the same options. Equal to each user's own query, in both forms.
+SELECT count(*) AS users, count(*) FILTER (WHERE together = alone) AS equal,
+       count(*) FILTER (WHERE options_together = options_alone) AS options_equal, count(DISTINCT together) AS levels
+FROM (
+    SELECT g.uid, g.together, g.options_together,
+           (SELECT window_funnel(30 + g.uid % 3 * 40::bigint, ts, step = 1, step = 2, step = 3)
+            FROM funnel_random r WHERE r.uid = g.uid) AS alone,
+           (SELECT window_funnel(funnel_options(window_units => 30 + g.uid % 3 * 40, mode => 'strict_increase'), ts,
+                                 step = 1, step = 2, step = 3)
+            FROM funnel_random r WHERE r.uid = g.uid) AS options_alone
+    FROM (SELECT uid, window_funnel(30 + uid % 3 * 40::bigint, ts, step = 1, step = 2, step = 3) AS together,
+                 window_funnel(funnel_options(window_units => 30 + uid % 3 * 40, mode => 'strict_increase'), ts,
+                               step = 1, step = 2, step = 3) AS options_together
+          FROM funnel_random GROUP BY uid) g
+) s;
+
 -- Hostile input: many rows on one timestamp (day-granular or batch-imported data). Every mode
 -- stays polynomial; strict_once assigns rows to steps by a matching, never by enumeration. With
 -- a 5 s statement_timeout an exponential search fails the test instead of hanging it.

@@ -137,6 +137,12 @@ public:
 
 	/// Forgets everything seen: ready for another group's rows (keeps its memory).
 	void reset() noexcept;
+	/// Whether reset() makes it an evaluator for these options (another group of the same call).
+	bool
+	reusable_for(const FunnelOptions &options, bool track_steps) const noexcept
+	{
+		return options_ == options && track_ == track_steps;
+	}
 
 	bool
 	done() const noexcept
@@ -305,6 +311,12 @@ public:
 	{
 		return *spec_;
 	}
+	/// Whether options() is the caller's spec (kept for the query), not the state's own copy.
+	bool
+	spec_shared() const noexcept
+	{
+		return spec_.shared();
+	}
 	const LogBuffer &
 	events() const noexcept
 	{
@@ -343,6 +355,13 @@ public:
 
 	std::size_t process(const LogEntry *rows, std::size_t count, std::size_t pos, std::size_t budget);
 	void reset();
+	/// Whether reset() makes it an evaluator for `spec`: the same spec object, which the caller
+	/// keeps unchanged for as long as the evaluator (a call site's kept spec), and the same tracking.
+	bool
+	reusable_for(const FunnelSpec &spec, bool track_steps) const noexcept
+	{
+		return &spec_ == &spec && track_ == track_steps;
+	}
 	bool
 	done() const noexcept
 	{

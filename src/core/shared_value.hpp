@@ -52,6 +52,12 @@ public:
 	{
 		return value_;
 	}
+	/// Whether it points to the caller's value (kept for longer than the state) rather than a copy.
+	bool
+	shared() const noexcept
+	{
+		return !owned_;
+	}
 
 private:
 	static const T *

@@ -109,6 +109,7 @@ struct CallSite {
 	std::uint8_t options_state;            ///< constant_options: 0 not looked at, 1 kept, 2 per row
 	alignas(8) unsigned char options[192]; ///< constant_options: the parsed options, when kept
 	TupleDesc result_desc;                 ///< result_desc: the composite result's, blessed (nullptr: not yet)
+	void *evaluator;                       ///< a final function's evaluator, reused group after group
 };
 
 /// Whether argument `argno` of an aggregate's transition function (argno 0 is the state) is a

@@ -134,20 +134,46 @@ accumulate_report(FunctionCallInfo fcinfo, bool integer_time, bool names = false
 	    }));
 }
 
+// Whether an evaluator made for this state may serve the call site's later groups: the options
+// form only when its spec is the call site's kept one (a state's own copy dies with the state).
+bool
+keepable(const FunnelState &)
+{
+	return true;
+}
+bool
+keepable(const core::FunnelSpecState &state)
+{
+	return state.spec_shared();
+}
+
 // Sorts the state and runs the evaluator in slices, checking for interrupts between slices (no
-// C++ object with a destructor is alive there: the evaluator lives in the current memory context,
-// which destroys it on reset, also after an error). Either form: FunnelState with FunnelEvaluator,
+// C++ object with a destructor is alive there: the evaluator lives in a memory context, which
+// destroys it on reset, also after an error). The call site keeps its first evaluator in fn_mcxt
+// and resets it for each later group with the same options (no allocation per group; its
+// buffers stay as large as the largest group needed, until the query ends); a group with other
+// options gets one in the current context. Either form: FunnelState with FunnelEvaluator,
 // FunnelSpecState with FunnelPathEvaluator.
 template <class Evaluator, class State>
 Evaluator *
-evaluate(State *state, bool track_steps)
+evaluate(FunctionCallInfo fcinfo, State *state, bool track_steps)
 {
 	pg::sort_in_slices(*state);
+	void *&kept = pg::call_site(fcinfo).evaluator;
 	Evaluator *evaluator = nullptr;
 	pg::guard([&] {
-		evaluator = pg::make_in_context_with<Evaluator>(CurrentMemoryContext, [&](std::pmr::memory_resource *r) {
-			return Evaluator(state->options(), track_steps, r);
-		});
+		auto *previous = static_cast<Evaluator *>(kept);
+		if (previous != nullptr && previous->reusable_for(state->options(), track_steps)) {
+			previous->reset();
+			evaluator = previous;
+			return;
+		}
+		const bool keep = previous == nullptr && keepable(*state);
+		evaluator = pg::make_in_context_with<Evaluator>(
+		    keep ? fcinfo->flinfo->fn_mcxt : CurrentMemoryContext,
+		    [&](std::pmr::memory_resource *r) { return Evaluator(state->options(), track_steps, r); });
+		if (keep)
+			kept = evaluator;
 	});
 	const auto &events = state->events();
 	std::size_t pos = 0;
@@ -170,7 +196,7 @@ level_result(FunctionCallInfo fcinfo)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT32(0);
-	Evaluator *evaluator = evaluate<Evaluator>(reinterpret_cast<State *>(PG_GETARG_POINTER(0)), false);
+	Evaluator *evaluator = evaluate<Evaluator>(fcinfo, reinterpret_cast<State *>(PG_GETARG_POINTER(0)), false);
 	PG_RETURN_INT32(static_cast<int32>(core::user_level(*evaluator)));
 }
 
@@ -184,7 +210,7 @@ chain_result(FunctionCallInfo fcinfo)
 	Datum values[core::kMaxConditions];
 	int count = 0;
 	if (!PG_ARGISNULL(0)) {
-		Evaluator *evaluator = evaluate<Evaluator>(reinterpret_cast<State *>(PG_GETARG_POINTER(0)), true);
+		Evaluator *evaluator = evaluate<Evaluator>(fcinfo, reinterpret_cast<State *>(PG_GETARG_POINTER(0)), true);
 		std::int64_t chain[core::kMaxConditions];
 		count = static_cast<int>(evaluator->chain(chain));
 		for (int i = 0; i < count; i++)
