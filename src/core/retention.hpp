@@ -55,13 +55,6 @@ public:
 		return conditions_;
 	}
 
-	/// Result element k (0-based): 1 when condition 1 held, and condition k + 1 held, on some row.
-	bool
-	retained(std::size_t k) const noexcept
-	{
-		return (seen_ & 1u) != 0 && ((seen_ >> k) & 1u) != 0;
-	}
-
 	/// Writes conditions() elements of 0/1 to `out`.
 	void result(std::int32_t *out) const noexcept;
 

@@ -96,6 +96,16 @@ count_session(SessionStats &stats, std::int64_t first, std::int64_t last)
 	stats.longest_duration = std::max(stats.longest_duration, duration);
 }
 
+// Adds one whole session to the statistics.
+void
+count_span(SessionStats &stats, const SessionSpan &span)
+{
+	count_session(stats, span.first, span.last);
+	stats.sessions++;
+	stats.events += span.events;
+	stats.bounces += span.events == 1;
+}
+
 // Whether the rules let sessions stand for their rows (SessionStatsState's spans).
 bool
 spans_suffice(const SessionOptions &o, bool boundaries)
@@ -164,9 +174,11 @@ SessionStatsState::add_early(std::int64_t ts, bool boundary)
 		return;
 	}
 	// Out of time order: kept until they number half the sessions, so that folding them in (a
-	// sort and one pass over both) is paid for by the rows that grew them.
+	// sort and one pass over both) is paid for by the rows that grew them. Past kFoldLimit
+	// sessions a fold would take too long for a transition step (it cannot be interrupted):
+	// the rows then wait for the final step, which reads them in slices.
 	log_.push(LogEntry{ts, payload_of(false, 0)});
-	if (log_.entries().size() > span_count() / 2 + 64)
+	if (log_.entries().size() > span_count() / 2 + 64 && span_count() <= kFoldLimit)
 		fold_rows();
 }
 
@@ -180,19 +192,11 @@ SessionStatsState::rebuild(std::size_t count, At at)
 	near_count_ = 0;
 	far_.clear();
 	SessionSpanMerger merger(options_.gap);
-	SessionSpan done{};
-	std::size_t i = 0, r = 0;
-	while (i < count || r < rows.size()) {
-		SessionSpan item;
-		if (r == rows.size() || (i < count && at(i).first <= rows[r].ts))
-			item = at(i++);
-		else {
-			item = SessionSpan{rows[r].ts, rows[r].ts, 1};
-			r++;
-		}
+	SessionItems items;
+	SessionSpan item{}, done{};
+	while (items.next(at, count, rows, item))
 		if (merger.offer(item, done))
 			push_closed(done);
-	}
 	open_ = merger.current();
 	log_.clear();
 }
@@ -273,10 +277,7 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 		if (span.events < 1 || span.events > (std::int64_t{1} << 48) || span.last < span.first)
 			throw_corrupt("invalid session");
 		// Sessions are apart by more than the gap (else they would be one).
-		const SessionSpan *before = i == 0 ? nullptr : &state.open_;
-		if (before != nullptr && (span.first <= before->last ||
-		                          static_cast<std::uint64_t>(span.first) - static_cast<std::uint64_t>(before->last) <=
-		                              static_cast<std::uint64_t>(options.gap)))
+		if (i > 0 && joins_session(state.open_.last, span.first, options.gap))
 			throw_corrupt("sessions out of order");
 		if (i > 0)
 			state.push_closed(state.open_);
@@ -342,24 +343,15 @@ SessionStatsReader::step(std::size_t budget)
 		return row_ >= rows.size();
 	}
 	// The sessions and the rows not yet folded in, joined in time order.
-	const std::size_t spans = state_->span_count();
-	SessionSpan done{};
-	for (std::size_t work = 0; work < budget && (span_ < spans || row_ < rows.size()); work++) {
-		SessionSpan item;
-		if (row_ == rows.size() || (span_ < spans && state_->span(span_).first <= rows[row_].ts))
-			item = state_->span(span_++);
-		else {
-			item = SessionSpan{rows[row_].ts, rows[row_].ts, 1};
-			row_++;
-		}
-		if (merger_.offer(item, done)) {
-			count_session(stats_, done.first, done.last);
-			stats_.sessions++;
-			stats_.events += done.events;
-			stats_.bounces += done.events == 1;
-		}
+	auto at = [&](std::size_t i) -> const SessionSpan & { return state_->span(i); };
+	SessionSpan item{}, done{};
+	for (std::size_t work = 0; work < budget; work++) {
+		if (!items_.next(at, state_->span_count(), rows, item))
+			return true;
+		if (merger_.offer(item, done))
+			count_span(stats_, done);
 	}
-	return span_ >= spans && row_ >= rows.size();
+	return items_.span >= state_->span_count() && items_.row >= rows.size();
 }
 
 SessionStats
@@ -368,13 +360,8 @@ SessionStatsReader::result() const
 	if (!state_->spans())
 		return scan_.result();
 	SessionStats s = stats_;
-	const SessionSpan &last = merger_.current();
-	if (last.events != 0) {
-		count_session(s, last.first, last.last);
-		s.sessions++;
-		s.events += last.events;
-		s.bounces += last.events == 1;
-	}
+	if (merger_.current().events != 0)
+		count_span(s, merger_.current());
 	return s;
 }
 

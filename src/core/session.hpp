@@ -66,6 +66,15 @@ struct SessionSpan {
 	std::int64_t events;
 };
 
+/// Whether what starts at `first` is in the session whose last row is at `last`: it starts before
+/// that row, or at most `gap` after it (the gap is inclusive).
+inline bool
+joins_session(std::int64_t last, std::int64_t first, std::int64_t gap) noexcept
+{
+	return first <= last ||
+	       static_cast<std::uint64_t>(first) - static_cast<std::uint64_t>(last) <= static_cast<std::uint64_t>(gap);
+}
+
 /// The aggregate state of session_stats. Two representations, fixed by the rules:
 ///
 /// - **Spans** (a gap only: no boundary rows, no maximum length, no midnight split): the group's
@@ -76,7 +85,8 @@ struct SessionSpan {
 ///   last session's last row (time order, as an append-only table's scan delivers) extends that
 ///   session or opens the next: O(1), and nothing kept per row. Rows before it wait in a log and
 ///   are folded in once they number half the sessions (and by the final step): memory bounded
-///   by the sessions (in random order: the pieces of sessions the rows so far make), not the rows.
+///   by the sessions (in random order: the pieces of sessions the rows so far make), not the rows;
+///   past kFoldLimit sessions, late rows are kept until the final step (16 bytes each).
 /// - **Rows** (any other rule, where a session's extent depends on rows a summary would drop: the
 ///   maximum length counts from the session's first row; a boundary row splits a session at an
 ///   exact position; day changes need each row's day): every row (timestamp; payload = the row's
@@ -84,6 +94,8 @@ struct SessionSpan {
 ///   the session the others join), scanned in time order at the end.
 class SessionStatsState {
 public:
+	/// Most sessions a transition step folds late rows into (a few milliseconds of work).
+	static constexpr std::size_t kFoldLimit = std::size_t{1} << 18;
 	/// `boundaries`: rows may be boundary rows (the aggregate's form has the argument).
 	SessionStatsState(const SessionOptions &options, bool boundaries, std::pmr::memory_resource *memory);
 	SessionStatsState(const SessionStatsState &other, std::pmr::memory_resource *memory);
@@ -97,8 +109,7 @@ public:
 			log_.push(LogEntry{ts, payload_of(boundary, options_.split_days ? day : 0)});
 		else if (open_.events != 0 && ts >= open_.last) {
 			// In time order: extend the last session or open the next one.
-			if (static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(open_.last) <=
-			    static_cast<std::uint64_t>(options_.gap)) {
+			if (joins_session(open_.last, ts, options_.gap)) {
 				open_.last = ts;
 				open_.events++;
 			} else
@@ -207,9 +218,7 @@ public:
 	bool
 	offer(const SessionSpan &item, SessionSpan &done) noexcept
 	{
-		if (current_.events != 0 && (item.first <= current_.last || static_cast<std::uint64_t>(item.first) -
-		                                                                    static_cast<std::uint64_t>(current_.last) <=
-		                                                                static_cast<std::uint64_t>(gap_))) {
+		if (current_.events != 0 && joins_session(current_.last, item.first, gap_)) {
 			current_.last = std::max(current_.last, item.last);
 			current_.events += item.events;
 			return false;
@@ -229,6 +238,27 @@ public:
 private:
 	std::int64_t gap_;
 	SessionSpan current_{0, 0, 0};
+};
+
+/// Walks `count` sessions (`at(i)`, by first row) and sorted rows (each a one-row session)
+/// together in time order. Plain data: may live on the caller's stack across interrupt checks.
+struct SessionItems {
+	std::size_t span = 0; ///< the next session
+	std::size_t row = 0;  ///< the next row
+
+	template <class At>
+	bool
+	next(At at, std::size_t count, const LogBuffer &rows, SessionSpan &item) noexcept
+	{
+		if (span < count && (row == rows.size() || at(span).first <= rows[row].ts))
+			item = at(span++);
+		else if (row < rows.size()) {
+			item = SessionSpan{rows[row].ts, rows[row].ts, 1};
+			row++;
+		} else
+			return false;
+		return true;
+	}
 };
 
 /// Scans sorted rows of a SessionStatsState in slices (so the caller can check for interrupts).
@@ -280,8 +310,8 @@ public:
 private:
 	const SessionStatsState *state_;
 	SessionStatsScan scan_;    ///< rows
-	std::size_t row_ = 0;      ///< the next row
-	std::size_t span_ = 0;     ///< spans: the next session
+	std::size_t row_ = 0;      ///< rows: the next row
+	SessionItems items_;       ///< spans: the next session and row
 	SessionSpanMerger merger_; ///< spans
 	SessionStats stats_;       ///< spans: the sessions finished
 };

@@ -306,6 +306,29 @@ TEST(SessionStats, SpansAreBoundedBySessionsNotRows)
 	}
 }
 
+// Past kFoldLimit sessions a transition no longer folds late rows in (that would be a long step
+// it cannot interrupt): they wait for the final step, which gives the same answer.
+TEST(SessionStats, LateRowsInAHugeGroupWaitForTheFinalStep)
+{
+	core::SessionOptions o;
+	o.gap = 10;
+	SessionStatsState s(o, false, std::pmr::new_delete_resource());
+	const std::int64_t sessions = SessionStatsState::kFoldLimit + 1000;
+	for (std::int64_t i = 0; i < sessions; i++)
+		s.add(o, i * 100, false, 0);
+	// More late rows than half the sessions: below the limit they would have been folded in.
+	const std::int64_t late = SessionStatsState::kFoldLimit / 2 + 10000;
+	for (std::int64_t i = 0; i < late; i++)
+		s.add(o, i * 100 + 5, false, 0); // one late row in each of the first sessions
+	EXPECT_EQ(s.rows().size(), static_cast<std::size_t>(late));
+	EXPECT_EQ(s.span_count(), static_cast<std::size_t>(sessions));
+	auto r = stats_of(s);
+	EXPECT_EQ(r.sessions, sessions);
+	EXPECT_EQ(r.events, sessions + late);
+	EXPECT_EQ(r.bounces, sessions - late);
+	EXPECT_EQ(r.total_duration, late * 5);
+}
+
 TEST(SessionStats, BoundaryRowsStartTheSessionOfTheirTimestamp)
 {
 	core::SessionOptions o;
