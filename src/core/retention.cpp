@@ -121,8 +121,6 @@ PeriodRetentionState::add_listed(const Return &r)
 		returns_.back().latest = std::max(returns_.back().latest, r.latest);
 		return;
 	}
-	if (returns_.empty())
-		returns_.reserve(8);
 	returns_.push_back(r);
 	compact_if_grown();
 }
@@ -138,7 +136,7 @@ PeriodRetentionState::merge(const PeriodRetentionState &other)
 		cohort_start_ = other.cohort_start_;
 	}
 	beyond_ = beyond_ || other.beyond_;
-	returns_.insert(returns_.end(), other.returns_.begin(), other.returns_.end());
+	returns_.append(other.returns_.begin(), other.returns_.end());
 	// The other's masked periods had a return at or after a start no earlier than the first now.
 	if (mask_ == 0) {
 		base_ = other.base_;
@@ -175,7 +173,7 @@ PeriodRetentionState::compact()
 		}
 		returns_[out++] = r;
 	}
-	returns_.resize(out);
+	returns_.truncate(out);
 	if (have_start_) {
 		// Past period N of the current start: one flag. Rolling: from start + (N + 1) * length.
 		const auto next = static_cast<std::int64_t>(options_.periods) + 1;

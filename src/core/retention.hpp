@@ -6,6 +6,7 @@
 #include "event_log.hpp"
 #include "limits.hpp"
 #include "period.hpp"
+#include "small_vector.hpp"
 #include "user_map.hpp"
 
 #include <cstddef>
@@ -218,7 +219,8 @@ private:
 	/// only this; other returns are listed in returns_ (serialized as list entries too).
 	std::int64_t base_ = 0;
 	std::uint64_t mask_ = 0;
-	std::pmr::vector<Return> returns_;
+	/// Listed returns: most users have one or two (in the state itself), some many.
+	SmallVector<Return, 2, 8> returns_;
 	std::size_t compacted_ = 0; ///< entries after the last compaction
 };
 

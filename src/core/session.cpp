@@ -123,41 +123,29 @@ valid_row(const SessionOptions &o, const LogEntry &e)
 } // namespace
 
 SessionStatsState::SessionStatsState(const SessionOptions &options, bool boundaries, std::pmr::memory_resource *memory)
-    : options_(options), boundaries_(boundaries), spans_(spans_suffice(options, boundaries)), far_(memory), log_(memory)
+    : options_(options), boundaries_(boundaries), spans_(spans_suffice(options, boundaries)), closed_(memory),
+      log_(memory)
 {
 	check_session_options(options);
 }
 
 SessionStatsState::SessionStatsState(const SessionStatsState &other, std::pmr::memory_resource *memory)
     : options_(other.options_), boundaries_(other.boundaries_), spans_(other.spans_), open_(other.open_),
-      near_count_(other.near_count_), far_(other.far_, memory), log_(other.log_, memory)
+      closed_(other.closed_, memory), log_(other.log_, memory)
 {
-	std::copy(other.near_, other.near_ + near_count_, near_);
 }
 
 void
 SessionStatsState::open_next(std::int64_t ts)
 {
-	push_closed(open_);
+	closed_.push_back(open_);
 	open_ = SessionSpan{ts, ts, 1};
-}
-
-void
-SessionStatsState::push_closed(const SessionSpan &span)
-{
-	if (near_count_ < kNear) {
-		near_[near_count_++] = span;
-		return;
-	}
-	if (far_.empty())
-		far_.reserve(4); // skip the tiny regrowths
-	far_.push_back(span);
 }
 
 std::pmr::vector<SessionSpan>
 SessionStatsState::all_spans() const
 {
-	std::pmr::vector<SessionSpan> out(far_.get_allocator());
+	std::pmr::vector<SessionSpan> out(closed_.resource());
 	out.reserve(span_count());
 	for (std::size_t i = 0; i < span_count(); i++)
 		out.push_back(span(i));
@@ -189,14 +177,13 @@ SessionStatsState::rebuild(std::size_t count, At at)
 	while (!log_.sort_step(std::size_t{1} << 20)) {
 	}
 	const LogBuffer &rows = log_.entries();
-	near_count_ = 0;
-	far_.clear();
+	closed_.clear();
 	SessionSpanMerger merger(options_.gap);
 	SessionItems items;
 	SessionSpan item{}, done{};
 	while (items.next(at, count, rows, item))
 		if (merger.offer(item, done))
-			push_closed(done);
+			closed_.push_back(done);
 	open_ = merger.current();
 	log_.clear();
 }
@@ -220,7 +207,7 @@ SessionStatsState::merge(const SessionStatsState &other)
 		return;
 	// Both session lists in order of their first rows, then the rows kept, in one pass.
 	const std::pmr::vector<SessionSpan> mine = all_spans();
-	std::pmr::vector<SessionSpan> both(far_.get_allocator());
+	std::pmr::vector<SessionSpan> both(closed_.resource());
 	both.reserve(mine.size() + other.span_count());
 	std::size_t a = 0, b = 0;
 	while (a < mine.size() || b < other.span_count()) {
@@ -280,7 +267,7 @@ SessionStatsState::deserialize(const std::uint8_t *in, std::size_t size, std::pm
 		if (i > 0 && joins_session(state.open_.last, span.first, options.gap))
 			throw_corrupt("sessions out of order");
 		if (i > 0)
-			state.push_closed(state.open_);
+			state.closed_.push_back(state.open_);
 		state.open_ = span;
 	}
 	state.log_.deserialize(r, [&](const LogEntry &e) {

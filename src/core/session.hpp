@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "event_log.hpp"
+#include "small_vector.hpp"
 #include "user_map.hpp"
 
 #include <algorithm>
@@ -153,7 +154,7 @@ public:
 	const SessionSpan &
 	span(std::size_t i) const noexcept
 	{
-		return i < near_count_ ? near_[i] : i < closed() ? far_[i - near_count_] : open_;
+		return i < closed_.size() ? closed_[i] : open_;
 	}
 	/// Sorts the rows kept in slices (see EventLog::sort_step); SessionStatsReader needs them sorted.
 	bool
@@ -178,10 +179,8 @@ private:
 	std::size_t
 	closed() const noexcept
 	{
-		return near_count_ + far_.size();
+		return closed_.size();
 	}
-	/// Appends a session after the closed ones.
-	void push_closed(const SessionSpan &span);
 	/// The sessions in time order (a copy).
 	std::pmr::vector<SessionSpan> all_spans() const;
 	void open_next(std::int64_t ts);
@@ -197,12 +196,8 @@ private:
 	bool boundaries_;
 	bool spans_;
 	SessionSpan open_{0, 0, 0}; ///< the last session (spans; events 0: none yet)
-	// The sessions before it, in time order: the first kNear in the state itself (most users have
-	// a few sessions: no allocation), the others after them.
-	static constexpr std::size_t kNear = 2;
-	std::uint8_t near_count_ = 0;
-	SessionSpan near_[kNear];
-	std::pmr::vector<SessionSpan> far_;
+	/// The sessions before it, in time order (most users have a few: no allocation).
+	SmallVector<SessionSpan, 2, 4> closed_;
 	EventLog log_; ///< rows: every row; spans: rows not yet folded
 };
 
