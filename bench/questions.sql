@@ -441,7 +441,7 @@ FROM (
         FROM events
         GROUP BY user_id
     ) u
-    CROSS JOIN generate_series(0, 8) k
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8)) k(k)
     GROUP BY cohort, k
 ) t;
 -- @variant plain bit mask of active weeks per user
@@ -454,13 +454,17 @@ FROM (
               FROM events OFFSET 0) e
         GROUP BY user_id
     ) u
-    CROSS JOIN generate_series(0, 8) k
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8)) k(k)
     GROUP BY c, k
 ) t;
 
 -- @question triangle_weekly | Weekly cohort triangle, weeks 0..8 (cohort_period + period_retention)
 -- Cohort = the UTC calendar week of a user's first event; retained in week k = any event k weeks
--- later. Output: cells, users summed over cells, retained users summed over cells.
+-- later. Output: cells, users summed over cells, retained users summed over cells. Every variant
+-- takes k from a VALUES list: the planner then loops over the nine k rows inside each user's row
+-- (with generate_series it materialized the users' rows instead, and a materialized array gets a
+-- 1-byte header that each subscript copies back: the native variants 2.40x -> 2.16x the floor
+-- in an A/B run, the plain one unchanged).
 -- @variant native cohort_period() + period_retention()
 SELECT count(*), sum(users), sum(retained)
 FROM (
@@ -471,7 +475,7 @@ FROM (
         FROM events
         GROUP BY user_id
     ) u
-    CROSS JOIN generate_series(0, 8) k
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8)) k(k)
     GROUP BY cohort, k
 ) t;
 -- @variant native cohort_retention() (one aggregate)
@@ -486,7 +490,7 @@ FROM (
               FROM events GROUP BY user_id) per_user
         OFFSET 0
     ) u
-    CROSS JOIN generate_series(0, 8) k
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8)) k(k)
     GROUP BY cohort, k
 ) t;
 -- @variant plain bit mask of active weeks per user
@@ -500,7 +504,7 @@ FROM (
               FROM events OFFSET 0) e
         GROUP BY user_id
     ) u
-    CROSS JOIN generate_series(0, 8) k
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8)) k(k)
     GROUP BY c, k
 ) t;
 
@@ -508,9 +512,10 @@ FROM (
 -- Users per week and status (new, returning, resurrecting, dormant), weeks in UTC from Monday
 -- 2026-06-01: counts over all weeks and statuses.
 -- @variant native lifecycle()
+-- unnest() in the select list (streamed by ProjectSet), not CROSS JOIN LATERAL unnest(s) (a
+-- function scan that materializes each array's elements first): 2412 -> 2068 ms in an A/B run.
 SELECT status, count(*)
-FROM (SELECT user_id, lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') AS s FROM events GROUP BY user_id) u
-CROSS JOIN LATERAL unnest(s) AS status
+FROM (SELECT unnest(lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC')) AS status FROM events GROUP BY user_id) u
 WHERE status IS NOT NULL
 GROUP BY status ORDER BY status;
 -- @variant plain bit mask of active weeks per user
@@ -525,7 +530,7 @@ FROM (
               FROM events OFFSET 0) e
         GROUP BY user_id
     ) u
-    CROSS JOIN generate_series(0, 12) k
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12)) k(k)
 ) s
 WHERE status IS NOT NULL
 GROUP BY status ORDER BY status;
@@ -542,8 +547,7 @@ WHERE count > 0
 ORDER BY status;
 -- @variant native lifecycle() per user + outer query
 SELECT status, count(*)
-FROM (SELECT user_id, lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC') AS s FROM events GROUP BY user_id) u
-CROSS JOIN LATERAL unnest(s) AS status
+FROM (SELECT unnest(lifecycle(ts, 'week', '2026-06-01 00:00+00', 13, 'UTC')) AS status FROM events GROUP BY user_id) u
 WHERE status IS NOT NULL
 GROUP BY status ORDER BY status;
 -- @variant plain bit mask of active weeks per user
@@ -558,7 +562,7 @@ FROM (
               FROM events OFFSET 0) e
         GROUP BY user_id
     ) u
-    CROSS JOIN generate_series(0, 12) k
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12)) k(k)
 ) s
 WHERE status IS NOT NULL
 GROUP BY status ORDER BY status;

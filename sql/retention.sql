@@ -298,6 +298,11 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 SELECT cohort_retention(ts, 'week', 2) IS NULL AS no_rows FROM app_events WHERE false;
+-- The array inside the composite keeps its 4-byte header (a subscript per row does not copy it
+-- back to full form): the size of the array alone, as period_retention returns it.
+SELECT pg_column_size((cohort_retention(ts, 'week', 8, 'on', true, true, 'UTC')).retained) AS in_composite,
+       pg_column_size(period_retention(ts, 'week', 8, 'on', true, true, 'UTC')) AS alone
+FROM app_events WHERE uid = 1;
 SELECT ts, (cohort_retention(ts, 'week', 2, 'on', event = 'signup', true, 'UTC') OVER (ORDER BY ts)).cohort AS so_far
 FROM app_events WHERE uid = 3 ORDER BY ts;
 

@@ -32,7 +32,15 @@ result_desc(FunctionCallInfo fcinfo, int natts)
 		if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != natts)
 			elog(ERROR, "function returning a composite of %d attributes called in a different context", natts);
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		site.result_desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+		TupleDesc copy = CreateTupleDescCopy(desc);
+		// Variable-length fields (arrays) keep their 4-byte header in the result: heap_form_tuple
+		// would shorten a small one to a 1-byte header, which every later read of the field (an
+		// array subscripted once per row of a join) copies back to the full form. Either form is
+		// valid in a composite; this only changes how the final function forms it.
+		for (int i = 0; i < copy->natts; i++)
+			if (TupleDescAttr(copy, i)->attlen == -1)
+				TupleDescAttr(copy, i)->attstorage = TYPSTORAGE_PLAIN;
+		site.result_desc = BlessTupleDesc(copy);
 		MemoryContextSwitchTo(old);
 	}
 	return site.result_desc;
