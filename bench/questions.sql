@@ -32,6 +32,9 @@ FROM (
     FROM events
     GROUP BY user_id
 ) s;
+-- @variant native retention() over calendar periods (the weeks computed inside)
+SELECT count(*), sum(r[1]), sum(r[2]), sum(r[3]), sum(r[4]), sum(r[5]), sum(r[6]), sum(r[7]), sum(r[8]), sum(r[9])
+FROM (SELECT user_id, retention(ts, 'week', '2026-06-01 00:00+00', 9, 'UTC') AS r FROM events GROUP BY user_id) s;
 -- @variant plain bool_or per week
 SELECT count(*), sum(w0::int), sum((w0 AND w1)::int), sum((w0 AND w2)::int), sum((w0 AND w3)::int),
        sum((w0 AND w4)::int), sum((w0 AND w5)::int), sum((w0 AND w6)::int), sum((w0 AND w7)::int),

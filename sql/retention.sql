@@ -725,4 +725,96 @@ INSERT INTO weekly_lifecycle
 SELECT * FROM unnest((SELECT lifecycle_report(uid, ts, 'week', '2024-01-01 00:00+00', 5, 'UTC') FROM app_events));
 SELECT period_start::date, new_users, returning_users, resurrecting_users, dormant_users FROM weekly_lifecycle ORDER BY 1;
 
-DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain, lifecycle_plain;
+-- retention over calendar periods (docs/retention.md): the examples.
+SELECT uid, retention(ts, 'week', '2024-01-01 00:00+00', 4, 'UTC') AS weekly
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+SELECT uid, retention(ts >= '2024-01-01 00:00+00' AND ts < '2024-01-08 00:00+00',
+                      ts >= '2024-01-08 00:00+00' AND ts < '2024-01-15 00:00+00',
+                      ts >= '2024-01-15 00:00+00' AND ts < '2024-01-22 00:00+00',
+                      ts >= '2024-01-22 00:00+00' AND ts < '2024-01-29 00:00+00') AS weekly
+FROM app_events
+GROUP BY uid
+ORDER BY uid;
+-- Against the written-out conditions on random data with tied times and NULL times: weeks in
+-- Berlin (DST changes inside the range), months in the session's zone (the form without a zone).
+SELECT setseed(0.3);
+CREATE TABLE range_random AS
+SELECT (random() * 150)::int AS uid,
+       CASE WHEN random() < 0.03 THEN NULL
+            ELSE timestamptz '2024-01-01' + (random() * 150)::int * interval '1 day' + (random() * 3)::int * interval '8 hours'
+       END AS ts
+FROM generate_series(1, 5000);
+CREATE FUNCTION pg_temp.in_period(ts timestamptz, unit text, k int, zone text, start timestamptz) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT date_trunc(unit, ts AT TIME ZONE zone)
+           = date_trunc(unit, start AT TIME ZONE zone) + k * CASE unit WHEN 'week' THEN interval '7 days' ELSE interval '1 month' END
+$$;
+CREATE TEMP TABLE range_serial AS
+SELECT uid, retention(ts, 'week', '2024-01-10 00:00+00', 6, 'Europe/Berlin') AS weeks,
+       retention(ts, 'month', '2024-02-10 00:00+00', 3) AS months,
+       retention(pg_temp.in_period(ts, 'week', 0, 'Europe/Berlin', '2024-01-10 00:00+00'),
+                 pg_temp.in_period(ts, 'week', 1, 'Europe/Berlin', '2024-01-10 00:00+00'),
+                 pg_temp.in_period(ts, 'week', 2, 'Europe/Berlin', '2024-01-10 00:00+00'),
+                 pg_temp.in_period(ts, 'week', 3, 'Europe/Berlin', '2024-01-10 00:00+00'),
+                 pg_temp.in_period(ts, 'week', 4, 'Europe/Berlin', '2024-01-10 00:00+00'),
+                 pg_temp.in_period(ts, 'week', 5, 'Europe/Berlin', '2024-01-10 00:00+00')) AS weeks_plain,
+       retention(pg_temp.in_period(ts, 'month', 0, 'UTC', '2024-02-10 00:00+00'),
+                 pg_temp.in_period(ts, 'month', 1, 'UTC', '2024-02-10 00:00+00'),
+                 pg_temp.in_period(ts, 'month', 2, 'UTC', '2024-02-10 00:00+00')) AS months_plain
+FROM range_random
+GROUP BY uid;
+SELECT count(*) AS users, count(*) FILTER (WHERE weeks = weeks_plain) AS equal_weeks,
+       count(*) FILTER (WHERE months = months_plain) AS equal_months,
+       count(*) FILTER (WHERE weeks[1] = 1 AND weeks[6] = 1) AS retained_week_5
+FROM range_serial;
+-- Forced parallel plan: the same answer (partial states ORed).
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF)
+SELECT uid, retention(ts, 'week', '2024-01-10 00:00+00', 6, 'Europe/Berlin') FROM range_random GROUP BY uid;
+CREATE TEMP TABLE range_parallel AS
+SELECT uid, retention(ts, 'week', '2024-01-10 00:00+00', 6, 'Europe/Berlin') AS weeks FROM range_random GROUP BY uid;
+EXPLAIN (COSTS OFF)
+SELECT retention(ts, 'week', '2024-01-10 00:00+00', 6, 'Europe/Berlin') FROM range_random;
+SELECT retention(ts, 'week', '2024-01-10 00:00+00', 6, 'Europe/Berlin') AS all_users FROM range_random;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT retention(ts, 'week', '2024-01-10 00:00+00', 6, 'Europe/Berlin') AS all_users_serial FROM range_random;
+SELECT count(*) AS users, count(*) FILTER (WHERE p.weeks = s.weeks) AS equal_parallel
+FROM range_parallel p JOIN range_serial s USING (uid);
+-- As a window function: user 1's running state (the row in week 3 is outside three periods).
+SELECT ts, retention(ts, 'week', '2024-01-01 00:00+00', 3, 'UTC') OVER (ORDER BY ts) AS running
+FROM app_events WHERE uid = 1 ORDER BY ts;
+-- Empty group, only NULL times, the largest count, a bound parameter.
+SELECT retention(ts, 'week', '2024-01-01 00:00+00', 3) IS NULL AS empty_is_null FROM app_events WHERE false;
+SELECT retention(NULL::timestamptz, 'week', '2024-01-01 00:00+00', 3) AS null_times FROM app_events;
+SELECT cardinality(retention(ts, 'day', '2024-01-01 00:00+00', 56, 'UTC')) AS periods_56,
+       retention(ts, 'day', '2024-01-01 00:00+00', 56, 'UTC') @> '{1}' AS has_day_0
+FROM app_events;
+SET plan_cache_mode = force_generic_plan;
+PREPARE weekly_retention(timestamptz, int) AS
+SELECT uid, retention(ts, 'week', $1, $2, 'UTC') FROM app_events GROUP BY uid ORDER BY uid;
+EXECUTE weekly_retention('2024-01-08 00:00+00', 3);
+DEALLOCATE weekly_retention;
+RESET plan_cache_mode;
+-- Bad input.
+SELECT pg_temp.report_error($$SELECT retention(ts, NULL, '2024-01-01 00:00+00', 3) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'week', NULL, 3) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', NULL) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', 0) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', 57) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'fortnight', '2024-01-01 00:00+00', 3) FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', 3, 'Mars/Olympus') FROM app_events$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', CASE WHEN event = 'open' THEN 2 ELSE 3 END) FROM app_events WHERE uid = 1$$);
+SELECT pg_temp.report_error($$SELECT retention_periods_finalfn(5)$$);
+SELECT pg_temp.report_error($$SELECT retention_periods_combinefn((2::bigint << 56) | 1, 3::bigint << 56)$$);
+
+DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain, lifecycle_plain, range_random;

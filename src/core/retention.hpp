@@ -30,6 +30,34 @@ retention_result(std::uint64_t seen, std::size_t conditions, std::int32_t *out) 
 		out[k] = (seen & 1u) != 0 && ((seen >> k) & 1u) != 0 ? 1 : 0;
 }
 
+/// retention over calendar periods (ck = a row in the range's period k - 1) keeps one bigint, by
+/// value, in PostgreSQL's per-group slot: bits 0..55 the periods seen, bits 56..62 the period
+/// count, which the final function has no other way to learn (it never sees the arguments).
+struct RangeMask {
+	static constexpr std::size_t kMaxPeriods = 56;
+	static constexpr unsigned kCountShift = 56;
+
+	/// A group's state before any row is seen in its periods.
+	static constexpr std::uint64_t
+	empty(std::size_t periods) noexcept
+	{
+		return static_cast<std::uint64_t>(periods) << kCountShift;
+	}
+	/// The period count of a state, or 0 when it is not a valid state (a direct call with any bigint).
+	static constexpr std::size_t
+	periods(std::uint64_t state) noexcept
+	{
+		const std::size_t n = state >> kCountShift;
+		const std::uint64_t seen = state & ((std::uint64_t{1} << kCountShift) - 1);
+		return n >= 1 && n <= kMaxPeriods && (seen >> n) == 0 ? n : 0;
+	}
+	static constexpr std::uint64_t
+	seen(std::uint64_t state) noexcept
+	{
+		return state & ((std::uint64_t{1} << kCountShift) - 1);
+	}
+};
+
 /// Invariant: 1 <= conditions() <= kMaxConditions and no bit at or above conditions() is set.
 /// Merging is a bitwise OR, so the result never depends on row order or on how rows are split.
 class RetentionState {

@@ -24,6 +24,9 @@ PG_FUNCTION_INFO_V1(retention_transfn);
 PG_FUNCTION_INFO_V1(retention_mask_transfn);
 PG_FUNCTION_INFO_V1(retention_mask_finalfn);
 PG_FUNCTION_INFO_V1(retention_finalfn);
+PG_FUNCTION_INFO_V1(retention_periods_transfn);
+PG_FUNCTION_INFO_V1(retention_periods_finalfn);
+PG_FUNCTION_INFO_V1(retention_periods_combinefn);
 PG_FUNCTION_INFO_V1(period_retention_transfn);
 PG_FUNCTION_INFO_V1(period_retention_rolling_transfn);
 PG_FUNCTION_INFO_V1(period_retention_local_transfn);
@@ -460,26 +463,27 @@ using core::LifecycleState;
 
 namespace {
 
-// lifecycle's range and zone as lifecycle and lifecycle_report take them: period, range start,
-// number of periods and the optional zone from argument `first` on. Parsed on the first row only
-// when all are constants or bound parameters.
+// A range of calendar periods as lifecycle, lifecycle_report and retention over periods take it:
+// period, range start, number of periods and the optional zone from argument `first` on (`what`
+// names the function in errors). Parsed on the first row only when all are constants or bound
+// parameters.
 struct LifecycleArgs {
 	LifecycleRange range;
 	pg_tz *tz;
 };
 
 LifecycleArgs
-lifecycle_args(FunctionCallInfo fcinfo, int first)
+lifecycle_args(FunctionCallInfo fcinfo, int first, const char *what = "lifecycle")
 {
 	return pg::constant_options<LifecycleArgs>(fcinfo, {first, first + 1, first + 2, first + 3}, [&] {
 		if (PG_ARGISNULL(first) || PG_ARGISNULL(first + 1) || PG_ARGISNULL(first + 2))
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-			                errmsg("lifecycle period, range start and number of periods must not be null")));
+			                errmsg("%s period, range start and number of periods must not be null", what)));
 		const core::PeriodUnit unit = pg::period_unit_of(PG_GETARG_TEXT_PP(first));
 		const pg::Zone zone = pg::zone_arg(fcinfo, first + 3);
 		const int32 periods = PG_GETARG_INT32(first + 2);
 		if (periods < 1)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lifecycle needs at least one period")));
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s needs at least one period", what)));
 		return LifecycleArgs{LifecycleRange{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(first + 1), zone.tz),
 		                                    static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}},
 		                     zone.tz};
@@ -511,6 +515,74 @@ lifecycle_transfn(PG_FUNCTION_ARGS)
 }
 
 PPA_STATE_SUPPORT_FUNCTIONS(lifecycle, LifecycleState, "lifecycle")
+
+// ---------------------------------------------------------------------------------------------
+// retention over calendar periods: the state is a core::RangeMask (a bigint by value)
+
+using core::RangeMask;
+
+/*
+ * retention_periods_transfn(state bigint, ts timestamptz, period text, range_start timestamptz,
+ *     periods integer[, time_zone text]) -> bigint
+ * Not strict: state NULL before the group's first row. A row sets the bit of its period when that
+ * is one of the `periods` periods from range_start's (each row's own arguments: as conditions
+ * would be); a NULL ts sets none. NULL period, range_start or periods is ERROR 22004, periods < 1
+ * 22023, more than 56 ERROR 54000, a count that changes within a group 22023. Plain C.
+ */
+extern "C" Datum
+retention_periods_transfn(PG_FUNCTION_ARGS)
+{
+	const LifecycleArgs args = lifecycle_args(fcinfo, 2, "retention");
+	const LifecycleRange &range = args.range;
+	if (range.count > RangeMask::kMaxPeriods)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("too many retention periods: %zu given, the limit is %zu", range.count,
+		                       RangeMask::kMaxPeriods)));
+	std::uint64_t state =
+	    PG_ARGISNULL(0) ? RangeMask::empty(range.count) : static_cast<std::uint64_t>(PG_GETARG_INT64(0));
+	if (RangeMask::periods(state) != range.count)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("retention's number of periods changed within a group")));
+	if (!PG_ARGISNULL(1)) {
+		const std::int64_t period = pg::calendar_period_of(range.calendar.unit, PG_GETARG_TIMESTAMPTZ(1), args.tz);
+		const std::uint64_t k = static_cast<std::uint64_t>(period) - static_cast<std::uint64_t>(range.first);
+		if (k < range.count)
+			state |= std::uint64_t{1} << k;
+	}
+	PG_RETURN_INT64(static_cast<int64>(state));
+}
+
+/*
+ * retention_periods_combinefn(state1 bigint, state2 bigint) -> bigint
+ * Strict (PostgreSQL keeps the other state when one is NULL). ERROR 22023 when the counts differ
+ * or a state is not one of retention's.
+ */
+extern "C" Datum
+retention_periods_combinefn(PG_FUNCTION_ARGS)
+{
+	const auto a = static_cast<std::uint64_t>(PG_GETARG_INT64(0));
+	const auto b = static_cast<std::uint64_t>(PG_GETARG_INT64(1));
+	if (RangeMask::periods(a) == 0 || RangeMask::periods(a) != RangeMask::periods(b))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("retention's number of periods changed within a group")));
+	PG_RETURN_INT64(static_cast<int64>(a | b));
+}
+
+/*
+ * retention_periods_finalfn(state bigint) -> integer[]
+ * Strict: NULL for an empty group. ERROR 22023 for a bigint that is not a retention state.
+ */
+extern "C" Datum
+retention_periods_finalfn(PG_FUNCTION_ARGS)
+{
+	const auto state = static_cast<std::uint64_t>(PG_GETARG_INT64(0));
+	const std::size_t n = RangeMask::periods(state);
+	if (n == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("not a retention state")));
+	std::int32_t values[RangeMask::kMaxPeriods];
+	core::retention_result(RangeMask::seen(state), n, values);
+	PG_RETURN_ARRAYTYPE_P(int4_array(values, static_cast<int>(n)));
+}
 
 /*
  * lifecycle_finalfn(state internal) -> text[]

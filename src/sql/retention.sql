@@ -74,6 +74,38 @@ COMMENT ON AGGREGATE retention({{conds(n)}}) IS
     'ClickHouse retention: r[1] = any(c1), r[k] = any(c1) AND any(ck); NULL counts as false';
 -- @end
 
+-- retention over calendar periods: retention(c1, ..., cN) with ck = "ts in the (k-1)-th period
+-- after the one holding range_start" (N = periods, 1..56), the periods computed inside. The state
+-- is a bigint by value, as for the written-out conditions: bits 0..55 the periods seen, bits 56..62
+-- the period count (the final function has no other way to learn it, in a window too).
+-- @for zone in ["", ", time_zone text"]
+CREATE FUNCTION retention_periods_transfn(state bigint, ts timestamptz, period text, range_start timestamptz,
+                                          periods integer{{zone}})
+RETURNS bigint AS 'MODULE_PATHNAME', 'retention_periods_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_periods_transfn(bigint, timestamptz, text, timestamptz, integer{{zone.replace(" time_zone", "")}})
+    IS 'transition function of retention over calendar periods';
+-- @end
+CREATE FUNCTION retention_periods_finalfn(state bigint)
+RETURNS integer[] AS 'MODULE_PATHNAME', 'retention_periods_finalfn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_periods_finalfn(bigint) IS 'final function of retention over calendar periods';
+CREATE FUNCTION retention_periods_combinefn(state1 bigint, state2 bigint)
+RETURNS bigint AS 'MODULE_PATHNAME', 'retention_periods_combinefn'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_periods_combinefn(bigint, bigint) IS 'combine function of retention over calendar periods';
+-- @for zone in ["", ", time_zone text"]
+CREATE AGGREGATE retention(ts timestamptz, period text, range_start timestamptz, periods integer{{zone}}) (
+    SFUNC = retention_periods_transfn,
+    STYPE = bigint,
+    FINALFUNC = retention_periods_finalfn,
+    COMBINEFUNC = retention_periods_combinefn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE retention(timestamptz, text, timestamptz, integer{{zone.replace(" time_zone", "")}}) IS
+    'retention over calendar periods: r[1] = active in the period of range_start, r[k] = that and active k - 1 periods later';
+-- @end
+
 -- period_retention: the cohort-triangle building block   (docs/retention.md)
 CREATE FUNCTION period_retention_finalfn(state internal)
 RETURNS integer[] AS 'MODULE_PATHNAME', 'period_retention_finalfn'
