@@ -184,3 +184,38 @@ TEST(Retention, CorruptBytesAreRejected)
 	b[5] = 0x08; // bit 3 with 3 conditions
 	expect_error(core::ErrorKind::CorruptState, [&] { RetentionState::deserialize(b.data(), b.size()); });
 }
+
+// retention over calendar periods: the RangeMask state (a bigint) read back as the same result as
+// the written-out conditions, split anywhere and ORed; states that are not one are refused.
+TEST(Retention, RangeMaskMatchesTheConditions)
+{
+	std::mt19937_64 rng(71);
+	for (int trial = 0; trial < 3000; trial++) {
+		const std::size_t periods = 1 + rng() % core::RangeMask::kMaxPeriods;
+		std::vector<Row> rows(rng() % 40, Row(periods, 0));
+		std::vector<std::int64_t> at(rows.size());
+		for (std::size_t i = 0; i < rows.size(); i++) {
+			// A row's period index from the range start: before, inside, after it.
+			at[i] = static_cast<std::int64_t>(rng() % (periods + 6)) - 3;
+			if (at[i] >= 0 && at[i] < static_cast<std::int64_t>(periods))
+				rows[i][static_cast<std::size_t>(at[i])] = 1;
+		}
+		const std::size_t cut = rng() % (rows.size() + 1);
+		std::uint64_t left = core::RangeMask::empty(periods), right = core::RangeMask::empty(periods);
+		for (std::size_t i = 0; i < rows.size(); i++) {
+			const auto k = static_cast<std::uint64_t>(at[i]);
+			if (k < periods)
+				(i < cut ? left : right) |= std::uint64_t{1} << k;
+		}
+		const std::uint64_t state = left | right;
+		ASSERT_EQ(core::RangeMask::periods(state), periods);
+		std::vector<std::int32_t> out(periods);
+		core::retention_result(core::RangeMask::seen(state), periods, out.data());
+		ASSERT_EQ(out, reference(rows, periods)) << "trial " << trial;
+	}
+	EXPECT_EQ(core::RangeMask::periods(0), 0u);                            // no count
+	EXPECT_EQ(core::RangeMask::periods(std::uint64_t{57} << 56), 0u);      // over the limit
+	EXPECT_EQ(core::RangeMask::periods((std::uint64_t{2} << 56) | 4), 0u); // a bit past the count
+	EXPECT_EQ(core::RangeMask::periods(~std::uint64_t{0}), 0u);            // the sign bit
+	EXPECT_EQ(core::RangeMask::periods((std::uint64_t{56} << 56) | ((std::uint64_t{1} << 56) - 1)), 56u);
+}
