@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <memory_resource>
 #include <functional>
 #include <random>
 #include <type_traits>
@@ -15,6 +17,35 @@
 #include <vector>
 
 namespace pg_product_analytics::testing {
+
+/// A memory resource that counts what it hands out (allocations, bytes live, peak bytes live).
+class CountingResource : public std::pmr::memory_resource {
+public:
+	std::size_t allocations = 0;
+	std::size_t live = 0;
+	std::size_t peak = 0;
+
+private:
+	void *
+	do_allocate(std::size_t bytes, std::size_t align) override
+	{
+		allocations++;
+		live += bytes;
+		peak = std::max(peak, live);
+		return std::pmr::new_delete_resource()->allocate(bytes, align);
+	}
+	void
+	do_deallocate(void *p, std::size_t bytes, std::size_t align) override
+	{
+		live -= bytes;
+		std::pmr::new_delete_resource()->deallocate(p, bytes, align);
+	}
+	bool
+	do_is_equal(const std::pmr::memory_resource &other) const noexcept override
+	{
+		return this == &other;
+	}
+};
 
 /// Serializes as the glue does: a state that batches rows (core::UserBatch) is flushed first.
 template <class StateRef>

@@ -457,30 +457,9 @@ TEST(Funnel, TimeOrderedRowsWithTiesSortInPlaceInSlices)
 {
 	// Rows in time order whose ties arrive out of payload order (an append-only table): sorted
 	// run by run in place, in slices, with nothing allocated beyond the log itself.
-	struct Counting : std::pmr::memory_resource {
-		std::size_t live = 0, peak = 0;
-		void *
-		do_allocate(std::size_t bytes, std::size_t align) override
-		{
-			live += bytes;
-			peak = std::max(peak, live);
-			return std::pmr::new_delete_resource()->allocate(bytes, align);
-		}
-		void
-		do_deallocate(void *p, std::size_t bytes, std::size_t align) override
-		{
-			live -= bytes;
-			std::pmr::new_delete_resource()->deallocate(p, bytes, align);
-		}
-		bool
-		do_is_equal(const std::pmr::memory_resource &o) const noexcept override
-		{
-			return this == &o;
-		}
-	};
 	std::mt19937_64 rng(15);
 	auto o = options(10, 0, 8);
-	Counting memory;
+	pg_product_analytics::testing::CountingResource memory;
 	FunnelState s(o, &memory);
 	std::vector<FunnelEvent> rows;
 	std::int64_t ts = 0;

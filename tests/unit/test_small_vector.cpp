@@ -2,6 +2,7 @@
 // (before, at and after the spill), no allocation while the elements fit inline, and a copy into
 // another memory resource.
 #include "core/small_vector.hpp"
+#include "state_checks.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 namespace core = pg_product_analytics::core;
+using pg_product_analytics::testing::CountingResource;
 
 namespace {
 
@@ -24,33 +26,6 @@ operator==(const Item &x, const Item &y)
 {
 	return x.a == y.a && x.b == y.b;
 }
-
-// Counts what it hands out.
-class CountingResource : public std::pmr::memory_resource {
-public:
-	std::size_t allocations = 0;
-	std::size_t live = 0;
-
-private:
-	void *
-	do_allocate(std::size_t bytes, std::size_t align) override
-	{
-		allocations++;
-		live += bytes;
-		return std::pmr::new_delete_resource()->allocate(bytes, align);
-	}
-	void
-	do_deallocate(void *p, std::size_t bytes, std::size_t align) override
-	{
-		live -= bytes;
-		std::pmr::new_delete_resource()->deallocate(p, bytes, align);
-	}
-	bool
-	do_is_equal(const std::pmr::memory_resource &other) const noexcept override
-	{
-		return this == &other;
-	}
-};
 
 template <class V>
 void
