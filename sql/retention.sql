@@ -815,6 +815,10 @@ SELECT pg_temp.report_error($$SELECT retention(ts, 'fortnight', '2024-01-01 00:0
 SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', 3, 'Mars/Olympus') FROM app_events$$);
 SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', CASE WHEN event = 'open' THEN 2 ELSE 3 END) FROM app_events WHERE uid = 1$$);
 SELECT pg_temp.report_error($$SELECT retention_periods_finalfn(5)$$);
+SELECT pg_temp.report_error($$SELECT retention_periods_transfn(5, now(), 'week', now(), 3)$$);
+-- The support functions called by hand, outside an aggregate, behave as inside one.
+SELECT retention_periods_finalfn(retention_periods_transfn(NULL, '2024-01-02 00:00+00', 'week', '2024-01-01 00:00+00', 3, 'UTC'))
+       AS by_hand;
 SELECT pg_temp.report_error($$SELECT retention_periods_combinefn((2::bigint << 56) | 1, 3::bigint << 56)$$);
 
 DROP TABLE visits, retention_random, app_events, period_random, active_random, active_plain, lifecycle_plain, range_random;
