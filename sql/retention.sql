@@ -814,6 +814,7 @@ SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00'
 SELECT pg_temp.report_error($$SELECT retention(ts, 'fortnight', '2024-01-01 00:00+00', 3) FROM app_events$$);
 SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', 3, 'Mars/Olympus') FROM app_events$$);
 SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', CASE WHEN event = 'open' THEN 2 ELSE 3 END) FROM app_events WHERE uid = 1$$);
+SELECT pg_temp.report_error($$SELECT retention(ts, 'week', '2024-01-01 00:00+00', 3, 'UTC') FROM (VALUES (timestamptz 'infinity')) v(ts)$$);
 SELECT pg_temp.report_error($$SELECT retention_periods_finalfn(5)$$);
 SELECT pg_temp.report_error($$SELECT retention_periods_transfn(5, now(), 'week', now(), 3)$$);
 -- The support functions called by hand, outside an aggregate, behave as inside one.
