@@ -12,21 +12,20 @@ FROM events;
 SELECT event, count(*) AS events, count(DISTINCT user_id) AS users
 FROM events GROUP BY event ORDER BY events DESC;
 
--- Week index from Monday 2026-06-01, the first full week of the data. OFFSET 0 keeps PostgreSQL
--- from inlining the week expression into every condition that uses it (it would be computed nine
--- times per row).
+-- Week index from Monday 2026-06-01, the first full week of the data, for conditions that mix
+-- weeks with events. OFFSET 0 keeps PostgreSQL from inlining the week expression into every
+-- condition that uses it (it would be computed once per condition and row).
 CREATE TEMP VIEW weekly AS
 SELECT *, floor(date_part('epoch', ts - timestamptz '2026-06-01 00:00+00') / 604800)::int AS week
 FROM events
 OFFSET 0;
 
 \echo
-\echo '== Weekly retention (retention): users active in week 0 (from 2026-06-01) who are active again in week k =='
+\echo '== Weekly retention (retention over calendar weeks): users active in week 0 (from Monday 2026-06-01, UTC) who are active again in week k =='
 SELECT k - 1 AS week, sum(r[k]) AS users, round(100.0 * sum(r[k]) / nullif(sum(r[1]), 0), 1) AS "% of week 0"
 FROM (
-    SELECT user_id,
-           retention(week = 0, week = 1, week = 2, week = 3, week = 4, week = 5, week = 6, week = 7, week = 8) AS r
-    FROM weekly
+    SELECT user_id, retention(ts, 'week', '2026-06-01 00:00+00', 9, 'UTC') AS r
+    FROM events
     GROUP BY user_id
 ) per_user
 CROSS JOIN generate_series(1, 9) k
