@@ -48,9 +48,9 @@ struct RangeMask {
 	periods(std::uint64_t state) noexcept
 	{
 		const std::size_t n = state >> kCountShift;
-		const std::uint64_t seen = state & ((std::uint64_t{1} << kCountShift) - 1);
-		return n >= 1 && n <= kMaxPeriods && (seen >> n) == 0 ? n : 0;
+		return n >= 1 && n <= kMaxPeriods && (seen(state) >> n) == 0 ? n : 0;
 	}
+	/// The periods seen (bit k: period k of the range).
 	static constexpr std::uint64_t
 	seen(std::uint64_t state) noexcept
 	{

@@ -157,7 +157,7 @@ SessionStatsState::add_early(std::int64_t ts, bool boundary)
 {
 	if (boundary)
 		throw Error(ErrorKind::Internal, "a boundary row for a session state without boundaries");
-	if (open_.events == 0 && closed() == 0 && log_.empty()) {
+	if (open_.events == 0 && closed_.empty() && log_.empty()) {
 		open_ = SessionSpan{ts, ts, 1}; // the group's first row
 		return;
 	}

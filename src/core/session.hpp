@@ -148,7 +148,7 @@ public:
 	std::size_t
 	span_count() const noexcept
 	{
-		return closed() + (open_.events != 0 ? 1 : 0);
+		return closed_.size() + (open_.events != 0 ? 1 : 0);
 	}
 	/// The i-th session in time order, i < span_count().
 	const SessionSpan &
@@ -176,11 +176,6 @@ public:
 	}
 
 private:
-	std::size_t
-	closed() const noexcept
-	{
-		return closed_.size();
-	}
 	/// The sessions in time order (a copy).
 	std::pmr::vector<SessionSpan> all_spans() const;
 	void open_next(std::int64_t ts);

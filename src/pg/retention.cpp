@@ -70,10 +70,6 @@ accumulate(FunctionCallInfo fcinfo, pg::ConditionMask row)
 	    [&](RetentionState &state) { state.add(row.count, row.mask); }));
 }
 
-} // namespace
-
-namespace {
-
 // retention's result: an integer[] of the n values, in the current memory context.
 ArrayType *
 int4_array(const std::int32_t *values, int n)
@@ -467,15 +463,15 @@ namespace {
 // period, range start, number of periods and the optional zone from argument `first` on (`what`
 // names the function in errors). Parsed on the first row only when all are constants or bound
 // parameters.
-struct LifecycleArgs {
+struct RangeArgs {
 	LifecycleRange range;
 	pg_tz *tz;
 };
 
-LifecycleArgs
-lifecycle_args(FunctionCallInfo fcinfo, int first, const char *what = "lifecycle")
+RangeArgs
+range_args(FunctionCallInfo fcinfo, int first, const char *what)
 {
-	return pg::constant_options<LifecycleArgs>(fcinfo, {first, first + 1, first + 2, first + 3}, [&] {
+	return pg::constant_options<RangeArgs>(fcinfo, {first, first + 1, first + 2, first + 3}, [&] {
 		if (PG_ARGISNULL(first) || PG_ARGISNULL(first + 1) || PG_ARGISNULL(first + 2))
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 			                errmsg("%s period, range start and number of periods must not be null", what)));
@@ -484,9 +480,9 @@ lifecycle_args(FunctionCallInfo fcinfo, int first, const char *what = "lifecycle
 		const int32 periods = PG_GETARG_INT32(first + 2);
 		if (periods < 1)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s needs at least one period", what)));
-		return LifecycleArgs{LifecycleRange{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(first + 1), zone.tz),
-		                                    static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}},
-		                     zone.tz};
+		return RangeArgs{LifecycleRange{pg::calendar_period_of(unit, PG_GETARG_TIMESTAMPTZ(first + 1), zone.tz),
+		                                static_cast<std::size_t>(periods), core::CalendarKey{unit, zone.id}},
+		                 zone.tz};
 	});
 }
 
@@ -501,7 +497,7 @@ lifecycle_args(FunctionCallInfo fcinfo, int first, const char *what = "lifecycle
 extern "C" Datum
 lifecycle_transfn(PG_FUNCTION_ARGS)
 {
-	const LifecycleArgs args = lifecycle_args(fcinfo, 2);
+	const RangeArgs args = range_args(fcinfo, 2, "lifecycle");
 	const LifecycleRange &range = args.range;
 	const bool skip = PG_ARGISNULL(1);
 	const std::int64_t period =
@@ -532,7 +528,7 @@ using core::RangeMask;
 extern "C" Datum
 retention_periods_transfn(PG_FUNCTION_ARGS)
 {
-	const LifecycleArgs args = lifecycle_args(fcinfo, 2, "retention");
+	const RangeArgs args = range_args(fcinfo, 2, "retention");
 	const LifecycleRange &range = args.range;
 	if (range.count > RangeMask::kMaxPeriods)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -795,7 +791,7 @@ using core::LifecycleReportState;
 extern "C" Datum
 lifecycle_report_transfn(PG_FUNCTION_ARGS)
 {
-	const LifecycleArgs o = lifecycle_args(fcinfo, 3);
+	const RangeArgs o = range_args(fcinfo, 3, "lifecycle");
 	const LifecycleRange &range = o.range;
 	const pg::UserArg user = pg::user_arg(fcinfo, 1);
 	const bool skip = user.isnull || PG_ARGISNULL(2);

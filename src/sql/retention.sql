@@ -78,14 +78,6 @@ COMMENT ON AGGREGATE retention({{conds(n)}}) IS
 -- after the one holding range_start" (N = periods, 1..56), the periods computed inside. The state
 -- is a bigint by value, as for the written-out conditions: bits 0..55 the periods seen, bits 56..62
 -- the period count (the final function has no other way to learn it, in a window too).
--- @for zone in ["", ", time_zone text"]
-CREATE FUNCTION retention_periods_transfn(state bigint, ts timestamptz, period text, range_start timestamptz,
-                                          periods integer{{zone}})
-RETURNS bigint AS 'MODULE_PATHNAME', 'retention_periods_transfn'
-LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION retention_periods_transfn(bigint, timestamptz, text, timestamptz, integer{{zone.replace(" time_zone", "")}})
-    IS 'transition function of retention over calendar periods';
--- @end
 CREATE FUNCTION retention_periods_finalfn(state bigint)
 RETURNS integer[] AS 'MODULE_PATHNAME', 'retention_periods_finalfn'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
@@ -95,6 +87,12 @@ RETURNS bigint AS 'MODULE_PATHNAME', 'retention_periods_combinefn'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION retention_periods_combinefn(bigint, bigint) IS 'combine function of retention over calendar periods';
 -- @for zone in ["", ", time_zone text"]
+CREATE FUNCTION retention_periods_transfn(state bigint, ts timestamptz, period text, range_start timestamptz,
+                                          periods integer{{zone}})
+RETURNS bigint AS 'MODULE_PATHNAME', 'retention_periods_transfn'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION retention_periods_transfn(bigint, timestamptz, text, timestamptz, integer{{zone.replace(" time_zone", "")}})
+    IS 'transition function of retention over calendar periods';
 CREATE AGGREGATE retention(ts timestamptz, period text, range_start timestamptz, periods integer{{zone}}) (
     SFUNC = retention_periods_transfn,
     STYPE = bigint,
